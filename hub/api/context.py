@@ -1,0 +1,20 @@
+"""Everything the API needs, built once by the caller and handed to create_api (no import-time globals)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from hub.auth.tokens import TokenVerifier
+from hub.events.codec import EventCodec
+
+
+@dataclass
+class ApiContext:
+    engine: Engine
+    codec: EventCodec
+    verifier: TokenVerifier
+    health: Callable[[], Awaitable[dict[str, Any]]]

@@ -1,0 +1,32 @@
+"""Request dependencies: the context, the authenticated principal, a database connection."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from hub.api.context import ApiContext
+from hub.auth.tokens import AuthError, Principal
+
+
+def context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+def principal(request: Request, ctx: Annotated[ApiContext, Depends(context)]) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("a Bearer token is required")
+    return ctx.verifier.verify(token.strip())
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+Ctx = Annotated[ApiContext, Depends(context)]
+Viewer = Annotated[Principal, Depends(principal)]
+ClientAddress = Annotated[str | None, Depends(client_address)]

@@ -1,0 +1,44 @@
+"""The `onestory` command line: one click group, each family of subcommands in its own module.
+
+Subcommand modules are imported lazily so that `onestory --help` stays fast and a broken optional
+module (e.g. a benchmark) cannot stop the hub from starting.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# name -> "module:attribute" of a click command or group
+_COMMANDS: dict[str, str] = {
+    "up": "hub.commands.up:up",
+    "worker": "hub.commands.worker:worker",
+    "token": "hub.commands.token:token",
+    "policy": "hub.commands.policy:policy",
+    "bench": "hub.commands.bench:bench",
+    "deadletter": "hub.commands.deadletter:deadletter",
+    "migrate": "hub.commands.migrate:migrate",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported only when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        command = getattr(importlib.import_module(module_name), attr)
+        if not isinstance(command, click.Command):
+            raise click.ClickException(f"{target} is not a click command")
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """OneStory: one shared, consent-checked story of a child across health, education, social care and VCSE."""

@@ -1,0 +1,77 @@
+"""`onestory up`: the whole hub on one machine (embedded broker + SQLite by default), until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from connectors.hl7v2.mllp_client import ack_code, send_message
+from hub.auth.tokens import issue_token, load_or_create_signing_key
+from hub.demo import demo_messages
+from hub.settings import HubSettings
+from hub.stack import Stack
+
+log = logging.getLogger("onestory.up")
+
+
+async def _run(stack: Stack, demo: bool, ready_timeout: float) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    t0 = time.monotonic()
+    try:
+        await asyncio.to_thread(stack.start_infrastructure)
+        stack.timings["broker+topics+migrations"] = time.monotonic() - t0
+        stack.start_worker()
+        await stack.start_edges()
+        await stack.wait_ready(ready_timeout)
+        stack.timings["ready"] = time.monotonic() - t0
+        click.echo(stack.ready_line() + f" startup_s={stack.timings['ready']:.1f}", nl=True)
+        if demo:
+            await asyncio.to_thread(_load_demo, stack)
+        await stop.wait()
+        click.echo("stopping", err=True)
+        return 0
+    finally:
+        await stack.stop()
+        click.echo("stopped " + " ".join(f"{k}={v:.1f}s" for k, v in stack.timings.items()), err=True)
+
+
+def _load_demo(stack: Stack) -> None:
+    assert stack.mllp is not None
+    codes = [ack_code(send_message(stack.settings.mllp_host, stack.mllp.port, m)) for m in demo_messages()]
+    key = load_or_create_signing_key(stack.settings.data_dir)
+    token = issue_token(key, user="demo.gp", organisation="RX1", role="gp", purpose="direct-care",
+                        now=datetime.now(UTC))
+    api = f"http://{stack.settings.api_host}:{stack.settings.api_port}"
+    click.echo(f"demo: sent {len(codes)} HL7 messages over MLLP, ACKs {sorted(set(codes))}")
+    click.echo(f"demo: try  curl -H 'Authorization: Bearer {token}' "
+               f"'{api}/fhir/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|<nhs-number>'")
+
+
+@click.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var"), show_default=True,
+              help="Keys, the SQLite database and local state.")
+@click.option("--api-port", type=int, default=8080, show_default=True)
+@click.option("--mllp-port", type=int, default=2575, show_default=True)
+@click.option("--kafka", default=None, help="HOST:PORT of an external Kafka cluster (default: start the embedded broker).")
+@click.option("--database", default=None, help="SQLAlchemy URL (default: SQLite file in the data dir).")
+@click.option("--demo/--no-demo", default=True, show_default=True, help="Send synthetic demo messages once ready.")
+@click.option("--ready-timeout", type=float, default=60.0, show_default=True)
+def up(data_dir: Path, api_port: int, mllp_port: int, kafka: str | None, database: str | None, demo: bool,
+       ready_timeout: float) -> None:
+    """Start the broker (unless --kafka), topics, migrations, processors, MLLP listener and HTTP API.
+
+    Prints one line starting with `ready` when every component answers; stops cleanly on SIGINT/SIGTERM.
+    """
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = HubSettings(data_dir=data_dir, api_port=api_port, mllp_port=mllp_port, kafka=kafka,
+                           database=database, demo=demo)
+    raise SystemExit(asyncio.run(_run(Stack(settings=settings), demo, ready_timeout)))

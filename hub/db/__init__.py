@@ -1,0 +1,1 @@
+"""SQL storage: table definitions, engine creation and migrations (Alembic)."""

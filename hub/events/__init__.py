@@ -1,0 +1,1 @@
+"""Canonical OneStory events: the Avro envelope, its codec and the Python shape of an event."""

@@ -1,0 +1,85 @@
+"""Avro single-object encoding for OneStory events, with writer→reader schema resolution.
+
+Every payload on the wire goes through this one boundary, so that a later change of encoding (per-child
+encryption for crypto-shredding, or the Confluent wire format when a schema registry is configured) happens
+in one place. Readers resolve any known writer schema (current or historical, from ``schemas/avro/history``)
+to the current reader schema, which is what lets producers and consumers upgrade independently.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
+from fastavro.schema import expand_schema, fingerprint, load_schema, to_parsing_canonical_form
+
+MAGIC = b"\xc3\x01"
+ENVELOPE = "onestory.Envelope"
+
+
+def default_schema_dir() -> Path:
+    """The repository's schemas/avro folder (the code ships beside it; see the Dockerfile)."""
+    return Path(__file__).resolve().parents[2] / "schemas" / "avro"
+
+
+class DecodeError(ValueError):
+    """Bytes that are not a OneStory single-object encoded event (wrong magic, unknown schema, truncated)."""
+
+
+def expanded_schema(schema_dir: Path, name: str = ENVELOPE) -> dict[str, Any]:
+    """The named schema with every referenced type inlined: what history snapshots and fingerprints use."""
+    parsed = load_schema(str(schema_dir / f"{name}.avsc"), _write_hint=False)
+    expanded: dict[str, Any] = expand_schema(parsed)
+    return expanded
+
+
+def schema_fingerprint(schema: dict[str, Any]) -> bytes:
+    """CRC-64-AVRO fingerprint of the parsing canonical form; fastavro's hex is already in wire byte order."""
+    return bytes.fromhex(fingerprint(to_parsing_canonical_form(parse_schema(schema)), "CRC-64-AVRO"))
+
+
+@dataclass(frozen=True)
+class EventCodec:
+    """Encodes with the current envelope schema; decodes anything written with a known version."""
+
+    reader: Any
+    reader_fingerprint: bytes
+    writers: dict[bytes, Any]
+
+    @classmethod
+    def load(cls, schema_dir: Path | None = None) -> EventCodec:
+        schema_dir = schema_dir or default_schema_dir()
+        current = expanded_schema(schema_dir)
+        reader = parse_schema(current)
+        writers: dict[bytes, Any] = {}
+        for snapshot in sorted((schema_dir / "history").glob("*.avsc")):
+            old = json.loads(snapshot.read_text())
+            writers[schema_fingerprint(old)] = parse_schema(old)
+        current_fp = schema_fingerprint(current)
+        writers[current_fp] = reader
+        return cls(reader=reader, reader_fingerprint=current_fp, writers=writers)
+
+    def encode(self, event: dict[str, Any]) -> bytes:
+        buffer = io.BytesIO()
+        buffer.write(MAGIC)
+        buffer.write(self.reader_fingerprint)
+        schemaless_writer(buffer, self.reader, event)
+        return buffer.getvalue()
+
+    def decode(self, data: bytes) -> dict[str, Any]:
+        if len(data) < 10 or data[:2] != MAGIC:
+            raise DecodeError("not Avro single-object encoding (missing C3 01 marker)")
+        writer = self.writers.get(data[2:10])
+        if writer is None:
+            raise DecodeError(f"unknown writer schema fingerprint {data[2:10].hex()}")
+        try:
+            record: dict[str, Any] = schemaless_reader(
+                io.BytesIO(data[10:]), writer, self.reader, return_record_name=True
+            )
+        except (EOFError, ValueError, IndexError) as exc:
+            raise DecodeError(f"corrupt Avro body: {type(exc).__name__}") from exc
+        return record

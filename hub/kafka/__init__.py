@@ -1,0 +1,1 @@
+"""Kafka plumbing: the embedded broker, topic provisioning and the durable producer."""

@@ -1,0 +1,40 @@
+"""The topics OneStory uses and their provisioning (the helm Job runs the same code)."""
+
+from __future__ import annotations
+
+from confluent_kafka import KafkaException, TopicCollection
+from confluent_kafka.admin import AdminClient, NewTopic
+
+INTAKE = "onestory.intake.v1"
+DEADLETTER = "onestory.deadletter.v1"
+EVENTS = "onestory.events.v1"
+CONSENT = "onestory.consent.v1"
+AUDIT = "onestory.audit.v1"
+
+ALL_TOPICS = (INTAKE, DEADLETTER, EVENTS, CONSENT, AUDIT)
+
+
+def admin(bootstrap: str) -> AdminClient:
+    return AdminClient({"bootstrap.servers": bootstrap})
+
+
+def ensure_topics(bootstrap: str, partitions: int, timeout: float = 15.0) -> None:
+    """Create missing topics; existing ones are left as they are (never shrunk or re-created)."""
+    client = admin(bootstrap)
+    existing = set(client.list_topics(timeout=timeout).topics)
+    missing = [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in ALL_TOPICS if t not in existing]
+    if not missing:
+        return
+    for name, future in client.create_topics(missing, request_timeout=timeout).items():
+        try:
+            future.result(timeout)
+        except KafkaException as exc:
+            if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
+                raise RuntimeError(f"could not create topic {name}: {exc}") from exc
+
+
+def topic_ids(bootstrap: str, topics: list[str], timeout: float = 10.0) -> dict[str, str]:
+    """Kafka topic ids: they change when a topic is re-created, so offset tracking keys on them."""
+    client = admin(bootstrap)
+    futures = client.describe_topics(TopicCollection(topics), request_timeout=timeout)
+    return {name: str(future.result(timeout).topic_id) for name, future in futures.items()}

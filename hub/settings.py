@@ -1,0 +1,35 @@
+"""Configuration of a OneStory deployable, built once in ``main()`` and passed down.
+
+Every field maps 1:1 to an ``ONESTORY_*`` environment variable and to a helm value; nothing reads the
+environment or connects at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class HubSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ONESTORY_", extra="ignore")
+
+    data_dir: Path = Field(Path("var"), description="Keys, the SQLite database and local state live here.")
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    mllp_host: str = "127.0.0.1"
+    mllp_port: int = 2575
+    kafka: str | None = Field(None, description="bootstrap servers of an external cluster; None = embedded broker")
+    database: str | None = Field(None, description="SQLAlchemy URL; None = SQLite file in the data dir")
+    partitions: int = 6
+    demo: bool = True
+    oidc_issuer: str | None = Field(None, description="external issuer; None = the hub signs its own tokens")
+    oidc_jwks_url: str | None = None
+    oidc_audience: str = "onestory"
+    worker_web_port: int = 0
+
+    def database_url(self) -> str:
+        if self.database:
+            return self.database
+        return f"sqlite:///{(self.data_dir / 'onestory.db').resolve()}"

@@ -1,0 +1,190 @@
+"""The whole hub in one process tree: what `onestory up` starts, watches and stops.
+
+The broker and the Faust worker are child processes (each dies with us, see process_control); the HTTP API
+and the MLLP listener share this process's event loop. Stopping is bounded: every child is asked, waited
+for a fixed time, then killed by pid, so nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import uvicorn
+from sqlalchemy import Engine, make_url, text
+
+from connectors.hl7v2.intake import Hl7Intake
+from connectors.hl7v2.map import Hl7Mapping
+from connectors.hl7v2.mllp_server import MllpServer
+from connectors.publisher import Publisher
+from hub.api.context import ApiContext
+from hub.api.main import create_api
+from hub.auth.tokens import TokenVerifier
+from hub.db.engine import make_engine
+from hub.db.migrate import upgrade
+from hub.events.codec import EventCodec
+from hub.kafka.embedded_broker import EmbeddedBroker, free_port
+from hub.kafka.producer import DurableProducer
+from hub.kafka.topics import admin, ensure_topics
+from hub.process_control import die_with_parent, stop_process
+from hub.settings import HubSettings
+
+log = logging.getLogger(__name__)
+WORKER_STOP_GRACE = 10.0
+
+
+class _EmbeddedUvicorn(uvicorn.Server):
+    """uvicorn without its own signal capture: the stack owns SIGINT/SIGTERM and stops everything in order."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass
+class Stack:
+    settings: HubSettings
+    broker: EmbeddedBroker | None = None
+    bootstrap: str = ""
+    engine: Engine | None = None
+    worker: subprocess.Popen[bytes] | None = None
+    worker_port: int = 0
+    producer: DurableProducer | None = None
+    mllp: MllpServer | None = None
+    api: _EmbeddedUvicorn | None = None
+    _api_task: asyncio.Task[None] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    # -- start -------------------------------------------------------------------------------------------
+    def start_infrastructure(self) -> None:
+        s = self.settings
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        if s.kafka:
+            self.bootstrap = s.kafka
+        else:
+            self.broker = EmbeddedBroker().start()
+            self.bootstrap = self.broker.bootstrap
+        ensure_topics(self.bootstrap, s.partitions)
+        self.engine = make_engine(s.database_url())
+        upgrade(self.engine)
+
+    def start_worker(self) -> None:
+        self.worker_port = self.settings.worker_web_port or free_port()
+        cmd = [sys.executable, "-m", "hub", "worker", "--kafka", self.bootstrap,
+               "--database", self.settings.database_url(), "--data-dir", str(self.settings.data_dir),
+               "--web-port", str(self.worker_port)]
+        # The worker's stdout goes to our stderr: stdout carries only the `ready` line and demo hints.
+        self.worker = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=sys.stderr, preexec_fn=die_with_parent)
+
+    async def start_edges(self) -> None:
+        assert self.engine is not None
+        codec = EventCodec.load()
+        self.producer = DurableProducer(self.bootstrap, client_id="onestory-connectors")
+        intake = Hl7Intake(Publisher(self.producer, codec), Hl7Mapping.bundled())
+        self.mllp = MllpServer(intake, self.settings.mllp_host, self.settings.mllp_port)
+        await self.mllp.start()
+        s = self.settings
+        verifier = (
+            TokenVerifier(None, s.oidc_issuer, s.oidc_audience, jwks_url=s.oidc_jwks_url)
+            if s.oidc_issuer
+            else TokenVerifier.local(s.data_dir, s.oidc_audience)
+        )
+        api = create_api(ApiContext(engine=self.engine, codec=codec, verifier=verifier, health=self.health))
+        config = uvicorn.Config(api, host=s.api_host, port=s.api_port, log_level="warning", lifespan="off")
+        self.api = _EmbeddedUvicorn(config)
+        self._api_task = asyncio.create_task(self.api.serve())
+
+    # -- health ------------------------------------------------------------------------------------------
+    async def health(self) -> dict[str, Any]:
+        return {
+            "broker": await self._check(self._broker_ok),
+            "database": await self._check(self._database_ok),
+            "worker": await self._worker_health(),
+            "mllp": {"status": "ok" if self.mllp and self.mllp.listening else "down"},
+        }
+
+    @staticmethod
+    async def _check(probe: Any) -> dict[str, Any]:
+        try:
+            await asyncio.wait_for(asyncio.to_thread(probe), timeout=3)
+            return {"status": "ok"}
+        except Exception as exc:  # noqa: BLE001 - a health probe reports any failure instead of raising
+            return {"status": "down", "error": type(exc).__name__}
+
+    def _broker_ok(self) -> None:
+        admin(self.bootstrap).list_topics(timeout=2)
+
+    def _database_ok(self) -> None:
+        assert self.engine is not None
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    async def _worker_health(self) -> dict[str, Any]:
+        if self.worker is None or self.worker.poll() is not None:
+            return {"status": "down", "error": "worker process not running"}
+        try:
+            async with httpx.AsyncClient(timeout=2) as client:
+                reply = await client.get(f"http://127.0.0.1:{self.worker_port}/healthz")
+            body: dict[str, Any] = reply.json()
+            return {"status": "ok" if reply.status_code == 200 else "starting", **body}
+        except (httpx.HTTPError, ValueError) as exc:
+            return {"status": "starting", "error": type(exc).__name__}
+
+    async def wait_ready(self, timeout: float) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        api_url = f"http://{self.settings.api_host}:{self.settings.api_port}/healthz"
+        async with httpx.AsyncClient(timeout=3) as client:
+            while True:
+                try:
+                    if (await client.get(api_url)).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                if self.worker is not None and self.worker.poll() is not None:
+                    raise RuntimeError(f"the worker exited with code {self.worker.returncode} during start-up")
+                if asyncio.get_running_loop().time() > deadline:
+                    raise TimeoutError(f"not every component answered within {timeout:.0f}s: {await self.health()}")
+                await asyncio.sleep(0.25)
+
+    def ready_line(self) -> str:
+        s = self.settings
+        db = make_url(s.database_url()).render_as_string(hide_password=True)
+        api = f"http://{s.api_host}:{s.api_port}"
+        return (f"ready api={api} fhir={api}/fhir mllp={s.mllp_host}:{self.mllp.port if self.mllp else s.mllp_port} "
+                f"kafka={self.bootstrap} database={db} data_dir={s.data_dir}")
+
+    def child_pids(self) -> list[int]:
+        procs = [self.worker, self.broker.process if self.broker else None]
+        return [p.pid for p in procs if p is not None]
+
+    # -- stop --------------------------------------------------------------------------------------------
+    async def stop(self) -> None:
+        """Stop in dependency order: intake first, the broker last; each step is bounded."""
+        t0 = time.monotonic()
+        if self.mllp:
+            await self.mllp.stop()
+        if self.api and self._api_task:
+            self.api.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(self._api_task, timeout=10)
+        self.timings["stop.edges"] = time.monotonic() - t0
+        if self.worker:
+            await asyncio.to_thread(stop_process, self.worker, signal.SIGTERM, WORKER_STOP_GRACE)
+        self.timings["stop.worker"] = time.monotonic() - t0
+        if self.producer:
+            self.producer.close()
+        if self.broker:
+            self.broker.stop()
+        if self.engine:
+            self.engine.dispose()
+        self.timings["stop.all"] = time.monotonic() - t0
+        log.info("stopped: %s", {k: round(v, 2) for k, v in self.timings.items() if k.startswith("stop")})

@@ -1,0 +1,119 @@
+"""Faust agents: a few lines each, calling the pure projection code and the SQL sink in batches.
+
+intake → identity (which child?) → events topic keyed by child id → event store + timeline.
+Dead letters are also copied into SQL so `onestory deadletter list|show|replay` works after the broker restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from faust.types import EventT
+
+from hub.app import WorkerDeps, raw_topic
+from hub.db.tables import deadletters
+from hub.db.upsert import insert_ignore
+from hub.events.codec import DecodeError
+from hub.kafka.producer import DeliveryError, OutRecord
+from hub.kafka.topics import DEADLETTER, EVENTS, INTAKE
+from projections.identity_exact import resolve_child
+from projections.sql_sink import Consumed, append_events
+
+log = logging.getLogger(__name__)
+BATCH = 2000
+WITHIN = 0.1
+PROJECTOR = "projector.timeline"
+
+
+def _headers(event: EventT) -> dict[str, bytes]:
+    raw = event.message.headers or []
+    items = raw.items() if isinstance(raw, dict) else raw
+    return {k: (v if isinstance(v, bytes) else str(v).encode()) for k, v in items}
+
+
+async def _send_with_retry(deps: WorkerDeps, records: list[OutRecord]) -> None:
+    """Never skip: a record not yet on the next topic is retried until the broker takes it."""
+    delay = 0.2
+    while True:
+        try:
+            await asyncio.to_thread(deps.producer.send_all, records)
+            return
+        except DeliveryError as exc:
+            log.warning("produce failed, retrying in %.1fs: %s", delay, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def _resolve_batch(deps: WorkerDeps, batch: list[EventT]) -> tuple[list[OutRecord], list[OutRecord]]:
+    now = datetime.now(UTC)
+    out: list[OutRecord] = []
+    bad: list[OutRecord] = []
+    with deps.engine.begin() as conn:
+        for ev in batch:
+            body: bytes = ev.value
+            headers = tuple(_headers(ev).items())
+            try:
+                event: dict[str, Any] = deps.codec.decode(body)
+                event["child_id"] = resolve_child(conn, event["subject"], now)  # type: ignore[arg-type]
+            except (DecodeError, ValueError, KeyError) as exc:
+                reason = f"intake record {ev.message.partition}/{ev.message.offset} unusable: {exc}"
+                bad.append(OutRecord(DEADLETTER, ev.key or b"", body, (
+                    ("onestory-connector", b"processor"), ("onestory-phase", b"decode"),
+                    ("onestory-reason", reason.encode()), ("onestory-content-type", b"avro/binary"),
+                    ("onestory-received-at", now.isoformat().encode()),
+                )))
+                continue
+            out.append(OutRecord(EVENTS, event["child_id"].encode(), deps.codec.encode(event), headers))
+    return out, bad
+
+
+def _store_deadletters(deps: WorkerDeps, batch: list[EventT]) -> int:
+    rows = []
+    for ev in batch:
+        h = _headers(ev)
+        rows.append({
+            "id": h.get("onestory-deadletter-id", f"{ev.message.topic}:{ev.message.partition}:{ev.message.offset}".encode()).decode(),
+            "received_at": datetime.fromisoformat(h["onestory-received-at"].decode()) if "onestory-received-at" in h
+            else datetime.now(UTC),
+            "connector": h.get("onestory-connector", b"unknown").decode(),
+            "phase": h.get("onestory-phase", b"unknown").decode(),
+            "reason": h.get("onestory-reason", b"no reason recorded").decode(),
+            "content_type": h.get("onestory-content-type", b"application/octet-stream").decode(),
+            "body": ev.value or b"",
+            "status": "held",
+            "replayed_at": None,
+            "replay_result": None,
+        })
+    with deps.engine.begin() as conn:
+        return insert_ignore(conn, deadletters, rows)
+
+
+def _append(deps: WorkerDeps, batch: list[EventT]) -> int:
+    records = [
+        Consumed(ev.message.topic, ev.message.partition, ev.message.offset, ev.value, deps.codec.decode(ev.value))
+        for ev in batch
+    ]
+    return append_events(deps.engine, PROJECTOR, deps.topic_ids, records)
+
+
+def register(app: faust.App, deps: WorkerDeps) -> None:
+    @app.agent(raw_topic(app, INTAKE), name="identity")
+    async def identity(stream: faust.StreamT[bytes]) -> None:
+        async for batch in stream.take_events(BATCH, within=WITHIN):
+            out, bad = await asyncio.to_thread(_resolve_batch, deps, batch)
+            await _send_with_retry(deps, out + bad)
+
+    @app.agent(raw_topic(app, EVENTS), name="timeline")
+    async def timeline(stream: faust.StreamT[bytes]) -> None:
+        async for batch in stream.take_events(BATCH, within=WITHIN):
+            new = await asyncio.to_thread(_append, deps, batch)
+            log.info("timeline: %d new of %d", new, len(batch))
+
+    @app.agent(raw_topic(app, DEADLETTER), name="deadletters")
+    async def deadletter_store(stream: faust.StreamT[bytes]) -> None:
+        async for batch in stream.take_events(BATCH, within=WITHIN):
+            await asyncio.to_thread(_store_deadletters, deps, batch)
