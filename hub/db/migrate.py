@@ -18,7 +18,8 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Apply every head: features add their own revision branches off the base, merged when they meet."""
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection

@@ -1,0 +1,42 @@
+# Two commands set everything up on a fresh machine:
+#   make up    - create .venv, install, run the hub on the embedded broker + SQLite with demo data
+#   make test  - create .venv, install dev dependencies (and Debian's chromium for page tests), run every test
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: up test lint typecheck chromium clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+# Page tests drive Debian's Chromium through Playwright (playwright's own browser download cannot work here).
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  echo "installing Debian chromium for the page tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+up: $(VENV)/.installed
+	$(BIN)/onestory up
+
+test: $(VENV)/.installed-dev chromium
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy hub connectors projections consent_engine
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
