@@ -11,8 +11,10 @@ from dataclasses import dataclass
 import faust
 from sqlalchemy import Engine
 
+from consent_engine import Policy
 from hub.events.codec import EventCodec
 from hub.kafka.producer import DurableProducer
+from projections.rules import Rules
 
 
 @dataclass
@@ -21,6 +23,8 @@ class WorkerDeps:
     codec: EventCodec
     producer: DurableProducer
     topic_ids: dict[str, str]
+    policy: Policy
+    rules: Rules
 
 
 def create_app(bootstrap: str, web_port: int, session_timeout: float = 10.0) -> faust.App:

@@ -7,6 +7,7 @@ environment or connects at import time.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,11 @@ class HubSettings(BaseSettings):
     oidc_jwks_url: str | None = None
     oidc_audience: str = "onestory"
     worker_web_port: int = 0
+    policy_file: str | None = Field(None, description="data-sharing policy YAML; None = the bundled default")
+    topic_replication_factor: int = Field(1, description="replication factor of topics this hub creates")
+    log_level: str = Field("warning", description="root log level: debug, info, warning, error")
+    log_format: Literal["json", "text"] = Field("json", description="json: one object a line, with trace ids")
+    telemetry_file: Path | None = Field(None, description="also write spans, metrics and logs here as JSON lines")
 
     def database_url(self) -> str:
         if self.database:

@@ -29,6 +29,7 @@ from connectors.publisher import Publisher
 from hub.api.context import ApiContext
 from hub.api.main import create_api
 from hub.auth.tokens import TokenVerifier
+from hub.commands.policy import load_policy
 from hub.db.engine import make_engine
 from hub.db.migrate import upgrade
 from hub.events.codec import EventCodec
@@ -98,7 +99,8 @@ class Stack:
             if s.oidc_issuer
             else TokenVerifier.local(s.data_dir, s.oidc_audience)
         )
-        api = create_api(ApiContext(engine=self.engine, codec=codec, verifier=verifier, health=self.health))
+        api = create_api(ApiContext(engine=self.engine, codec=codec, verifier=verifier, health=self.health,
+                                    policy=load_policy(s.policy_file)))
         config = uvicorn.Config(api, host=s.api_host, port=s.api_port, log_level="warning", lifespan="off")
         self.api = _EmbeddedUvicorn(config)
         self._api_task = asyncio.create_task(self.api.serve())

@@ -15,13 +15,16 @@ import faust
 from faust.types import EventT
 
 from hub.app import WorkerDeps, raw_topic
+from hub.db.projection_tables import consent_pending
 from hub.db.tables import deadletters
 from hub.db.upsert import insert_ignore
 from hub.events.codec import DecodeError
 from hub.kafka.producer import DeliveryError, OutRecord
 from hub.kafka.topics import DEADLETTER, EVENTS, INTAKE
 from projections.identity_exact import resolve_child
-from projections.sql_sink import Consumed, append_events
+from projections.child_projector import project_batch
+from projections.consent_records import CONSENT_KINDS
+from projections.sql_sink import Consumed
 
 log = logging.getLogger(__name__)
 BATCH = 2000
@@ -67,6 +70,10 @@ def _resolve_batch(deps: WorkerDeps, batch: list[EventT]) -> tuple[list[OutRecor
                     ("onestory-received-at", now.isoformat().encode()),
                 )))
                 continue
+            if event["kind"] in CONSENT_KINDS:
+                # From now until the projector applies it, reads of this child fail closed (DESIGN.md §7).
+                insert_ignore(conn, consent_pending, [
+                    {"event_id": event["event_id"], "child_id": event["child_id"], "queued_at": now}])
             out.append(OutRecord(EVENTS, event["child_id"].encode(), deps.codec.encode(event), headers))
     return out, bad
 
@@ -97,7 +104,7 @@ def _append(deps: WorkerDeps, batch: list[EventT]) -> int:
         Consumed(ev.message.topic, ev.message.partition, ev.message.offset, ev.value, deps.codec.decode(ev.value))
         for ev in batch
     ]
-    return append_events(deps.engine, PROJECTOR, deps.topic_ids, records)
+    return project_batch(deps.engine, deps.policy, deps.rules, PROJECTOR, deps.topic_ids, records)
 
 
 def register(app: faust.App, deps: WorkerDeps) -> None:

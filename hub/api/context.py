@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from consent_engine import Policy
 from hub.auth.tokens import TokenVerifier
 from hub.events.codec import EventCodec
 
@@ -18,3 +19,4 @@ class ApiContext:
     codec: EventCodec
     verifier: TokenVerifier
     health: Callable[[], Awaitable[dict[str, Any]]]
+    policy: Policy

@@ -8,12 +8,14 @@ import click
 import faust
 
 from hub.app import WorkerDeps, create_app
+from hub.commands.policy import load_policy
 from hub.db.engine import make_engine
 from hub.events.codec import EventCodec
 from hub.kafka.producer import DurableProducer
 from hub.kafka.topics import ALL_TOPICS, ensure_topics, topic_ids
 from hub.settings import HubSettings
 from projections import agents
+from projections.rules import bundled_rules
 
 
 def build_worker_app(settings: HubSettings, web_port: int) -> faust.App:
@@ -25,6 +27,8 @@ def build_worker_app(settings: HubSettings, web_port: int) -> faust.App:
         codec=EventCodec.load(),
         producer=DurableProducer(settings.kafka, client_id="onestory-worker"),
         topic_ids=topic_ids(settings.kafka, list(ALL_TOPICS)),
+        policy=load_policy(settings.policy_file),
+        rules=bundled_rules(),
     )
     app = create_app(settings.kafka, web_port)
     agents.register(app, deps)

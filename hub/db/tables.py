@@ -80,6 +80,8 @@ timeline_entries = Table(
     Column("correlation_ids", JSON, nullable=False),
     Column("detail", JSON, nullable=False),
     Column("status", String(20), nullable=False),
+    Column("decisions", JSON, nullable=True),  # viewer class "org|role|purpose" -> level, for the team
+    Column("policy_version", String(64), nullable=True),
     Index("ix_timeline_child_time", "child_id", "occurred_at"),
 )
 

@@ -1,33 +1,62 @@
-"""What a viewer may see of one timeline entry. Fail closed.
+"""What a viewer may see of a child's record, decided live by the consent engine at read time. Fail closed.
 
-Walking-skeleton rule, to be replaced by consent_engine.decide once it is wired in: the source organisation
-sees its own entries in full; others see an entry only if the source recorded a consent or lawful basis and
-they act for direct care or safeguarding; audit purposes see metadata (flag) only; otherwise nothing.
+The projections precompute decisions per viewer class (for feeds and policy diffs); a read decides again for
+the actual viewer at the actual moment, because relationships and consent periods end with time. While a
+consent change for the child is accepted but not yet applied, only the viewer's own organisation's entries
+are shown and the view says it is updating (DESIGN.md §7).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection, select
+
+from consent_engine import ConsentRecord, Decision, Level, Policy, Relationship, Viewer, decide
 from hub.auth.tokens import Principal
-
-LEVELS = ("none", "flag", "summary", "full")
-
-
-def level_for(viewer: Principal, entry: dict[str, Any]) -> str:
-    if entry["source_org"] == viewer.organisation:
-        return "full"
-    if entry["sharing_basis"].get("kind") not in ("consent", "lawful_basis"):
-        return "none"
-    if viewer.purpose == "audit":
-        return "flag"
-    if viewer.purpose in ("direct-care", "safeguarding"):
-        return "full"
-    return "none"
+from hub.db.projection_tables import consent_pending, consent_records, team_members
+from projections.consent_records import to_record
+from projections.disclosure import aware, entry_of, relationships_of
 
 
-def disclose(entry: dict[str, Any], level: str) -> dict[str, Any]:
-    """Shape an entry for the level: flag says only that something exists and who to contact."""
+@dataclass(frozen=True)
+class ChildContext:
+    child_id: str
+    consents: tuple[ConsentRecord, ...]
+    relationships: tuple[Relationship, ...]
+    team: tuple[dict[str, Any], ...]
+    updating: bool
+
+
+def load_context(conn: Connection, child_id: str) -> ChildContext:
+    def rows(table: Any) -> list[dict[str, Any]]:
+        return [{k: aware(v) if isinstance(v, datetime) else v for k, v in r._mapping.items()}
+                for r in conn.execute(select(table).where(table.c.child_id == child_id))]
+
+    team = rows(team_members)
+    pending = conn.execute(select(consent_pending.c.event_id).where(consent_pending.c.child_id == child_id)
+                           .limit(1)).scalar() is not None
+    return ChildContext(child_id, tuple(to_record(r) for r in rows(consent_records)),
+                        tuple(relationships_of(team)), tuple(team), pending)
+
+
+def viewer_of(principal: Principal) -> Viewer:
+    return Viewer(user_id=principal.user, organisation=principal.organisation, role=principal.role,
+                  purpose=principal.purpose)
+
+
+def level_for(policy: Policy, ctx: ChildContext, viewer: Viewer, row: dict[str, Any], now: datetime) -> Decision:
+    decision = decide(policy, ctx.consents, ctx.relationships, viewer, entry_of(row), now)
+    if ctx.updating and row["source_org"] != viewer.organisation and decision.level is not Level.NONE:
+        return decide(policy, (), (), viewer, entry_of(row | {"sharing_basis": {"kind": "none"}}), now)
+    return decision
+
+
+def disclose(entry: dict[str, Any], decision: Decision) -> dict[str, Any]:
+    """Shape an entry for its level: flag says only that something exists and who to contact."""
+    level = decision.level.value
     base = {
         "id": entry["entry_id"],
         "occurredAt": entry["occurred_at"].isoformat(),
@@ -35,7 +64,7 @@ def disclose(entry: dict[str, Any], level: str) -> dict[str, Any]:
         "level": level,
     }
     if level == "flag":
-        return base | {"category": entry["category"], "note": f"Information held: contact {entry['source_org']}"}
+        return base | {"note": decision.practitioner_message}
     base |= {"kind": entry["kind"], "category": entry["category"], "summary": entry["summary"]}
     if level == "full":
         base |= {

@@ -11,7 +11,8 @@ from hub.api.deps import ClientAddress, Ctx, Viewer
 from hub.api.errors import FHIR_JSON
 from hub.audit import log as audit
 from hub.read import children
-from hub.read.disclosure import level_for
+from hub.read.disclosure import viewer_of
+from hub.read.story import read_timeline
 from hub.read.fhir_patient import patient_resource, searchset
 
 router = APIRouter(prefix="/fhir")
@@ -27,8 +28,8 @@ def search_patient(request: Request, ctx: Ctx, viewer: Viewer, client: ClientAdd
     now = datetime.now(UTC)
     with ctx.engine.begin() as conn:
         child_id = children.child_by_identifier(conn, system, value.replace(" ", ""))
-        visible = child_id is not None and any(
-            level_for(viewer, e) != "none" for e in children.timeline(conn, child_id)
+        visible = child_id is not None and bool(
+            read_timeline(conn, ctx.policy, viewer_of(viewer), child_id, now).entries
         )
         resources = []
         if visible and child_id is not None:

@@ -1,0 +1,87 @@
+"""A child's story for one viewer: timeline entries, team, episodes and "now", each filtered by decision.
+
+Items derived from entries (the THRIVE grouping, a plan, the young person's words, an episode) are shown
+only if the viewer may see the entry they came from at the needed level; team members only if the viewer
+may see something from that organisation. No counts or hints of what is hidden.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from consent_engine import Level, Policy, Viewer
+from hub.db.projection_tables import child_now, episodes
+from hub.read import children
+from hub.read.disclosure import ChildContext, disclose, level_for, load_context
+from projections.disclosure import aware
+from projections.episodes import waiting_days
+
+_RANK = {Level.NONE: 0, Level.FLAG: 1, Level.SUMMARY: 2, Level.FULL: 3}
+
+
+@dataclass
+class Story:
+    child_id: str
+    updating: bool
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    levels: dict[str, Level] = field(default_factory=dict)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    context: ChildContext | None = None
+
+    def audit_entries(self) -> list[dict[str, str]]:
+        return [{"id": e["id"], "level": e["level"]} for e in self.entries]
+
+
+def read_timeline(conn: Connection, policy: Policy, viewer: Viewer, child_id: str, now: datetime) -> Story:
+    ctx = load_context(conn, child_id)
+    story = Story(child_id, ctx.updating, context=ctx)
+    for row in children.timeline(conn, child_id):
+        decision = level_for(policy, ctx, viewer, row, now)
+        story.levels[row["entry_id"]] = decision.level
+        story.rows.append(row)
+        if decision.level is not Level.NONE:
+            story.entries.append(disclose(row, decision))
+    return story
+
+
+def _at_least(story: Story, entry_id: str | None, level: Level) -> bool:
+    return entry_id is not None and _RANK[story.levels.get(entry_id, Level.NONE)] >= _RANK[level]
+
+
+def summary(conn: Connection, story: Story, now: datetime) -> dict[str, Any]:
+    seen_orgs = {r["source_org"] for r in story.rows if story.levels.get(r["entry_id"], Level.NONE) is not Level.NONE}
+    team = [
+        {"organisation": m["organisation"], "organisationType": m["organisation_type"], "role": m["role"],
+         "worker": m["worker"], "contact": m["contact"], "since": m["since"].isoformat(),
+         "until": m["until"].isoformat() if m["until"] else None}
+        for m in (story.context.team if story.context else ()) if m["organisation"] in seen_orgs
+    ]
+    by_ref: dict[str, list[str]] = {}
+    for row in story.rows:
+        ref = (row["correlation_ids"] or {}).get("referral")
+        if ref:
+            by_ref.setdefault(ref, []).append(row["entry_id"])
+    shown_episodes = []
+    for ep in conn.execute(select(episodes).where(episodes.c.child_id == story.child_id)).mappings():
+        if any(_at_least(story, e, Level.SUMMARY) for e in by_ref.get(ep["referral_ref"], [])):
+            item = {k: aware(v) if isinstance(v, datetime) else v for k, v in dict(ep).items()}
+            item["waiting_days"] = waiting_days(item, now)
+            shown_episodes.append({k: v.isoformat() if isinstance(v, datetime) else v for k, v in item.items()})
+    state = conn.execute(select(child_now.c.state).where(child_now.c.child_id == story.child_id)).scalar() or {}
+    thrive = state.get("thrive")
+    ending = state.get("ending")
+    return {
+        "childId": story.child_id,
+        "updating": story.updating,
+        "team": team,
+        "episodes": shown_episodes,
+        "thrive": thrive if thrive and _at_least(story, thrive["entry_id"], Level.SUMMARY) else None,
+        "ending": ending if ending and _at_least(story, ending["entry_id"], Level.SUMMARY) else None,
+        "openPlans": [p for p in (state.get("plans") or {}).values()
+                      if p["open"] and _at_least(story, p["entry_id"], Level.SUMMARY)],
+        "voice": [v for v in state.get("voice") or [] if _at_least(story, v["entry_id"], Level.FULL)],
+    }

@@ -1,0 +1,91 @@
+"""Bridging projection rows and the consent engine: entries, relationships, viewer classes, decisions. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from consent_engine import (
+    ConsentRecord,
+    Decision,
+    Entry,
+    Level,
+    Policy,
+    Relationship,
+    SharingBasis,
+    SharingKind,
+    Viewer,
+    decide,
+)
+from projections.rules import Rules
+
+_KIND = {"consent": SharingKind.CONSENT, "lawful_basis": SharingKind.LAWFUL_BASIS, "none": SharingKind.NONE}
+
+
+def aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def entry_of(row: dict[str, Any]) -> Entry:
+    basis = row["sharing_basis"] or {}
+    return Entry(
+        id=row["entry_id"],
+        child_id=row["child_id"],
+        source_organisation=row["source_org"],
+        category=row["category"],
+        labels=tuple(row["sensitivity_labels"] or ()),
+        sharing_basis=SharingBasis(
+            kind=_KIND.get(str(basis.get("kind", "none")), SharingKind.NONE),
+            reference=basis.get("reference"),
+            decision_maker=basis.get("decided_by"),
+            reason=basis.get("reason"),
+        ),
+        occurred_at=aware(row["occurred_at"]),
+    )
+
+
+def relationships_of(team: Iterable[dict[str, Any]]) -> list[Relationship]:
+    """Organisation-level legitimate relationships from the team around the child."""
+    rels = []
+    for member in team:
+        since = aware(member["since"])
+        assert since is not None
+        rels.append(Relationship(member["organisation"], start=since, end=aware(member["until"]),
+                                 child_id=member["child_id"]))
+    return rels
+
+
+def class_key(organisation: str, role: str, purpose: str) -> str:
+    return f"{organisation}|{role}|{purpose}"
+
+
+def viewer_classes(policy: Policy, team: Iterable[dict[str, Any]], rules: Rules) -> list[Viewer]:
+    roles_by_type: dict[str, list[str]] = rules.raw["viewer_classes"]
+    classes: list[Viewer] = []
+    for org in sorted({m["organisation"] for m in team}):
+        known = policy.organisations.get(org)
+        if known is None:
+            continue
+        for role in roles_by_type.get(known.type, []):
+            for purpose in sorted(policy.roles[role].purposes) if role in policy.roles else ():
+                classes.append(Viewer(user_id=f"class:{role}", organisation=org, role=role, purpose=purpose))
+    return classes
+
+
+def class_decisions(policy: Policy, consents: Sequence[ConsentRecord], rels: Sequence[Relationship],
+                    classes: Sequence[Viewer], entry: Entry, now: datetime) -> dict[str, str]:
+    """Levels above none for each viewer class: what a read filters on."""
+    out: dict[str, str] = {}
+    for viewer in classes:
+        level = decide(policy, consents, rels, viewer, entry, now).level
+        if level is not Level.NONE:
+            out[class_key(viewer.organisation, viewer.role, viewer.purpose)] = level.value
+    return out
+
+
+def live_decision(policy: Policy, consents: Sequence[ConsentRecord], rels: Sequence[Relationship],
+                  viewer: Viewer, row: dict[str, Any], now: datetime) -> Decision:
+    return decide(policy, consents, rels, viewer, entry_of(row), now)

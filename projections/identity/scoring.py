@@ -1,0 +1,88 @@
+"""Fellegi–Sunter scoring: agreement levels → log2(m/u) weights → a total and a classification.
+
+Configuration (m/u per level and the two thresholds) is versioned YAML (matching.yaml) so that a change to
+who gets linked is reviewed like policy. The score alone never auto-links across a conflict: see ``rules``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from importlib import resources
+from typing import Literal
+
+import yaml
+
+from projections.identity.compare import Demographics, compare
+from projections.identity.names import Nicknames
+
+Band = Literal["link", "review", "distinct"]
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    version: str
+    link_threshold: float
+    review_threshold: float
+    weights: dict[str, dict[str, float]]
+    max_block_size: int
+
+    @classmethod
+    def from_yaml(cls, text: str) -> MatchConfig:
+        data = yaml.safe_load(text)
+        weights: dict[str, dict[str, float]] = {}
+        for field, levels in data["fields"].items():
+            weights[field] = {}
+            for level, mu in levels.items():
+                m, u = float(mu["m"]), float(mu["u"])
+                if not (0 < m <= 1 and 0 < u <= 1):
+                    raise ValueError(f"{field}.{level}: m and u must be probabilities in (0, 1]")
+                weights[field][level] = math.log2(m / u)
+        link, review = float(data["thresholds"]["link"]), float(data["thresholds"]["review"])
+        if review > link:
+            raise ValueError("the review threshold must not exceed the link threshold")
+        return cls(str(data["version"]), link, review, weights, int(data["blocking"]["max_block_size"]))
+
+    @classmethod
+    def bundled(cls) -> MatchConfig:
+        return cls.from_yaml(resources.files("projections.identity").joinpath("matching.yaml").read_text())
+
+
+@dataclass(frozen=True)
+class Score:
+    total: float
+    levels: dict[str, str | None]
+    band: Band
+
+    def explain(self) -> dict[str, object]:
+        """What a data steward sees: each field's agreement level and the total (no personal data)."""
+        return {"score": round(self.total, 2), "levels": self.levels, "band": self.band}
+
+
+@dataclass(frozen=True)
+class Scorer:
+    config: MatchConfig
+    nicknames: Nicknames
+
+    @classmethod
+    def bundled(cls) -> Scorer:
+        return cls(MatchConfig.bundled(), Nicknames.bundled())
+
+    def weight(self, levels: dict[str, str | None]) -> float:
+        total = 0.0
+        for field, level in levels.items():
+            if level is not None:
+                total += self.config.weights.get(field, {}).get(level, 0.0)
+        return total
+
+    def band(self, total: float) -> Band:
+        if total >= self.config.link_threshold:
+            return "link"
+        if total >= self.config.review_threshold:
+            return "review"
+        return "distinct"
+
+    def score(self, a: Demographics, b: Demographics) -> Score:
+        levels = compare(a, b, self.nicknames)
+        total = self.weight(levels)
+        return Score(total, levels, self.band(total))
