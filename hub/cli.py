@@ -19,6 +19,10 @@ _COMMANDS: dict[str, str] = {
     "bench": "hub.commands.bench:bench",
     "deadletter": "hub.commands.deadletter:deadletter",
     "migrate": "hub.commands.migrate:migrate",
+    "rebuild": "hub.commands.rebuild:rebuild",
+    "log": "hub.commands.log:log",
+    "identity": "hub.commands.identity:identity",
+    "synth": "hub.commands.synth:synth",
 }
 
 

@@ -21,6 +21,8 @@ from hub.db.upsert import insert_ignore
 from hub.events.codec import DecodeError
 from hub.kafka.producer import DeliveryError, OutRecord
 from hub.kafka.topics import DEADLETTER, EVENTS, INTAKE
+from hub.telemetry.metrics import count_deadletters, observe_projected
+from hub.telemetry.spans import traced_batch
 from projections.identity_exact import resolve_child
 from projections.child_projector import project_batch
 from projections.consent_records import CONSENT_KINDS
@@ -95,6 +97,7 @@ def _store_deadletters(deps: WorkerDeps, batch: list[EventT]) -> int:
             "replayed_at": None,
             "replay_result": None,
         })
+    count_deadletters(rows)
     with deps.engine.begin() as conn:
         return insert_ignore(conn, deadletters, rows)
 
@@ -104,20 +107,24 @@ def _append(deps: WorkerDeps, batch: list[EventT]) -> int:
         Consumed(ev.message.topic, ev.message.partition, ev.message.offset, ev.value, deps.codec.decode(ev.value))
         for ev in batch
     ]
-    return project_batch(deps.engine, deps.policy, deps.rules, PROJECTOR, deps.topic_ids, records)
+    new = project_batch(deps.engine, deps.policy, deps.rules, PROJECTOR, deps.topic_ids, records)
+    observe_projected(PROJECTOR, [r.event for r in records])
+    return new
 
 
 def register(app: faust.App, deps: WorkerDeps) -> None:
     @app.agent(raw_topic(app, INTAKE), name="identity")
     async def identity(stream: faust.StreamT[bytes]) -> None:
         async for batch in stream.take_events(BATCH, within=WITHIN):
-            out, bad = await asyncio.to_thread(_resolve_batch, deps, batch)
-            await _send_with_retry(deps, out + bad)
+            with traced_batch("process", "identity", batch, app.consumer) as traced:
+                out, bad = await asyncio.to_thread(_resolve_batch, deps, batch)
+                await _send_with_retry(deps, traced.rewrite(out) + bad)
 
     @app.agent(raw_topic(app, EVENTS), name="timeline")
     async def timeline(stream: faust.StreamT[bytes]) -> None:
         async for batch in stream.take_events(BATCH, within=WITHIN):
-            new = await asyncio.to_thread(_append, deps, batch)
+            with traced_batch("project", "timeline", batch, app.consumer):
+                new = await asyncio.to_thread(_append, deps, batch)
             log.info("timeline: %d new of %d", new, len(batch))
 
     @app.agent(raw_topic(app, DEADLETTER), name="deadletters")

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, select, update
 
 from consent_engine import Policy
-from hub.db.projection_tables import child_now, consent_pending, consent_records, episodes, team_members
-from hub.db.tables import event_store, timeline_entries
+from hub.db.projection_tables import consent_pending
+from hub.db.tables import event_store
 from hub.db.upsert import insert_ignore
 from projections.consent_records import CONSENT_KINDS, consent_row, to_record
 from projections.disclosure import aware, class_decisions, entry_of, relationships_of, viewer_classes
@@ -24,6 +24,7 @@ from projections.episodes import fold_episode
 from projections.now import empty_now, fold_now
 from projections.rules import Rules, first_field, payload_of
 from projections.sql_sink import Consumed, advance_tracking, unseen
+from projections.table_set import LIVE, ProjectionTables
 from projections.team import fold_team
 from projections.timeline import timeline_row
 
@@ -49,20 +50,28 @@ def _rows(conn: Connection, table: Any, child_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def load_child(conn: Connection, child_id: str) -> ChildState:
-    now_row = conn.execute(select(child_now.c.state).where(child_now.c.child_id == child_id)).scalar()
+def load_child(conn: Connection, child_id: str, t: ProjectionTables = LIVE) -> ChildState:
+    now_row = conn.execute(select(t.now.c.state).where(t.now.c.child_id == child_id)).scalar()
     return ChildState(
-        team={r["member_id"]: r for r in _rows(conn, team_members, child_id)},
-        episodes={r["episode_id"]: r for r in _rows(conn, episodes, child_id)},
+        team={r["member_id"]: r for r in _rows(conn, t.team, child_id)},
+        episodes={r["episode_id"]: r for r in _rows(conn, t.episodes, child_id)},
         now=dict(now_row) if now_row else empty_now(),
-        consents=_rows(conn, consent_records, child_id),
+        consents=_rows(conn, t.consent, child_id),
         now_existed=now_row is not None,
     )
 
 
-def _correction_target(event: dict[str, Any], rules: Rules) -> str | None:
+def correction_of(event: dict[str, Any], rules: Rules) -> tuple[str, str] | None:
+    """(target entry id, the status it gets) if the event corrects or withdraws another entry."""
+    if event["kind"] in rules.kinds("corrections", "entered_in_error"):
+        status = "entered-in-error"
+    elif event["kind"] in rules.kinds("corrections", "corrected"):
+        status = "superseded"
+    else:
+        return None
     target = first_field(payload_of(event), rules.fields("corrections", "target_fields"))
-    return target or event["correlation_ids"].get(rules.value("corrections", "target_correlation"))
+    target = target or event["correlation_ids"].get(rules.value("corrections", "target_correlation"))
+    return (str(target), status) if target else None
 
 
 def _upsert(conn: Connection, table: Any, key: str, rows: list[dict[str, Any]]) -> None:
@@ -75,60 +84,66 @@ def _upsert(conn: Connection, table: Any, key: str, rows: list[dict[str, Any]]) 
 
 
 def rederive_decisions(conn: Connection, policy: Policy, rules: Rules, child_id: str, state: ChildState,
-                       now: datetime, entry_ids: set[str] | None = None) -> int:
+                       now: datetime, entry_ids: set[str] | None = None, t: ProjectionTables = LIVE) -> int:
     """Recompute the precomputed viewer-class decisions of the child's entries (all, or just entry_ids)."""
     team = list(state.team.values())
     consents = [to_record(c) for c in state.consents]
     rels = relationships_of(team)
     classes = viewer_classes(policy, team, rules)
-    query = select(timeline_entries).where(timeline_entries.c.child_id == child_id)
+    query = select(t.timeline).where(t.timeline.c.child_id == child_id)
     if entry_ids is not None:
-        query = query.where(timeline_entries.c.entry_id.in_(entry_ids))
+        query = query.where(t.timeline.c.entry_id.in_(entry_ids))
     count = 0
     for row in conn.execute(query).mappings().all():
         decisions = class_decisions(policy, consents, rels, classes, entry_of(dict(row)), now)
-        conn.execute(update(timeline_entries).where(timeline_entries.c.entry_id == row["entry_id"])
+        conn.execute(update(t.timeline).where(t.timeline.c.entry_id == row["entry_id"])
                      .values(decisions=decisions, policy_version=policy.version))
         count += 1
     return count
 
 
 def apply_events(conn: Connection, policy: Policy, rules: Rules, events: Sequence[dict[str, Any]],
-                 now: datetime) -> set[str]:
+                 now: datetime, t: ProjectionTables = LIVE, pending_marker: bool = True) -> set[str]:
     """Fold new events (already deduplicated) into the projections; returns the children touched."""
+    corrections: list[tuple[str, str, str]] = []  # (child id, target entry id, status)
     states: dict[str, ChildState] = {}
     new_entries: dict[str, set[str]] = {}
     timeline_new: list[dict[str, Any]] = []
     for event in events:
         child_id = event["child_id"]
-        state = states.get(child_id) or states.setdefault(child_id, load_child(conn, child_id))
+        state = states.get(child_id) or states.setdefault(child_id, load_child(conn, child_id, t))
         timeline_new.append(timeline_row(event))
         new_entries.setdefault(child_id, set()).add(event["event_id"])
         state.changed_team |= fold_team(state.team, event, rules)
         state.changed_episodes |= fold_episode(state.episodes, event, rules)
         state.now_changed |= fold_now(state.now, event, rules)
+        correction = correction_of(event, rules)
+        if correction:
+            state.now.setdefault("corrections", {})[correction[0]] = correction[1]
+            state.now_changed = True
+            corrections.append((child_id, *correction))
         if event["kind"] in CONSENT_KINDS:
             row = consent_row(event)
             state.consents = [c for c in state.consents if c["consent_id"] != row["consent_id"]] + [row]
             state.consent_changed = True
-            conn.execute(delete(consent_pending).where(consent_pending.c.event_id == event["event_id"]))
-            _upsert(conn, consent_records, "consent_id", [row])
-    insert_ignore(conn, timeline_entries, timeline_new)
-    for event in events:
-        if event["kind"] in rules.kinds("corrections", "entered_in_error") | rules.kinds("corrections", "corrected"):
-            target = _correction_target(event, rules)
-            if target:
-                status = "entered-in-error" if event["kind"] in rules.kinds("corrections", "entered_in_error") else "superseded"
-                conn.execute(update(timeline_entries).where(timeline_entries.c.entry_id == target,
-                                                            timeline_entries.c.child_id == event["child_id"])
-                             .values(status=status))
+            if pending_marker:
+                conn.execute(delete(consent_pending).where(consent_pending.c.event_id == event["event_id"]))
+            _upsert(conn, t.consent, "consent_id", [row])
+    for row in timeline_new:  # a correction may arrive before the entry it corrects
+        marked = states[row["child_id"]].now.get("corrections", {}).get(row["entry_id"])
+        if marked:
+            row["status"] = marked
+    insert_ignore(conn, t.timeline, timeline_new)
+    for child_id, target, status in corrections:
+        conn.execute(update(t.timeline).where(t.timeline.c.entry_id == target, t.timeline.c.child_id == child_id)
+                     .values(status=status))
     for child_id, state in states.items():
-        _upsert(conn, team_members, "member_id", [state.team[k] for k in state.changed_team])
-        _upsert(conn, episodes, "episode_id", [state.episodes[k] for k in state.changed_episodes])
+        _upsert(conn, t.team, "member_id", [state.team[k] for k in state.changed_team])
+        _upsert(conn, t.episodes, "episode_id", [state.episodes[k] for k in state.changed_episodes])
         if state.now_changed:
-            _upsert(conn, child_now, "child_id", [{"child_id": child_id, "state": state.now, "updated_at": now}])
+            _upsert(conn, t.now, "child_id", [{"child_id": child_id, "state": state.now, "updated_at": now}])
         everything = state.consent_changed or bool(state.changed_team)
-        rederive_decisions(conn, policy, rules, child_id, state, now, None if everything else new_entries[child_id])
+        rederive_decisions(conn, policy, rules, child_id, state, now, None if everything else new_entries[child_id], t)
     return set(states)
 
 

@@ -1,7 +1,8 @@
-"""The team around the child: who is involved, since when, until when. Pure fold over events.
+"""The team around the child: who is involved, since when, until when. Pure, order-insensitive fold.
 
-This is the legitimate-relationship source for the consent engine, so a member's `until` matters: once an
-organisation's involvement ends, its practitioners stop seeing new shared entries.
+This is the legitimate-relationship source for the consent engine, so `until` matters: once an
+organisation's involvement ends, its practitioners stop seeing shared entries. Each member keeps the latest
+(time, value) evidence per field, so events arriving late or twice give the same result as the log order.
 """
 
 from __future__ import annotations
@@ -13,48 +14,56 @@ from typing import Any
 from projections.rules import Rules, first_field, payload_of
 
 MEMBER_NAMESPACE = uuid.UUID("0b8d6f3e-2c41-4f7a-9e15-6a3c2d8b7f40")
+_FIELDS = (("worker", "worker_fields"), ("contact", "contact_fields"), ("role", "role_fields"))
 
 
 def member_id(child_id: str, organisation: str) -> str:
     return str(uuid.uuid5(MEMBER_NAMESPACE, f"{child_id}|{organisation}"))
 
 
+def _later(evidence: dict[str, Any], key: str, at: str, value: Any) -> bool:
+    """Keep the value with the latest time (ties broken by value), so any arrival order agrees."""
+    current = evidence.get(key)
+    candidate = [at, value]
+    if current is None or candidate > current:
+        evidence[key] = candidate
+        return True
+    return False
+
+
 def fold_team(members: dict[str, dict[str, Any]], event: dict[str, Any], rules: Rules) -> set[str]:
     """Apply one event to the child's members (keyed by member id); returns the ids changed."""
     kind = event["kind"]
+    leaving = kind in rules.kinds("team", "leave")
+    joining = rules.value("team", "join_by_default") and kind not in rules.kinds("team", "no_join") and not leaving
+    if not (leaving or joining):
+        return set()
     org = event["source"]["organisation"]
-    at: datetime = event["occurred_at"]
-    payload = payload_of(event)
+    at = event["occurred_at"]
+    stamp = at.isoformat()
     key = member_id(event["child_id"], org)
     member = members.get(key)
-    if kind in rules.kinds("team", "leave"):
-        if member is None or member["since"] > at:
-            return set()
-        if member["until"] is None or member["until"] < at:
-            member["until"] = at
-            member["last_event_id"] = event["event_id"]
-            return {key}
-        return set()
-    if not rules.value("team", "join_by_default") or kind in rules.kinds("team", "no_join"):
-        return set()
-    worker = first_field(payload, rules.fields("team", "worker_fields"))
-    contact = first_field(payload, rules.fields("team", "contact_fields"))
-    role = first_field(payload, rules.fields("team", "role_fields"))
     if member is None:
-        members[key] = {
+        member = members[key] = {
             "member_id": key, "child_id": event["child_id"], "organisation": org,
-            "organisation_type": event["source"].get("organisation_type"), "role": role, "worker": worker,
-            "contact": contact, "since": at, "until": None, "last_event_id": event["event_id"],
+            "organisation_type": event["source"].get("organisation_type"), "role": None, "worker": None,
+            "contact": None, "since": at, "until": None, "evidence": {},
         }
-        return {key}
-    changed = False
+        changed = True
+    else:
+        changed = False
+    evidence = member["evidence"]
     if at < member["since"]:
         member["since"], changed = at, True
-    if member["until"] is not None and at > member["until"]:
-        member["until"], changed = None, True  # involved again after an ending
-    for field, value in (("worker", worker), ("contact", contact), ("role", role)):
-        if value and member.get(field) != value and at >= member["since"]:
-            member[field], changed = value, True
-    if changed:
-        member["last_event_id"] = event["event_id"]
+    changed |= _later(evidence, "left" if leaving else "joined", stamp, event["event_id"])
+    payload = payload_of(event)
+    for column, names in _FIELDS:
+        value = first_field(payload, rules.fields("team", names))
+        if value and _later(evidence, column, stamp, str(value)):
+            member[column], changed = str(value), True
+    left, joined = evidence.get("left"), evidence.get("joined")
+    until = left[0] if left and (joined is None or left >= joined) else None
+    if until != (member["until"].isoformat() if member["until"] else None):
+        member["until"] = datetime.fromisoformat(until) if until else None
+        changed = True
     return {key} if changed else set()

@@ -5,7 +5,7 @@ All are disposable: `onestory rebuild` derives them again from the event store.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Index, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Index, String, Table, Text
 
 from hub.db.tables import metadata
 
@@ -50,7 +50,7 @@ team_members = Table(
     Column("contact", Text, nullable=True),
     Column("since", DateTime(timezone=True), nullable=False),
     Column("until", DateTime(timezone=True), nullable=True),
-    Column("last_event_id", String(36), nullable=False),
+    Column("evidence", JSON, nullable=False),  # latest (time, value) per field: keeps the fold order-insensitive
 )
 
 episodes = Table(
@@ -79,6 +79,19 @@ child_now = Table(
     Column("child_id", String(36), primary_key=True),
     Column("state", JSON, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# A rebuild in progress: resumable after interruption (children are rebuilt in child id order).
+rebuild_state = Table(
+    "rebuild_state",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("projections", JSON, nullable=False),
+    Column("snapshot_seq", BigInteger, nullable=False),
+    Column("last_child_id", String(36), nullable=False),
+    Column("children_done", BigInteger, nullable=False),
+    Column("events_done", BigInteger, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
 )
 
 Index("ix_team_child_org", team_members.c.child_id, team_members.c.organisation)

@@ -58,7 +58,7 @@ def current_child(conn: Connection, child_id: str) -> str:
         child_id = survivor
 
 
-def _record_decision(
+def record_decision(
     conn: Connection,
     kind: str,
     actor: Actor,
@@ -137,7 +137,7 @@ def merge_children(
             merged_at=now,
         )
     )
-    _record_decision(
+    record_decision(
         conn,
         "link",
         actor,
@@ -193,5 +193,5 @@ def unmerge(conn: Connection, merge_id: str, actor: Actor, reason: str | None, n
     conn.execute(
         identity_merges.update().where(identity_merges.c.merge_id == merge_id).values(status="undone", unmerged_at=now)
     )
-    _record_decision(conn, "unmerge", actor, now, merge_id=merge_id, surviving=holder, retired=retired, reason=reason)
+    record_decision(conn, "unmerge", actor, now, merge_id=merge_id, surviving=holder, retired=retired, reason=reason)
     return holder, retired

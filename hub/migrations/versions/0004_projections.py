@@ -51,7 +51,7 @@ def upgrade() -> None:
         sa.Column("contact", sa.Text, nullable=True),
         sa.Column("since", sa.DateTime(timezone=True), nullable=False),
         sa.Column("until", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("last_event_id", sa.String(36), nullable=False),
+        sa.Column("evidence", sa.JSON, nullable=False),
     )
     op.create_index("ix_team_child_org", "team_members", ["child_id", "organisation"])
     op.create_table(
@@ -78,6 +78,16 @@ def upgrade() -> None:
         sa.Column("state", sa.JSON, nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
+    op.create_table(
+        "rebuild_state",
+        sa.Column("name", sa.String(40), primary_key=True),
+        sa.Column("projections", sa.JSON, nullable=False),
+        sa.Column("snapshot_seq", sa.BigInteger, nullable=False),
+        sa.Column("last_child_id", sa.String(36), nullable=False),
+        sa.Column("children_done", sa.BigInteger, nullable=False),
+        sa.Column("events_done", sa.BigInteger, nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    )
     with op.batch_alter_table("timeline_entries") as batch:
         batch.add_column(sa.Column("decisions", sa.JSON, nullable=True))
         batch.add_column(sa.Column("policy_version", sa.String(64), nullable=True))
@@ -87,5 +97,5 @@ def downgrade() -> None:
     with op.batch_alter_table("timeline_entries") as batch:
         batch.drop_column("policy_version")
         batch.drop_column("decisions")
-    for table in ("child_now", "episodes", "team_members", "consent_pending", "consent_records"):
+    for table in ("rebuild_state", "child_now", "episodes", "team_members", "consent_pending", "consent_records"):
         op.drop_table(table)

@@ -1,0 +1,50 @@
+"""`onestory log restore`: republish the SQL event archive into an empty broker.
+
+The embedded broker keeps nothing across restarts; the event store is the durable archive. Restored events
+go to onestory.events.v1 keyed by child id, exactly as the identity processor first published them;
+consumers dedupe by event id, and their offset tracking keys on the new topic id.
+"""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import func, select
+from tqdm import tqdm
+
+from hub.db.engine import make_engine
+from hub.db.tables import event_store
+from hub.kafka.producer import DurableProducer, OutRecord
+from hub.kafka.topics import EVENTS, ensure_topics
+from hub.settings import HubSettings
+
+
+@click.group()
+def log() -> None:
+    """The event log: restore the broker from the SQL archive."""
+
+
+@log.command()
+@click.option("--kafka", required=True, help="Bootstrap servers HOST:PORT of the (empty) broker.")
+@click.option("--data-dir", type=click.Path(file_okay=False), default="var", show_default=True)
+@click.option("--database", default=None, help="SQLAlchemy URL (default: SQLite in the data dir).")
+@click.option("--batch", type=int, default=5000, show_default=True)
+def restore(kafka: str, data_dir: str, database: str | None, batch: int) -> None:
+    """Republish every archived event, in archive order, to onestory.events.v1."""
+    settings = HubSettings(data_dir=data_dir, database=database, kafka=kafka)  # type: ignore[arg-type]
+    ensure_topics(kafka, settings.partitions)
+    engine = make_engine(settings.database_url())
+    producer = DurableProducer(kafka, client_id="onestory-restore")
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(event_store)).scalar_one()
+        last, sent = 0, 0
+        with tqdm(total=total, unit="event", desc="restore", dynamic_ncols=True) as bar:
+            while True:
+                rows = conn.execute(select(event_store.c.seq, event_store.c.child_id, event_store.c.body)
+                                    .where(event_store.c.seq > last).order_by(event_store.c.seq).limit(batch)).all()
+                if not rows:
+                    break
+                producer.send_all([OutRecord(EVENTS, r.child_id.encode(), r.body) for r in rows])
+                last, sent = rows[-1].seq, sent + len(rows)
+                bar.update(len(rows))
+    producer.close()
+    click.echo(f"restored {sent} events to {EVENTS}")
