@@ -1,4 +1,5 @@
-"""Idempotent batch writes: rows and the (topic id, partition, offset) they came from, in one transaction.
+"""Offset tracking for idempotent batch writes: rows and the (topic id, partition, offset) they came from,
+committed in one transaction by the caller.
 
 Redelivered records at or below the tracked offset are skipped; records from a new incarnation of the log
 (the embedded broker restarted, so offsets start again at 0) have a new topic id and are tracked afresh,
@@ -9,13 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, select
 
-from hub.db.tables import event_store, timeline_entries, tracking
-from hub.db.upsert import insert_ignore
-from hub.events.model import Envelope
-from projections.timeline import timeline_row
+from hub.db.tables import tracking
 
 
 @dataclass(frozen=True)
@@ -24,7 +23,7 @@ class Consumed:
     partition: int
     offset: int
     body: bytes
-    event: Envelope
+    event: dict[str, Any]
 
 
 def tracked_offsets(conn: Connection, consumer: str, topic_id: str) -> dict[int, int]:
@@ -36,9 +35,7 @@ def tracked_offsets(conn: Connection, consumer: str, topic_id: str) -> dict[int,
     return {r.partition: r.last_offset for r in rows}
 
 
-def advance_tracking(
-    conn: Connection, consumer: str, topic_ids: dict[str, str], records: Sequence[Consumed]
-) -> None:
+def advance_tracking(conn: Connection, consumer: str, topic_ids: dict[str, str], records: Sequence[Consumed]) -> None:
     latest: dict[tuple[str, int], int] = {}
     for rec in records:
         key = (rec.topic, rec.partition)
@@ -62,35 +59,3 @@ def unseen(conn: Connection, consumer: str, topic_ids: dict[str, str], records: 
     """Drop records at or below the tracked offset of their partition (redelivery)."""
     offsets = {topic: tracked_offsets(conn, consumer, tid) for topic, tid in topic_ids.items()}
     return [r for r in records if r.offset > offsets.get(r.topic, {}).get(r.partition, -1)]
-
-
-def append_events(engine: Engine, consumer: str, topic_ids: dict[str, str], records: Sequence[Consumed]) -> int:
-    """Append new events to the event store and the timeline; returns how many were new."""
-    with engine.begin() as conn:
-        fresh = unseen(conn, consumer, topic_ids, records)
-        ids = {r.event["event_id"] for r in fresh}
-        known = set(conn.execute(select(event_store.c.event_id).where(event_store.c.event_id.in_(ids))).scalars())
-        new: dict[str, Consumed] = {}
-        for rec in fresh:
-            event_id = rec.event["event_id"]
-            if event_id not in known and event_id not in new:
-                new[event_id] = rec
-        if new:
-            conn.execute(
-                event_store.insert(),
-                [
-                    {
-                        "event_id": r.event["event_id"],
-                        "child_id": r.event["child_id"],
-                        "kind": r.event["kind"],
-                        "occurred_at": r.event["occurred_at"],
-                        "recorded_at": r.event["recorded_at"],
-                        "source_org": r.event["source"]["organisation"],
-                        "body": r.body,
-                    }
-                    for r in new.values()
-                ],
-            )
-            insert_ignore(conn, timeline_entries, [timeline_row(r.event) for r in new.values()])
-        advance_tracking(conn, consumer, topic_ids, records)
-        return len(new)

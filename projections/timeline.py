@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
-
-from hub.events.model import Envelope
 
 
 def _jsonable(value: Any) -> Any:
@@ -18,7 +17,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def timeline_row(event: Envelope) -> dict[str, Any]:
+def timeline_row(event: Mapping[str, Any]) -> dict[str, Any]:
     payload_type, payload = event["payload"]
     return {
         "entry_id": event["event_id"],
