@@ -1,8 +1,9 @@
 """Applies a batch of child-keyed events to every projection in one transaction, with offset tracking.
 
 The pure folds (team, episodes, now, consent records, timeline rows, decisions) collect the changes; this
-module loads the touched children's current rows, runs the folds and writes the results. A consent or team
-change re-derives that child's precomputed decisions for every entry.
+module loads the touched children's current rows, runs the folds and writes the results in bulk. New entries
+get their viewer-class decisions before they are inserted; a child's existing entries are re-derived only
+when the child's consent state or legitimate relationships actually changed.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 
 from consent_engine import Policy
 from hub.db.projection_tables import consent_pending
@@ -35,30 +36,46 @@ class ChildState:
     episodes: dict[str, dict[str, Any]]
     now: dict[str, Any]
     consents: list[dict[str, Any]]
+    existing: bool = True  # rows already stored (False: a child being rebuilt from nothing)
     changed_team: set[str] = field(default_factory=set)
     changed_episodes: set[str] = field(default_factory=set)
+    changed_consents: set[str] = field(default_factory=set)
     now_changed: bool = False
-    consent_changed: bool = False
-    now_existed: bool = False
+    relationships_before: list[Any] = field(default_factory=list)
 
 
-def _rows(conn: Connection, table: Any, child_id: str) -> list[dict[str, Any]]:
-    """Rows as dicts with UTC-aware datetimes (SQLite hands back naive ones), so folds compare like with like."""
-    return [
-        {k: aware(v) if isinstance(v, datetime) else v for k, v in r._mapping.items()}
-        for r in conn.execute(select(table).where(table.c.child_id == child_id))
-    ]
+def _rows_by_child(conn: Connection, table: Any, child_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Rows of many children in one query, with UTC-aware datetimes (SQLite hands back naive ones)."""
+    out: dict[str, list[dict[str, Any]]] = {c: [] for c in child_ids}
+    for r in conn.execute(select(table).where(table.c.child_id.in_(child_ids))):
+        row = {k: aware(v) if isinstance(v, datetime) else v for k, v in r._mapping.items()}
+        out[row["child_id"]].append(row)
+    return out
 
 
-def load_child(conn: Connection, child_id: str, t: ProjectionTables = LIVE) -> ChildState:
-    now_row = conn.execute(select(t.now.c.state).where(t.now.c.child_id == child_id)).scalar()
-    return ChildState(
-        team={r["member_id"]: r for r in _rows(conn, t.team, child_id)},
-        episodes={r["episode_id"]: r for r in _rows(conn, t.episodes, child_id)},
-        now=dict(now_row) if now_row else empty_now(),
-        consents=_rows(conn, t.consent, child_id),
-        now_existed=now_row is not None,
-    )
+def load_children(conn: Connection, child_ids: list[str], t: ProjectionTables = LIVE) -> dict[str, ChildState]:
+    teams = _rows_by_child(conn, t.team, child_ids)
+    eps = _rows_by_child(conn, t.episodes, child_ids)
+    consents = _rows_by_child(conn, t.consent, child_ids)
+    nows = {
+        r.child_id: r.state
+        for r in conn.execute(select(t.now.c.child_id, t.now.c.state).where(t.now.c.child_id.in_(child_ids)))
+    }
+    states = {}
+    for child_id in child_ids:
+        team = {r["member_id"]: r for r in teams[child_id]}
+        states[child_id] = ChildState(
+            team=team,
+            episodes={r["episode_id"]: r for r in eps[child_id]},
+            now=dict(nows[child_id]) if child_id in nows else empty_now(),
+            consents=consents[child_id],
+            relationships_before=relationships_of(team.values()),
+        )
+    return states
+
+
+def empty_child() -> ChildState:
+    return ChildState(team={}, episodes={}, now=empty_now(), consents=[], existing=False)
 
 
 def correction_of(event: dict[str, Any], rules: Rules) -> tuple[str, str] | None:
@@ -74,46 +91,64 @@ def correction_of(event: dict[str, Any], rules: Rules) -> tuple[str, str] | None
     return (str(target), status) if target else None
 
 
-def _upsert(conn: Connection, table: Any, key: str, rows: list[dict[str, Any]]) -> None:
+def _upsert(conn: Connection, table: Any, key: str, rows: list[dict[str, Any]], existing: bool) -> None:
+    """Bulk upsert: one query finds which keys exist, then one executemany update and one bulk insert."""
+    if not rows:
+        return
     columns = {c.name for c in table.columns}
-    for row in rows:
-        values = {k: v for k, v in row.items() if k in columns}
-        done = conn.execute(update(table).where(table.c[key] == row[key]).values(**values)).rowcount
-        if not done:
-            conn.execute(table.insert().values(**values))
+    clean = [{k: v for k, v in row.items() if k in columns} for row in rows]
+    found = set()
+    if existing:
+        found = set(conn.execute(select(table.c[key]).where(table.c[key].in_([r[key] for r in clean]))).scalars())
+    inserts = [r for r in clean if r[key] not in found]
+    updates = [r for r in clean if r[key] in found]
+    if inserts:
+        conn.execute(table.insert(), inserts)
+    if updates:
+        names = [c for c in updates[0] if c != key]
+        conn.execute(
+            update(table).where(table.c[key] == bindparam("_key")).values({c: bindparam(c) for c in names}),
+            [{"_key": r[key], **{c: r[c] for c in names}} for r in updates],
+        )
 
 
-def rederive_decisions(conn: Connection, policy: Policy, rules: Rules, child_id: str, state: ChildState,
-                       now: datetime, entry_ids: set[str] | None = None, t: ProjectionTables = LIVE) -> int:
-    """Recompute the precomputed viewer-class decisions of the child's entries (all, or just entry_ids)."""
-    team = list(state.team.values())
-    consents = [to_record(c) for c in state.consents]
-    rels = relationships_of(team)
-    classes = viewer_classes(policy, team, rules)
-    query = select(t.timeline).where(t.timeline.c.child_id == child_id)
-    if entry_ids is not None:
-        query = query.where(t.timeline.c.entry_id.in_(entry_ids))
-    count = 0
-    for row in conn.execute(query).mappings().all():
-        decisions = class_decisions(policy, consents, rels, classes, entry_of(dict(row)), now)
-        conn.execute(update(t.timeline).where(t.timeline.c.entry_id == row["entry_id"])
-                     .values(decisions=decisions, policy_version=policy.version))
-        count += 1
-    return count
+class _Decider:
+    """The consent engine's inputs for one child, built once per batch."""
+
+    def __init__(self, policy: Policy, rules: Rules, state: ChildState, now: datetime) -> None:
+        team = list(state.team.values())
+        self.policy, self.now = policy, now
+        self.consents = [to_record(c) for c in state.consents]
+        self.rels = relationships_of(team)
+        self.classes = viewer_classes(policy, team, rules)
+
+    def decisions(self, row: dict[str, Any]) -> dict[str, str]:
+        return class_decisions(self.policy, self.consents, self.rels, self.classes, entry_of(row), self.now)
 
 
-def apply_events(conn: Connection, policy: Policy, rules: Rules, events: Sequence[dict[str, Any]],
-                 now: datetime, t: ProjectionTables = LIVE, pending_marker: bool = True) -> set[str]:
-    """Fold new events (already deduplicated) into the projections; returns the children touched."""
+def apply_events(
+    conn: Connection,
+    policy: Policy,
+    rules: Rules,
+    events: Sequence[dict[str, Any]],
+    now: datetime,
+    t: ProjectionTables = LIVE,
+    pending_marker: bool = True,
+    fresh: bool = False,
+) -> set[str]:
+    """Fold new events (already deduplicated) into the projections; returns the children touched.
+
+    `fresh` means the children have no stored rows yet (a rebuild): nothing is read back, everything is
+    inserted in bulk.
+    """
+    child_ids = list(dict.fromkeys(e["child_id"] for e in events))
+    states = {c: empty_child() for c in child_ids} if fresh else load_children(conn, child_ids, t)
     corrections: list[tuple[str, str, str]] = []  # (child id, target entry id, status)
-    states: dict[str, ChildState] = {}
-    new_entries: dict[str, set[str]] = {}
     timeline_new: list[dict[str, Any]] = []
     for event in events:
         child_id = event["child_id"]
-        state = states.get(child_id) or states.setdefault(child_id, load_child(conn, child_id, t))
+        state = states[child_id]
         timeline_new.append(timeline_row(event))
-        new_entries.setdefault(child_id, set()).add(event["event_id"])
         state.changed_team |= fold_team(state.team, event, rules)
         state.changed_episodes |= fold_episode(state.episodes, event, rules)
         state.now_changed |= fold_now(state.now, event, rules)
@@ -125,30 +160,78 @@ def apply_events(conn: Connection, policy: Policy, rules: Rules, events: Sequenc
         if event["kind"] in CONSENT_KINDS:
             row = consent_row(event)
             state.consents = [c for c in state.consents if c["consent_id"] != row["consent_id"]] + [row]
-            state.consent_changed = True
-            if pending_marker:
-                conn.execute(delete(consent_pending).where(consent_pending.c.event_id == event["event_id"]))
-            _upsert(conn, t.consent, "consent_id", [row])
-    for row in timeline_new:  # a correction may arrive before the entry it corrects
-        marked = states[row["child_id"]].now.get("corrections", {}).get(row["entry_id"])
-        if marked:
+            state.changed_consents.add(row["consent_id"])
+    pending = [e["event_id"] for e in events if e["kind"] in CONSENT_KINDS]
+    if pending and pending_marker:
+        conn.execute(delete(consent_pending).where(consent_pending.c.event_id.in_(pending)))
+
+    deciders = {child_id: _Decider(policy, rules, state, now) for child_id, state in states.items()}
+    for row in timeline_new:
+        state = states[row["child_id"]]
+        marked = state.now.get("corrections", {}).get(row["entry_id"])
+        if marked:  # a correction may arrive before the entry it corrects
             row["status"] = marked
-    insert_ignore(conn, t.timeline, timeline_new)
+        row["decisions"] = deciders[row["child_id"]].decisions(row)
+        row["policy_version"] = policy.version
+    if fresh:
+        conn.execute(t.timeline.insert(), timeline_new)
+    else:
+        insert_ignore(conn, t.timeline, timeline_new)
     for child_id, target, status in corrections:
-        conn.execute(update(t.timeline).where(t.timeline.c.entry_id == target, t.timeline.c.child_id == child_id)
-                     .values(status=status))
+        conn.execute(
+            update(t.timeline)
+            .where(t.timeline.c.entry_id == target, t.timeline.c.child_id == child_id)
+            .values(status=status)
+        )
+    new_ids = {row["entry_id"] for row in timeline_new}
+    existing = not fresh
+    values = list(states.values())
+    _upsert(conn, t.team, "member_id", [s.team[k] for s in values for k in s.changed_team], existing)
+    _upsert(conn, t.episodes, "episode_id", [s.episodes[k] for s in values for k in s.changed_episodes], existing)
+    _upsert(
+        conn,
+        t.consent,
+        "consent_id",
+        [c for s in values for c in s.consents if c["consent_id"] in s.changed_consents],
+        existing,
+    )
+    _upsert(
+        conn,
+        t.now,
+        "child_id",
+        [{"child_id": c, "state": s.now, "updated_at": now} for c, s in states.items() if s.now_changed],
+        existing,
+    )
     for child_id, state in states.items():
-        _upsert(conn, t.team, "member_id", [state.team[k] for k in state.changed_team])
-        _upsert(conn, t.episodes, "episode_id", [state.episodes[k] for k in state.changed_episodes])
-        if state.now_changed:
-            _upsert(conn, t.now, "child_id", [{"child_id": child_id, "state": state.now, "updated_at": now}])
-        everything = state.consent_changed or bool(state.changed_team)
-        rederive_decisions(conn, policy, rules, child_id, state, now, None if everything else new_entries[child_id], t)
+        relationships_changed = relationships_of(state.team.values()) != state.relationships_before
+        if existing and (state.changed_consents or relationships_changed):
+            rederive_decisions(conn, deciders[child_id], child_id, t, skip=new_ids)
     return set(states)
 
 
-def project_batch(engine: Engine, policy: Policy, rules: Rules, consumer: str, topic_ids: dict[str, str],
-                  records: Sequence[Consumed]) -> int:
+def rederive_decisions(
+    conn: Connection, decider: _Decider, child_id: str, t: ProjectionTables = LIVE, skip: set[str] | None = None
+) -> int:
+    """Recompute the precomputed viewer-class decisions of the child's stored entries, in one bulk update."""
+    rows = conn.execute(select(t.timeline).where(t.timeline.c.child_id == child_id)).mappings().all()
+    updates = [
+        {"eid": row["entry_id"], "decisions": decider.decisions(dict(row)), "policy_version": decider.policy.version}
+        for row in rows
+        if not skip or row["entry_id"] not in skip
+    ]
+    if updates:
+        conn.execute(
+            update(t.timeline)
+            .where(t.timeline.c.entry_id == bindparam("eid"))
+            .values(decisions=bindparam("decisions"), policy_version=bindparam("policy_version")),
+            updates,
+        )
+    return len(updates)
+
+
+def project_batch(
+    engine: Engine, policy: Policy, rules: Rules, consumer: str, topic_ids: dict[str, str], records: Sequence[Consumed]
+) -> int:
     """Event store + every projection + tracking, one transaction. Returns how many events were new."""
     with engine.begin() as conn:
         fresh = unseen(conn, consumer, topic_ids, records)
@@ -159,12 +242,21 @@ def project_batch(engine: Engine, policy: Policy, rules: Rules, consumer: str, t
             if rec.event["event_id"] not in known:
                 new.setdefault(rec.event["event_id"], rec)
         if new:
-            conn.execute(event_store.insert(), [
-                {"event_id": r.event["event_id"], "child_id": r.event["child_id"], "kind": r.event["kind"],
-                 "occurred_at": r.event["occurred_at"], "recorded_at": r.event["recorded_at"],
-                 "source_org": r.event["source"]["organisation"], "body": r.body}
-                for r in new.values()
-            ])
+            conn.execute(
+                event_store.insert(),
+                [
+                    {
+                        "event_id": r.event["event_id"],
+                        "child_id": r.event["child_id"],
+                        "kind": r.event["kind"],
+                        "occurred_at": r.event["occurred_at"],
+                        "recorded_at": r.event["recorded_at"],
+                        "source_org": r.event["source"]["organisation"],
+                        "body": r.body,
+                    }
+                    for r in new.values()
+                ],
+            )
             apply_events(conn, policy, rules, [dict(r.event) for r in new.values()], datetime.now(UTC))
         advance_tracking(conn, consumer, topic_ids, records)
         return len(new)

@@ -49,3 +49,47 @@ def resolve_child(conn: Connection, subject: Subject, now: datetime) -> str:
         ).scalar_one()
         child_id = str(winner)
     return child_id
+
+
+def resolve_children(conn: Connection, subjects: list[Subject], now: datetime) -> list[str]:
+    """resolve_child for a whole batch in a handful of queries (the per-event version costs a query each).
+
+    Same rules: validated identifiers only, NHS number first; subjects in the batch that share an identifier
+    resolve to the same child; a concurrent worker that linked an identifier first wins.
+    """
+    keys_per = [link_keys(s) for s in subjects]
+    if any(not keys for keys in keys_per):
+        raise ValueError("subject has no validated identifier to link on")
+    wanted = {k for keys in keys_per for k in keys}
+    found = _lookup(conn, wanted)
+    batch_new: dict[tuple[str, str], str] = {}
+    new_children: list[dict[str, object]] = []
+    new_links: list[dict[str, object]] = []
+    for keys in keys_per:
+        child_id = next((found.get(k) or batch_new.get(k) for k in keys if found.get(k) or batch_new.get(k)), None)
+        if child_id is None:
+            child_id = str(uuid.uuid4())
+            new_children.append({"child_id": child_id, "created_at": now})
+        for k in keys:
+            if k not in found and k not in batch_new:
+                batch_new[k] = child_id
+                new_links.append({"system": k[0], "value": k[1], "child_id": child_id, "linked_at": now})
+    insert_ignore(conn, children, new_children)
+    if new_links and insert_ignore(conn, child_identifiers, new_links) < len(new_links):
+        found = _lookup(conn, wanted)  # someone else linked some first: follow theirs
+    else:
+        found.update(batch_new)
+    return [next(found[k] for k in keys if k in found) for keys in keys_per]
+
+
+def _lookup(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    result: dict[tuple[str, str], str] = {}
+    ordered = sorted(keys)
+    for i in range(0, len(ordered), 500):  # keep the IN list within every backend's parameter limit
+        rows = conn.execute(
+            select(child_identifiers.c.system, child_identifiers.c.value, child_identifiers.c.child_id).where(
+                tuple_(child_identifiers.c.system, child_identifiers.c.value).in_(ordered[i : i + 500])
+            )
+        )
+        result.update({(r.system, r.value): r.child_id for r in rows})
+    return result

@@ -36,8 +36,9 @@ class Progress:
 
 
 def _child_events(conn: Connection, codec: EventCodec, child_ids: Iterable[str]) -> list[dict[str, Any]]:
-    rows = conn.execute(select(event_store.c.body).where(event_store.c.child_id.in_(list(child_ids)))
-                        .order_by(event_store.c.seq))
+    rows = conn.execute(
+        select(event_store.c.body).where(event_store.c.child_id.in_(list(child_ids))).order_by(event_store.c.seq)
+    )
     return [codec.decode(body) for body in rows.scalars()]
 
 
@@ -49,7 +50,8 @@ def _clear_children(conn: Connection, shadow: ProjectionTables, child_ids: list[
 def _project_children(conn: Connection, ctx: RebuildContext, child_ids: list[str]) -> int:
     events = _child_events(conn, ctx.codec, child_ids)
     if events:
-        apply_events(conn, ctx.policy, ctx.rules, events, datetime.now(UTC), ctx.shadow, pending_marker=False)
+        apply_events(conn, ctx.policy, ctx.rules, events, datetime.now(UTC), ctx.shadow, pending_marker=False,
+                     fresh=True)
     return len(events)
 
 
@@ -73,15 +75,29 @@ def _start_or_resume(ctx: RebuildContext, names: list[str]) -> dict[str, Any]:
             table.create(conn)
         conn.execute(delete(rebuild_state))
         snapshot = conn.execute(select(func.coalesce(func.max(event_store.c.seq), 0))).scalar_one()
-        fresh = {"name": "projections", "projections": names, "snapshot_seq": snapshot, "last_child_id": "",
-                 "children_done": 0, "events_done": 0, "started_at": datetime.now(UTC)}
+        fresh = {
+            "name": "projections",
+            "projections": names,
+            "snapshot_seq": snapshot,
+            "last_child_id": "",
+            "children_done": 0,
+            "events_done": 0,
+            "started_at": datetime.now(UTC),
+        }
         conn.execute(rebuild_state.insert().values(**fresh))
         return fresh
 
 
-def rebuild(engine: Engine, codec: EventCodec, policy: Policy, rules: Rules, names: list[str] | None = None,
-            chunk: int = 100, on_progress: Callable[[Progress], None] | None = None,
-            stop_after_chunks: int | None = None) -> Progress:
+def rebuild(
+    engine: Engine,
+    codec: EventCodec,
+    policy: Policy,
+    rules: Rules,
+    names: list[str] | None = None,
+    chunk: int = 100,
+    on_progress: Callable[[Progress], None] | None = None,
+    stop_after_chunks: int | None = None,
+) -> Progress:
     """Rebuild the named projections (default: all). `stop_after_chunks` simulates an interruption (tests)."""
     names = sorted(names or PROJECTIONS)
     ctx = RebuildContext(engine, codec, policy, rules, shadow_tables())
@@ -92,15 +108,25 @@ def rebuild(engine: Engine, codec: EventCodec, policy: Policy, rules: Rules, nam
     last, chunks = str(state["last_child_id"]), 0
     while True:
         with engine.begin() as conn:
-            batch = list(conn.execute(select(event_store.c.child_id).distinct().where(event_store.c.child_id > last)
-                                      .order_by(event_store.c.child_id).limit(chunk)).scalars())
+            batch = list(
+                conn.execute(
+                    select(event_store.c.child_id)
+                    .distinct()
+                    .where(event_store.c.child_id > last)
+                    .order_by(event_store.c.child_id)
+                    .limit(chunk)
+                ).scalars()
+            )
             if not batch:
                 break
             progress.events_done += _project_children(conn, ctx, batch)
             progress.children_done += len(batch)
             last = batch[-1]
-            conn.execute(rebuild_state.update().values(last_child_id=last, children_done=progress.children_done,
-                                                       events_done=progress.events_done))
+            conn.execute(
+                rebuild_state.update().values(
+                    last_child_id=last, children_done=progress.children_done, events_done=progress.events_done
+                )
+            )
         if on_progress:
             on_progress(progress)
         chunks += 1
@@ -119,8 +145,7 @@ def _lock_event_store(conn: Connection) -> None:
 
 def _catch_up(conn: Connection, ctx: RebuildContext, since_seq: int) -> int:
     latest = conn.execute(select(func.coalesce(func.max(event_store.c.seq), 0))).scalar_one()
-    late = list(conn.execute(select(event_store.c.child_id).distinct().where(event_store.c.seq > since_seq))
-                .scalars())
+    late = list(conn.execute(select(event_store.c.child_id).distinct().where(event_store.c.seq > since_seq)).scalars())
     if late:
         _clear_children(conn, ctx.shadow, late)
         _project_children(conn, ctx, late)

@@ -1,0 +1,187 @@
+"""Baselines measured in the same run as the pipeline, so figures are ratios on this machine, today.
+
+- raw broker consume (confluent-kafka, no decode): the upper bound;
+- fastavro decode: the Python bound;
+- a batched confluent-kafka consumer that decodes and writes rows with tracked offsets and nothing else: the
+  practical bound for a Python projector;
+- a naive per-event Faust agent writing one SQL row per event: what a first try looks like.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from confluent_kafka import Consumer, TopicPartition
+from sqlalchemy import BigInteger, Column, Integer, LargeBinary, MetaData, String, Table, func, insert, select
+
+from hub.db.engine import make_engine
+from hub.events.codec import EventCodec
+from hub.kafka.producer import DurableProducer, OutRecord
+
+META = MetaData()
+bench_rows = Table(
+    "bench_rows",
+    META,
+    Column("event_id", String(36), primary_key=True),
+    Column("child", String(36), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+)
+bench_tracking = Table(
+    "bench_tracking",
+    META,
+    Column("partition", Integer, primary_key=True),
+    Column("last_offset", BigInteger, nullable=False),
+)
+
+
+def load_topic(bootstrap: str, topic: str, records: Sequence[tuple[bytes, bytes]]) -> None:
+    producer = DurableProducer(bootstrap, client_id="bench-loader")
+    for i in range(0, len(records), 20000):
+        producer.send_all([OutRecord(topic, k, v) for k, v in records[i : i + 20000]], timeout=120)
+
+
+def _consumer(bootstrap: str, group: str) -> Consumer:
+    return Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "session.timeout.ms": 6000,
+        }
+    )
+
+
+def _partitions(consumer: Consumer, topic: str) -> list[TopicPartition]:
+    meta = consumer.list_topics(topic, timeout=10).topics[topic]
+    return [TopicPartition(topic, p, 0) for p in meta.partitions]
+
+
+def raw_consume_rate(bootstrap: str, topic: str, expected: int) -> float:
+    consumer = _consumer(bootstrap, f"bench-raw-{time.time_ns()}")
+    consumer.assign(_partitions(consumer, topic))
+    seen, t0 = 0, time.perf_counter()
+    while seen < expected:
+        seen += sum(1 for m in consumer.consume(5000, 1.0) if m.error() is None)
+    rate = seen / (time.perf_counter() - t0)
+    consumer.close()
+    return rate
+
+
+def decode_rate(codec: EventCodec, bodies: Sequence[bytes]) -> float:
+    t0 = time.perf_counter()
+    for body in bodies:
+        codec.decode(body)
+    return len(bodies) / (time.perf_counter() - t0)
+
+
+def batched_projector_rate(bootstrap: str, topic: str, expected: int, database: str, codec: EventCodec) -> float:
+    """confluent-kafka consume(5000) → decode → insert rows + tracked offsets, one transaction per batch."""
+    engine = make_engine(database)
+    META.drop_all(engine)
+    META.create_all(engine)
+    consumer = _consumer(bootstrap, f"bench-batched-{time.time_ns()}")
+    consumer.assign(_partitions(consumer, topic))
+    seen, t0 = 0, time.perf_counter()
+    while seen < expected:
+        batch = [m for m in consumer.consume(5000, 1.0) if m.error() is None]
+        if not batch:
+            continue
+        rows, offsets = [], {}
+        for m in batch:
+            event = codec.decode(m.value())
+            rows.append({"event_id": event["event_id"], "child": event["source"]["record_id"][:36], "body": m.value()})
+            offsets[m.partition()] = m.offset()
+        with engine.begin() as conn:
+            conn.execute(insert(bench_rows), rows)
+            for partition, offset in offsets.items():
+                if not conn.execute(
+                    bench_tracking.update().where(bench_tracking.c.partition == partition).values(last_offset=offset)
+                ).rowcount:
+                    conn.execute(insert(bench_tracking).values(partition=partition, last_offset=offset))
+        seen += len(batch)
+    rate = seen / (time.perf_counter() - t0)
+    consumer.close()
+    META.drop_all(engine)
+    engine.dispose()
+    return rate
+
+
+_NAIVE_APP = """
+import os, faust
+from sqlalchemy import insert
+from hub.bench.baselines import bench_rows
+from hub.db.engine import make_engine
+from hub.events.codec import EventCodec
+
+engine = make_engine(os.environ["BENCH_DB"])
+codec = EventCodec.load()
+app = faust.App("bench-naive-" + os.environ["BENCH_RUN"], broker="kafka://" + os.environ["BENCH_KAFKA"],
+                store="memory://", web_enabled=False, topic_disable_leader=True, topic_allow_declare=False,
+                consumer_auto_offset_reset="earliest", broker_session_timeout=6.0, web_port=int(os.environ["BENCH_WEB"]),
+                web_bind="127.0.0.1")
+topic = app.topic(os.environ["BENCH_TOPIC"], key_type=bytes, value_type=bytes, key_serializer="raw",
+                  value_serializer="raw")
+
+@app.agent(topic)
+async def naive(stream):
+    async for value in stream:
+        event = codec.decode(value)
+        with engine.begin() as conn:
+            conn.execute(insert(bench_rows).values(event_id=event["event_id"], child="x", body=value))
+"""
+
+
+def naive_faust_rate(
+    bootstrap: str, topic: str, expected: int, database: str, workdir: Path, web_port: int, timeout: float = 120.0
+) -> float:
+    """Per-event agent, one transaction per event; measured from its first committed row to `expected` rows."""
+    engine = make_engine(database)
+    META.drop_all(engine)
+    META.create_all(engine)
+    script = workdir / "bench_naive_app.py"
+    script.write_text(_NAIVE_APP)
+    env = dict(
+        os.environ,
+        BENCH_DB=database,
+        BENCH_KAFKA=bootstrap,
+        BENCH_TOPIC=topic,
+        BENCH_RUN=str(time.time_ns()),
+        BENCH_WEB=str(web_port),
+        PYTHONPATH=f"{workdir}{os.pathsep}{Path(__file__).resolve().parents[2]}",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "faust", "-A", "bench_naive_app", "worker", "-l", "error", "--web-port", str(web_port)],
+        env=env,
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        start_count, t0 = 0, 0.0
+        count = 0
+        with engine.connect() as conn:
+            while time.monotonic() < deadline:
+                count = conn.execute(select(func.count()).select_from(bench_rows)).scalar_one()
+                conn.rollback()
+                if count and not t0:
+                    start_count, t0 = count, time.perf_counter()
+                if count >= expected:
+                    break
+                time.sleep(0.05)
+        elapsed = time.perf_counter() - t0 if t0 else 0.0
+        return (count - start_count) / elapsed if elapsed > 0 else 0.0
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        META.drop_all(engine)
+        engine.dispose()
