@@ -10,24 +10,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
 from sqlalchemy import Engine, make_url, text
 
+from connectors.education.drop_folder import DropFolderWatcher
 from connectors.hl7v2.intake import Hl7Intake
 from connectors.hl7v2.map import Hl7Mapping
 from connectors.hl7v2.mllp_server import MllpServer
 from connectors.publisher import Publisher
 from hub.api.context import ApiContext
 from hub.api.main import create_api
+from hub.audit.checkpoints import start_periodic
 from hub.auth.tokens import TokenVerifier
 from hub.commands.policy import load_policy
 from hub.db.engine import make_engine
@@ -41,6 +45,21 @@ from hub.settings import HubSettings
 
 log = logging.getLogger(__name__)
 WORKER_STOP_GRACE = 10.0
+
+
+def token_verifier(s: HubSettings) -> TokenVerifier:
+    """An external OIDC issuer when configured, else the hub's own signing key (embedded default and tests)."""
+    if s.oidc_issuer:
+        return TokenVerifier(None, s.oidc_issuer, s.oidc_audience, jwks_url=s.oidc_jwks_url)
+    return TokenVerifier.local(s.data_dir, s.oidc_audience)
+
+
+def api_context(
+    s: HubSettings, engine: Engine, codec: EventCodec, health: Callable[[], Awaitable[dict[str, Any]]]
+) -> ApiContext:
+    """What the API needs, the same for `onestory up` and the stand-alone `onestory api`."""
+    return ApiContext(engine=engine, codec=codec, verifier=token_verifier(s), health=health,
+                      policy=load_policy(s.policy_file), settings=s)
 
 
 class _EmbeddedUvicorn(uvicorn.Server):
@@ -63,6 +82,9 @@ class Stack:
     mllp: MllpServer | None = None
     api: _EmbeddedUvicorn | None = None
     _api_task: asyncio.Task[None] | None = None
+    education_drop: Path | None = None
+    _drop_task: asyncio.Task[None] | None = None
+    _checkpoint_task: asyncio.Task[None] | None = None  # signed audit chain heads (hub.audit.checkpoints)
     timings: dict[str, float] = field(default_factory=dict)
 
     # -- start -------------------------------------------------------------------------------------------
@@ -84,26 +106,31 @@ class Stack:
                "--database", self.settings.database_url(), "--data-dir", str(self.settings.data_dir),
                "--web-port", str(self.worker_port)]
         # The worker's stdout goes to our stderr: stdout carries only the `ready` line and demo hints.
-        self.worker = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=sys.stderr, preexec_fn=die_with_parent)
+        env = dict(os.environ)
+        if self.settings.policy_file:  # the worker reads its settings from ONESTORY_* like any deployable
+            env["ONESTORY_POLICY_FILE"] = str(Path(self.settings.policy_file).resolve())
+        self.worker = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=sys.stderr, preexec_fn=die_with_parent,
+                                       env=env)
 
     async def start_edges(self) -> None:
         assert self.engine is not None
         codec = EventCodec.load()
         self.producer = DurableProducer(self.bootstrap, client_id="onestory-connectors")
-        intake = Hl7Intake(Publisher(self.producer, codec), Hl7Mapping.bundled())
+        publisher = Publisher(self.producer, codec)
+        intake = Hl7Intake(publisher, Hl7Mapping.bundled())
         self.mllp = MllpServer(intake, self.settings.mllp_host, self.settings.mllp_port)
         await self.mllp.start()
         s = self.settings
-        verifier = (
-            TokenVerifier(None, s.oidc_issuer, s.oidc_audience, jwks_url=s.oidc_jwks_url)
-            if s.oidc_issuer
-            else TokenVerifier.local(s.data_dir, s.oidc_audience)
-        )
-        api = create_api(ApiContext(engine=self.engine, codec=codec, verifier=verifier, health=self.health,
-                                    policy=load_policy(s.policy_file)))
-        config = uvicorn.Config(api, host=s.api_host, port=s.api_port, log_level="warning", lifespan="off")
+        ctx = api_context(s, self.engine, codec, self.health)
+        ctx.publisher = publisher  # the /intake routes publish through the same durable producer as MLLP
+        api = create_api(ctx)
+        if self.education_drop is not None:
+            self._drop_task = asyncio.create_task(DropFolderWatcher(self.education_drop, publisher).run())
+        config = uvicorn.Config(api, host=s.api_host, port=s.api_port, log_level="warning", lifespan="off",
+                                log_config=None, access_log=False)  # JSON logs; no URLs with identifiers
         self.api = _EmbeddedUvicorn(config)
         self._api_task = asyncio.create_task(self.api.serve())
+        self._checkpoint_task = start_periodic(self.engine, s.data_dir, self.producer)
 
     # -- health ------------------------------------------------------------------------------------------
     async def health(self) -> dict[str, Any]:
@@ -172,6 +199,14 @@ class Stack:
     async def stop(self) -> None:
         """Stop in dependency order: intake first, the broker last; each step is bounded."""
         t0 = time.monotonic()
+        if self._drop_task:
+            self._drop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._drop_task
+        if self._checkpoint_task:
+            self._checkpoint_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpoint_task
         if self.mllp:
             await self.mllp.stop()
         if self.api and self._api_task:

@@ -123,8 +123,8 @@ engine = make_engine(os.environ["BENCH_DB"])
 codec = EventCodec.load()
 app = faust.App("bench-naive-" + os.environ["BENCH_RUN"], broker="kafka://" + os.environ["BENCH_KAFKA"],
                 store="memory://", web_enabled=False, topic_disable_leader=True, topic_allow_declare=False,
-                consumer_auto_offset_reset="earliest", broker_session_timeout=6.0, web_port=int(os.environ["BENCH_WEB"]),
-                web_bind="127.0.0.1")
+                consumer_auto_offset_reset="earliest", broker_session_timeout=6.0,
+                web_port=int(os.environ["BENCH_WEB"]), web_bind="127.0.0.1")
 topic = app.topic(os.environ["BENCH_TOPIC"], key_type=bytes, value_type=bytes, key_serializer="raw",
                   value_serializer="raw")
 

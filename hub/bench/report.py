@@ -55,6 +55,10 @@ def _plot(results: dict[str, Any], png: Path) -> bool:
     return True
 
 
+def _mib(kib: object) -> str:
+    return str(int(str(kib)) // 1024) if str(kib).isdigit() else "?"
+
+
 def write(results: dict[str, Any], out_dir: Path, name: str, command: str) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / f"{name}.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
@@ -65,7 +69,7 @@ def write(results: dict[str, Any], out_dir: Path, name: str, command: str) -> Pa
     lines = [
         f"# Pipeline benchmark ({results['database']})",
         "",
-        f"Machine: {m['platform']}, {m['cpus']} CPUs, {int(m['memory_kib']) // 1024 if str(m['memory_kib']).isdigit() else '?'} MiB;"
+        f"Machine: {m['platform']}, {m['cpus']} CPUs, {_mib(m['memory_kib'])} MiB;"
         f" Python {m['python']}, faust {m['faust']}, fastavro {m['fastavro']}, SQLAlchemy {m['sqlalchemy']};"
         f" run at {m['at']}.",
         "",

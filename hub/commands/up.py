@@ -16,6 +16,7 @@ from hub.auth.tokens import issue_token, load_or_create_signing_key
 from hub.demo import demo_messages
 from hub.settings import HubSettings
 from hub.stack import Stack
+from hub.telemetry.setup import configure_telemetry
 
 log = logging.getLogger("onestory.up")
 
@@ -48,30 +49,62 @@ def _load_demo(stack: Stack) -> None:
     assert stack.mllp is not None
     codes = [ack_code(send_message(stack.settings.mllp_host, stack.mllp.port, m)) for m in demo_messages()]
     key = load_or_create_signing_key(stack.settings.data_dir)
-    token = issue_token(key, user="demo.gp", organisation="RX1", role="gp", purpose="direct-care",
-                        now=datetime.now(UTC))
+    token = issue_token(
+        key, user="demo.gp", organisation="RX1", role="gp", purpose="direct-care", now=datetime.now(UTC)
+    )
     api = f"http://{stack.settings.api_host}:{stack.settings.api_port}"
     click.echo(f"demo: sent {len(codes)} HL7 messages over MLLP, ACKs {sorted(set(codes))}")
-    click.echo(f"demo: try  curl -H 'Authorization: Bearer {token}' "
-               f"'{api}/fhir/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|<nhs-number>'")
+    click.echo(
+        f"demo: try  curl -H 'Authorization: Bearer {token}' "
+        f"'{api}/fhir/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|<nhs-number>'"
+    )
 
 
 @click.command()
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var"), show_default=True,
-              help="Keys, the SQLite database and local state.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("var"),
+    show_default=True,
+    help="Keys, the SQLite database and local state.",
+)
 @click.option("--api-port", type=int, default=8080, show_default=True)
 @click.option("--mllp-port", type=int, default=2575, show_default=True)
-@click.option("--kafka", default=None, help="HOST:PORT of an external Kafka cluster (default: start the embedded broker).")
+@click.option(
+    "--kafka", default=None, help="HOST:PORT of an external Kafka cluster (default: start the embedded broker)."
+)
 @click.option("--database", default=None, help="SQLAlchemy URL (default: SQLite file in the data dir).")
 @click.option("--demo/--no-demo", default=True, show_default=True, help="Send synthetic demo messages once ready.")
+@click.option("--policy", "policy_file", default=None, help="Data-sharing policy YAML (default: the bundled policy).")
 @click.option("--ready-timeout", type=float, default=60.0, show_default=True)
-def up(data_dir: Path, api_port: int, mllp_port: int, kafka: str | None, database: str | None, demo: bool,
-       ready_timeout: float) -> None:
+@click.option(
+    "--education-drop",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Watch this folder for school MIS exports (<URN>_<type>.csv); taken files move to done/.",
+)
+def up(
+    data_dir: Path,
+    api_port: int,
+    mllp_port: int,
+    kafka: str | None,
+    database: str | None,
+    demo: bool,
+    ready_timeout: float,
+    education_drop: Path | None = None,
+    policy_file: str | None = None,
+) -> None:
     """Start the broker (unless --kafka), topics, migrations, processors, MLLP listener and HTTP API.
 
     Prints one line starting with `ready` when every component answers; stops cleanly on SIGINT/SIGTERM.
     """
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = HubSettings(data_dir=data_dir, api_port=api_port, mllp_port=mllp_port, kafka=kafka,
-                           database=database, demo=demo)
-    raise SystemExit(asyncio.run(_run(Stack(settings=settings), demo, ready_timeout)))
+    settings = HubSettings(
+        data_dir=data_dir, api_port=api_port, mllp_port=mllp_port, kafka=kafka, database=database, demo=demo,
+        policy_file=policy_file,
+    )
+    telemetry = configure_telemetry("onestory-hub", settings)
+    try:
+        code = asyncio.run(_run(Stack(settings=settings, education_drop=education_drop), demo, ready_timeout))
+    finally:
+        telemetry.shutdown()
+    raise SystemExit(code)
