@@ -1,0 +1,151 @@
+{{/* Names and labels. */}}
+{{- define "onestory.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "onestory.labels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{/* Selector labels of one component: include with (dict "root" $ "component" "api"). */}}
+{{- define "onestory.selector" -}}
+app.kubernetes.io/name: {{ .root.Chart.Name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "onestory.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "onestory.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "onestory.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+
+{{- define "onestory.secretName" -}}
+{{- .Values.secrets.existingSecret | default (printf "%s-secrets" (include "onestory.fullname" .)) -}}
+{{- end -}}
+
+{{- define "onestory.policyConfigMap" -}}
+{{- .Values.policy.existingConfigMap | default (printf "%s-policy" (include "onestory.fullname" .)) -}}
+{{- end -}}
+
+{{- define "onestory.hasPolicy" -}}
+{{- if or .Values.policy.content .Values.policy.existingConfigMap -}}true{{- end -}}
+{{- end -}}
+
+{{/* Checks the schema cannot express (it cannot compare two values). */}}
+{{- define "onestory.validate" -}}
+{{- if gt (int .Values.processors.replicas) (int .Values.settings.partitions) -}}
+{{- fail (printf "processors.replicas (%d) cannot exceed settings.partitions (%d): consumers beyond the partition count sit idle" (int .Values.processors.replicas) (int .Values.settings.partitions)) -}}
+{{- end -}}
+{{- if and (not .Values.secrets.existingSecret) (or (not .Values.secrets.database) (not .Values.secrets.kafka)) -}}
+{{- fail "secrets.database and secrets.kafka are required unless secrets.existingSecret names a Secret holding them" -}}
+{{- end -}}
+{{- if and (gt (int .Values.api.replicas) 1) (not .Values.secrets.existingSecret) (not .Values.secrets.oidcIssuer) -}}
+{{- fail "more than one API replica needs an external OIDC issuer (secrets.oidcIssuer): each pod's own signing key differs" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Pod-level pieces shared by every workload. */}}
+{{- define "onestory.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+fsGroup: 10001
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "onestory.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: ["ALL"]
+{{- end -}}
+
+{{/* Settings reach every container the same way: the settings ConfigMap, then the Secret. */}}
+{{- define "onestory.envFrom" -}}
+- configMapRef:
+    name: {{ include "onestory.fullname" . }}-settings
+- secretRef:
+    name: {{ include "onestory.secretName" . }}
+{{- end -}}
+
+{{- define "onestory.env" -}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: "k8s.pod.name=$(POD_NAME),k8s.namespace.name=$(POD_NAMESPACE),service.version={{ .Chart.AppVersion }}"
+{{- end -}}
+
+{{- define "onestory.volumeMounts" -}}
+- name: tmp
+  mountPath: /tmp
+- name: data
+  mountPath: /var/lib/onestory
+{{- if include "onestory.hasPolicy" . }}
+- name: policy
+  mountPath: /etc/onestory/policy
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "onestory.volumes" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: 64Mi
+- name: data
+  emptyDir:
+    sizeLimit: 256Mi
+{{- if include "onestory.hasPolicy" . }}
+- name: policy
+  configMap:
+    name: {{ include "onestory.policyConfigMap" . }}
+{{- end }}
+{{- end -}}
+
+{{- define "onestory.podExtras" -}}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* Restarts pods when their settings, secret or policy change. */}}
+{{- define "onestory.checksums" -}}
+checksum/settings: {{ include (print $.Template.BasePath "/configmap-settings.yaml") . | sha256sum }}
+checksum/secrets: {{ include (print $.Template.BasePath "/secret.yaml") . | sha256sum }}
+checksum/policy: {{ include (print $.Template.BasePath "/configmap-policy.yaml") . | sha256sum }}
+{{- end -}}

@@ -1,0 +1,113 @@
+"""`onestory api` and `onestory mllp`: one edge each, against an external Kafka cluster and database.
+
+`onestory up` runs everything in one process tree for a single machine; in Kubernetes the API, the MLLP
+listener and the processors are separate Deployments that scale on their own. These commands reuse the
+pieces `onestory up` is built from (hub.stack), and read every setting from ONESTORY_* variables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any
+
+import click
+import uvicorn
+from sqlalchemy import Engine, text
+
+from connectors.hl7v2.intake import Hl7Intake
+from connectors.hl7v2.map import Hl7Mapping
+from connectors.hl7v2.mllp_server import MllpServer
+from connectors.publisher import Publisher
+from hub.api.main import create_api
+from hub.db.engine import make_engine
+from hub.events.codec import EventCodec
+from hub.kafka.producer import DurableProducer
+from hub.settings import HubSettings
+from hub.stack import api_context
+from hub.telemetry.setup import configure_telemetry
+
+log = logging.getLogger(__name__)
+
+
+def _settings(**given: Any) -> HubSettings:
+    return HubSettings(**{k: v for k, v in given.items() if v is not None})
+
+
+def database_health(engine: Engine) -> Any:
+    """The stand-alone API depends on the database only; the worker and broker have their own probes."""
+
+    def probe() -> None:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    async def health() -> dict[str, Any]:
+        try:
+            await asyncio.wait_for(asyncio.to_thread(probe), timeout=3)
+            return {"database": {"status": "ok"}}
+        except Exception as exc:  # noqa: BLE001 - a health probe reports any failure instead of raising
+            return {"database": {"status": "down", "error": type(exc).__name__}}
+
+    return health
+
+
+@click.command()
+@click.option("--host", default=None, help="Bind address (default: ONESTORY_API_HOST).")
+@click.option("--port", type=int, default=None, help="Port (default: ONESTORY_API_PORT).")
+def api(host: str | None, port: int | None) -> None:
+    """Serve the FHIR, timeline and HTTP intake API (reads SQL; intake publishes to ONESTORY_KAFKA if set)."""
+    settings = _settings(api_host=host, api_port=port)
+    telemetry = configure_telemetry("onestory-api", settings)
+    engine = make_engine(settings.database_url())
+    codec = EventCodec.load()
+    producer = DurableProducer(settings.kafka, client_id="onestory-connectors") if settings.kafka else None
+    try:
+        ctx = api_context(settings, engine, codec, database_health(engine))
+        ctx.publisher = Publisher(producer, codec) if producer else None  # None: /intake answers 503
+        app = create_api(ctx)
+        uvicorn.run(
+            app,
+            host=settings.api_host,
+            port=settings.api_port,
+            log_config=None,
+            access_log=False,
+            log_level=settings.log_level.lower(),
+            lifespan="off",
+        )
+    finally:
+        if producer is not None:
+            producer.close()
+        engine.dispose()
+        telemetry.shutdown()
+
+
+async def _serve_mllp(settings: HubSettings, producer: DurableProducer) -> None:
+    intake = Hl7Intake(Publisher(producer, EventCodec.load()), Hl7Mapping.bundled())
+    server = MllpServer(intake, settings.mllp_host, settings.mllp_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    click.echo(f"ready mllp={server.host}:{server.port}")
+    await stop.wait()
+    await server.stop()
+
+
+@click.command()
+@click.option("--host", default=None, help="Bind address (default: ONESTORY_MLLP_HOST).")
+@click.option("--port", type=int, default=None, help="Port (default: ONESTORY_MLLP_PORT).")
+@click.option("--kafka", default=None, help="Bootstrap servers (default: ONESTORY_KAFKA).")
+def mllp(host: str | None, port: int | None, kafka: str | None) -> None:
+    """Listen for HL7 v2 over MLLP and publish to the intake topic; ACK only once Kafka has the events."""
+    settings = _settings(mllp_host=host, mllp_port=port, kafka=kafka)
+    if not settings.kafka:
+        raise click.UsageError("the MLLP listener needs --kafka HOST:PORT or ONESTORY_KAFKA")
+    telemetry = configure_telemetry("onestory-mllp", settings)
+    producer = DurableProducer(settings.kafka, client_id="onestory-connectors")
+    try:
+        asyncio.run(_serve_mllp(settings, producer))
+    finally:
+        producer.close()
+        telemetry.shutdown()
