@@ -1,21 +1,88 @@
-"""FHIR R4 read API (the walking skeleton's Patient search; the practitioner-API issue widens it)."""
+"""FHIR R4 read API: CapabilityStatement, Patient search/read, `$everything` and per-type search by patient.
+
+Every read is decided live (hub.fhir.service → consent engine) and audited in the same transaction before the
+response leaves; a viewer who may see nothing of a child gets 404, as if the child did not exist. 401 means no
+valid token; 403 a valid token whose scopes, patient context or purpose do not allow the request (audited as
+a denial).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from hub.api.deps import ClientAddress, Ctx, Viewer
 from hub.api.errors import FHIR_JSON
 from hub.audit import log as audit
+from hub.auth import smart
+from hub.auth.tokens import Principal
+from hub.fhir import bundles, paging
+from hub.fhir.capability import SEARCH_TYPES, capability_statement
+from hub.fhir.mapping import ENTRY_TYPES
+from hub.fhir.service import audit_outcome, read_child
 from hub.read import children
 from hub.read.disclosure import viewer_of
-from hub.read.story import read_timeline
-from hub.read.fhir_patient import patient_resource, searchset
+from hub.telemetry.spans import read_span
 
 router = APIRouter(prefix="/fhir")
+RELEASED = "2026-11-22"
+EVERYTHING_TYPES = frozenset(ENTRY_TYPES | {"Patient", "CareTeam", "EpisodeOfCare"})
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/fhir"
+
+
+def _fhir(body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(body, media_type=FHIR_JSON, headers={"Cache-Control": "no-store"})
+
+
+def _record(
+    principal: Principal,
+    client: str | None,
+    action: str,
+    outcome: str,
+    child_id: str | None,
+    query: str,
+    entries: list[dict[str, str]],
+) -> audit.AuditRecord:
+    return audit.AuditRecord(
+        action=action,
+        outcome=outcome,
+        user_id=principal.user,
+        organisation=principal.organisation,
+        role=principal.role,
+        purpose=principal.purpose,
+        child_id=child_id,
+        query=query,
+        entries=entries,
+        client_address=client,
+    )
+
+
+def _allowed(
+    ctx: Ctx, principal: Principal, client: str | None, child_id: str, query: str, resource_type: str | None = None
+) -> list[smart.Scope]:
+    """The usable scopes for this child, or 403, audited as a denial (metadata only)."""
+    try:
+        scopes = smart.require_patient(principal, child_id)
+        if resource_type is not None:
+            smart.require_type(scopes, resource_type)
+        return scopes
+    except HTTPException:
+        with ctx.engine.begin() as conn:
+            audit.append(conn, _record(principal, client, audit.DENY, "denied", child_id, query, []), datetime.now(UTC))
+        raise
+
+
+@router.get("/metadata")
+def metadata(request: Request) -> JSONResponse:
+    """No token needed: clients discover the server and its SMART endpoints here."""
+    base = _base(request)
+    return _fhir(capability_statement(base, str(request.base_url).rstrip("/") + "/smart", RELEASED))
 
 
 @router.get("/Patient")
@@ -23,26 +90,204 @@ def search_patient(request: Request, ctx: Ctx, viewer: Viewer, client: ClientAdd
     identifier = request.query_params.get("identifier")
     if not identifier or "|" not in identifier:
         raise HTTPException(400, "search needs identifier=system|value")
+    smart.require_clinical_purpose(viewer)
+    if not smart.read_scopes(viewer):
+        raise HTTPException(403, "the token has no read scope")
     system, _, value = identifier.partition("|")
-    base = str(request.base_url).rstrip("/") + "/fhir"
     now = datetime.now(UTC)
-    with ctx.engine.begin() as conn:
+    with read_span("patient-search", viewer.role, viewer.purpose), ctx.engine.begin() as conn:
         child_id = children.child_by_identifier(conn, system, value.replace(" ", ""))
-        visible = child_id is not None and bool(
-            read_timeline(conn, ctx.policy, viewer_of(viewer), child_id, now).entries
+        in_context = child_id is not None and (
+            viewer.patient == child_id or any(s.context != "patient" for s in smart.read_scopes(viewer))
         )
-        resources = []
-        if visible and child_id is not None:
-            subject = children.latest_subject(conn, ctx.codec, child_id)
-            resources.append(patient_resource(child_id, children.identifiers(conn, child_id), subject))
+        view = (
+            read_child(conn, ctx.codec, ctx.policy, viewer_of(viewer), child_id, now)
+            if (in_context and child_id is not None)
+            else None
+        )
+        resources = [view.items[0].build()] if view is not None else []
         audit.append(
             conn,
-            audit.AuditRecord(
-                action="query", outcome="success", user_id=viewer.user, organisation=viewer.organisation,
-                role=viewer.role, purpose=viewer.purpose, child_id=child_id if visible else None,
-                query=f"Patient?identifier={system}|***",
-                entries=[{"id": f"Patient/{r['id']}", "level": "full"} for r in resources], client_address=client,
+            _record(
+                viewer,
+                client,
+                audit.QUERY,
+                "success",
+                child_id if view else None,
+                f"Patient?identifier={system}|***",
+                [{"id": f"Patient/{r['id']}", "level": "full"} for r in resources],
             ),
             now,
         )
-    return JSONResponse(searchset(base, resources), media_type=FHIR_JSON)
+    body = bundles.searchset(
+        _base(request), "Patient", resources, len(resources), {"identifier": f"{system}|***"}, None
+    )
+    body["link"] = body["link"][1:]  # the self link would repeat the identifier; leave it out
+    return _fhir(body)
+
+
+@router.get("/Patient/{child_id}")
+def read_patient(request: Request, child_id: str, ctx: Ctx, viewer: Viewer, client: ClientAddress) -> JSONResponse:
+    _allowed(ctx, viewer, client, child_id, "Patient/{id}", "Patient")
+    now = datetime.now(UTC)
+    with read_span("patient-read", viewer.role, viewer.purpose), ctx.engine.begin() as conn:
+        view = read_child(conn, ctx.codec, ctx.policy, viewer_of(viewer), child_id, now)
+        patient = view.items[0].build() if view is not None else None
+        entries = [view.items[0].audit] if view is not None else []
+        outcome, audited_child = audit_outcome(conn, child_id, view)
+        audit.append(conn, _record(viewer, client, audit.READ, outcome, audited_child, "Patient/{id}", entries), now)
+    if patient is None:
+        raise HTTPException(404, "no such patient")
+    return _fhir(patient)
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise HTTPException(400, "_since must be an ISO 8601 instant") from exc
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _page(
+    request: Request,
+    ctx: Ctx,
+    viewer: Principal,
+    client: str | None,
+    child_id: str,
+    path: str,
+    what: str,
+    types: tuple[str, ...] | None,
+    since: str | None,
+    count: int | None,
+    cursor: str | None,
+    self_params: dict[str, str],
+) -> JSONResponse:
+    """One page of a child's resources: the cursor carries the filters of the first page."""
+    search_type = None if path.endswith("$everything") or types is None else types[0]
+    scopes = _allowed(ctx, viewer, client, child_id, what, search_type)
+    try:
+        if cursor:
+            query, after = paging.decode_cursor(cursor, child_id)
+            if types is not None and query.types != types and not path.endswith("$everything"):
+                raise paging.CursorError("the paging cursor belongs to another request")
+        else:
+            query, after = paging.Query(child_id, types, since, paging.clamp_count(count)), None
+    except paging.CursorError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    permitted = smart.allowed_types(scopes)
+    wanted = set(query.types) if query.types is not None else None
+    if wanted is not None and permitted is not None:
+        wanted &= permitted
+    elif wanted is None:
+        wanted = permitted
+    since_at = _since(query.since)
+    now = datetime.now(UTC)
+    with read_span(what, viewer.role, viewer.purpose) as span, ctx.engine.begin() as conn:
+        view = read_child(conn, ctx.codec, ctx.policy, viewer_of(viewer), child_id, now)
+        if view is not None:
+            span.decisions(view.story.levels.values())
+            selected = view.select(wanted, since_at)
+            chunk, more = paging.page([(k.key, k) for k in selected], after, query.count)
+            resources = [k.build() for _, k in chunk]
+            audited = [k.audit for _, k in chunk]
+        outcome, audited_child = audit_outcome(conn, child_id, view)
+        action = audit.READ if path.endswith("$everything") else audit.QUERY
+        audit.append(conn, _record(viewer, client, action, outcome, audited_child, what, audited if view else []), now)
+    if view is None:
+        raise HTTPException(404, "no such patient")
+    next_cursor = paging.encode_cursor(query, chunk[-1][0]) if more and chunk else None
+    self_params = self_params | ({"_cursor": cursor} if cursor else {})
+    return _fhir(bundles.searchset(_base(request), path, resources, len(selected), self_params, next_cursor))
+
+
+def _types(value: str | None, allowed: frozenset[str]) -> tuple[str, ...] | None:
+    if not value:
+        return None
+    types = tuple(sorted({t.strip() for t in value.split(",") if t.strip()}))
+    unknown = [t for t in types if t not in allowed]
+    if unknown:
+        raise HTTPException(400, f"_type not supported here: {', '.join(unknown)}")
+    return types
+
+
+Count = Annotated[int | None, Query(alias="_count", ge=1)]
+Since = Annotated[str | None, Query(alias="_since")]
+TypeParam = Annotated[str | None, Query(alias="_type")]
+Cursor = Annotated[str | None, Query(alias="_cursor")]
+
+
+@router.get("/Patient/{child_id}/$everything")
+def everything(
+    request: Request,
+    child_id: str,
+    ctx: Ctx,
+    viewer: Viewer,
+    client: ClientAddress,
+    count: Count = None,
+    since: Since = None,
+    type_: TypeParam = None,
+    cursor: Cursor = None,
+) -> JSONResponse:
+    """The child's record as this viewer may see it, oldest first, paged by an opaque cursor."""
+    types = _types(type_, EVERYTHING_TYPES)
+    params = {
+        k: v
+        for k, v in (("_count", str(count) if count else None), ("_since", since), ("_type", type_))
+        if v is not None
+    }
+    return _page(
+        request,
+        ctx,
+        viewer,
+        client,
+        child_id,
+        f"Patient/{child_id}/$everything",
+        "Patient/{id}/$everything",
+        types,
+        since,
+        count,
+        cursor,
+        params,
+    )
+
+
+def _search(resource_type: str) -> Any:
+    def search(
+        request: Request,
+        ctx: Ctx,
+        viewer: Viewer,
+        client: ClientAddress,
+        patient: str | None = None,
+        count: Count = None,
+        since: Since = None,
+        cursor: Cursor = None,
+    ) -> JSONResponse:
+        if not patient:
+            raise HTTPException(400, "search needs patient=<id>")
+        child_id = patient.removeprefix("Patient/")
+        params = {"patient": child_id} | ({"_count": str(count)} if count else {})
+        return _page(
+            request,
+            ctx,
+            viewer,
+            client,
+            child_id,
+            resource_type,
+            f"{resource_type}?patient",
+            (resource_type,),
+            since,
+            count,
+            cursor,
+            params,
+        )
+
+    search.__name__ = f"search_{resource_type.lower()}"
+    search.__doc__ = f"{resource_type} resources for one patient, as this viewer may see them."
+    return search
+
+
+for _type in SEARCH_TYPES:
+    router.add_api_route(f"/{_type}", _search(_type), methods=["GET"], name=f"search_{_type}")

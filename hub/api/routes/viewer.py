@@ -1,0 +1,167 @@
+"""The embeddable timeline page (`/viewer`), its assets, and the JSON it reads (`/viewer/story.json`).
+
+The page is a SMART app: opened by an EPR with `launch` and `iss`, it runs the EHR launch itself (PKCE) and
+keeps the access token in sessionStorage; a token in the URL fragment is accepted too. It may be framed only
+by the origins in `viewer_frame_ancestors`. The JSON is the same consent-checked story as the timeline API,
+decided live, audited before it leaves, and limited to the token's patient for patient-scoped tokens.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from hub.api.deps import ClientAddress, Ctx, Viewer
+from hub.api.routes.smart import settings_of
+from hub.audit import log as audit
+from hub.auth import smart
+from hub.read import children
+from hub.read.disclosure import viewer_of
+from hub.read.story import read_timeline, summary
+from hub.telemetry.spans import read_span
+
+router = APIRouter(tags=["viewer"])
+_ASSETS = {"viewer.css": "text/css; charset=utf-8", "viewer.js": "text/javascript; charset=utf-8"}
+LEVEL_WORDS = {
+    "full": "Shown in full.",
+    "summary": "Only a summary is shown. The recording organisation can tell you more if you need it.",
+    "flag": "Only the fact that an organisation is involved is shown, with whom to contact.",
+}
+
+
+def _headers(ctx: Ctx) -> dict[str, str]:
+    ancestors = settings_of(ctx).viewer_frame_ancestors
+    return {
+        "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+        f"img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",  # the URL may carry a launch id or an authorization code
+        "Cache-Control": "no-store",
+    }
+
+
+def _read(name: str) -> str:
+    return resources.files("hub.web.viewer").joinpath(name).read_text(encoding="utf-8")
+
+
+@router.get("/viewer", response_class=HTMLResponse)
+def viewer_page(ctx: Ctx) -> HTMLResponse:
+    return HTMLResponse(_read("index.html"), headers=_headers(ctx))
+
+
+@router.get("/viewer/assets/{asset}")
+def viewer_asset(asset: str, ctx: Ctx) -> Response:
+    if asset not in _ASSETS:
+        raise HTTPException(404, "no such file")
+    return Response(_read(asset), media_type=_ASSETS[asset], headers=_headers(ctx))
+
+
+def explanation(ctx: Ctx, role: str, purpose: str) -> dict[str, Any]:
+    """The same words for every child and every view in this role and purpose: never a hint of what is hidden."""
+    described = ctx.policy.roles.get(role)
+    return {
+        "intro": (
+            "OneStory shows what the data-sharing agreement and the young person's consent allow for your role "
+            "and purpose. The same rules apply to every child."
+        ),
+        "role": (getattr(described, "description", None) or role).rstrip("."),
+        "purpose": purpose,
+        "levels": LEVEL_WORDS,
+        "next": (
+            "If you need more for this child's care, contact the organisation named on an entry or the team "
+            "around the child. For questions about access, contact your information governance lead."
+        ),
+    }
+
+
+def _thrive(thrive: dict[str, Any] | None, names: dict[str, str]) -> dict[str, Any] | None:
+    """The grouping and who agreed it; the young person's own words stay with their (full-level) entry."""
+    if not thrive:
+        return None
+    agreed = [names.get(str(who), str(who)) for who in thrive.get("agreed_by") or []]
+    return {"grouping": thrive.get("grouping"), "agreed_by": agreed, "at": thrive.get("at")}
+
+
+@router.get("/viewer/story.json")
+def story_json(patient: str, ctx: Ctx, viewer: Viewer, client: ClientAddress) -> JSONResponse:
+    child_id = patient.removeprefix("Patient/")
+    now = datetime.now(UTC)
+    try:
+        smart.require_patient(viewer, child_id)
+    except HTTPException:
+        with ctx.engine.begin() as conn:
+            audit.append(
+                conn,
+                audit.AuditRecord(
+                    action=audit.DENY,
+                    outcome="denied",
+                    user_id=viewer.user,
+                    organisation=viewer.organisation,
+                    role=viewer.role,
+                    purpose=viewer.purpose,
+                    child_id=child_id,
+                    query="viewer",
+                    client_address=client,
+                ),
+                now,
+            )
+        raise
+    names = {code: org.name for code, org in ctx.policy.organisations.items()}
+    contacts = {code: org.contact.text for code, org in ctx.policy.organisations.items()}
+    with read_span("viewer", viewer.role, viewer.purpose) as span, ctx.engine.begin() as conn:
+        story = (
+            read_timeline(conn, ctx.policy, viewer_of(viewer), child_id, now)
+            if children.child_exists(conn, child_id)
+            else None
+        )
+        visible = story is not None and bool(story.entries)
+        body: dict[str, Any] | None = None
+        if story is not None and visible:
+            span.decisions(story.levels.values())
+            now_summary = summary(conn, story, now)
+            subject = children.latest_subject(conn, ctx.codec, child_id) or {}
+            body = {
+                "childId": child_id,
+                "name": " ".join(p for p in (subject.get("given_name"), subject.get("family_name")) if p),
+                "updating": story.updating,
+                "entries": [
+                    e | {"orgName": names.get(e["source"]["organisation"], e["source"]["organisation"])}
+                    for e in story.entries
+                ],
+                "team": [
+                    m
+                    | {
+                        "orgName": names.get(m["organisation"], m["organisation"]),
+                        "contact": m["contact"] or contacts.get(m["organisation"]),
+                    }
+                    for m in now_summary["team"]
+                ],
+                "thrive": _thrive(now_summary["thrive"], names),
+                "ending": now_summary["ending"],
+                "episodes": now_summary["episodes"],
+                "explanation": explanation(ctx, viewer.role, viewer.purpose),
+                "viewer": {"organisation": names.get(viewer.organisation, viewer.organisation)},
+            }
+        audit.append(
+            conn,
+            audit.AuditRecord(
+                action=audit.READ,
+                outcome="success" if body else ("denied" if story is not None else "not-found"),
+                user_id=viewer.user,
+                organisation=viewer.organisation,
+                role=viewer.role,
+                purpose=viewer.purpose,
+                child_id=child_id if story is not None else None,
+                query="viewer",
+                entries=story.audit_entries() if body and story else [],
+                client_address=client,
+            ),
+            now,
+        )
+    if body is None:
+        raise HTTPException(404, "no such patient")
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,106 @@
+"""Timeline entry → FHIR resource, driven by a table from payload record to resource type and builder.
+
+Shaping by disclosure level happens here, once, for every resource type:
+- full: the builder's fields from the payload detail, the summary as narrative, all security labels;
+- summary: the summary as narrative plus only what R4 requires and the category (the builder gets no detail);
+- flag: always a Flag saying who is involved and whom to contact, whatever the entry was; no labels beyond
+  the confidentiality code, because on an existence-only flag the sensitivity labels would be the content.
+Hidden entries never reach this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+
+from hub.fhir import care, encounters, messages, observations
+from hub.fhir.meta import Served, category_concept, meta_for, narrative, patient_ref
+
+Builder = Callable[[Served, dict[str, Any] | None], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Mapping:
+    resource_type: str
+    build: Builder
+    subject_field: str = "subject"  # where the patient reference goes (Consent uses `patient`)
+    category_field: str | None = "category"  # where the entry category goes at summary level, if anywhere
+
+
+# Payload record name (timeline detail.type) → how it is served. Unknown records become Observations.
+MAPPINGS: dict[str, Mapping] = {
+    "Encounter": Mapping("Encounter", encounters.encounter, category_field="type"),
+    "Appointment": Mapping("Encounter", encounters.appointment, category_field="type"),
+    "VcseSession": Mapping("Encounter", encounters.vcse_session, category_field=None),
+    "Referral": Mapping("ServiceRequest", care.referral),
+    "SelfReferral": Mapping("ServiceRequest", care.self_referral),
+    "Plan": Mapping("CarePlan", care.plan),
+    "Assessment": Mapping("Observation", observations.assessment, category_field=None),
+    "Thrive": Mapping("Observation", observations.thrive),
+    "AttendanceSummary": Mapping("Observation", observations.finding),
+    "SenStatus": Mapping("Observation", observations.finding),
+    "Exclusion": Mapping("Observation", observations.finding),
+    "Concern": Mapping("Condition", observations.concern, category_field=None),
+    "Communication": Mapping("Communication", messages.communication, category_field=None),
+    "Voice": Mapping("Communication", messages.voice, category_field=None),
+    "Consent": Mapping("Consent", messages.consent, subject_field="patient", category_field=None),
+}
+FALLBACK = Mapping("Observation", observations.finding)
+FLAG = "Flag"
+ENTRY_TYPES = frozenset({m.resource_type for m in MAPPINGS.values()} | {FALLBACK.resource_type, FLAG})
+
+
+def mapping_for(row: dict[str, Any]) -> Mapping:
+    return MAPPINGS.get(str((row.get("detail") or {}).get("type")), FALLBACK)
+
+
+def resource_type_for(item: Served) -> str:
+    return FLAG if item.level == "flag" else mapping_for(item.row).resource_type
+
+
+def to_resource(item: Served) -> dict[str, Any]:
+    """The one resource a served timeline entry becomes, validated against the R4B model."""
+    row = item.row
+    if item.level == "flag":
+        resource = {
+            "resourceType": FLAG,
+            "id": row["entry_id"],
+            "meta": meta_for([], "flag", row["source_org"], row["source_system"], None),
+            "text": narrative(f"Involved: {item.org_name}.", item.message or ""),
+            **messages.flag(item),
+        }
+        return validated(resource)
+    m = mapping_for(row)
+    full = item.level == "full"
+    resource = {
+        "resourceType": m.resource_type,
+        "id": row["entry_id"],
+        "meta": meta_for(
+            list(row["sensitivity_labels"] or []), item.level, row["source_org"], row["source_system"], None
+        ),
+        "text": narrative(row["summary"], f"Recorded by {item.org_name}."),
+        m.subject_field: patient_ref(row["child_id"]),
+    }
+    resource |= m.build(item, dict(row["detail"] or {}) if full else None)
+    if not full and m.category_field:
+        concept = category_concept(row["category"])
+        resource[m.category_field] = concept if m.category_field == "code" else [concept]
+    return validated(resource)
+
+
+@cache
+def _r4b_model(resource_type: str) -> Any:
+    return get_fhir_model_class(resource_type)
+
+
+def validated(resource: dict[str, Any]) -> dict[str, Any]:
+    """Check against the fhir.resources R4B model (raises if not valid R4) and serve the checked dict as built.
+
+    Serialising the model back (`model_dump`) would cost more than the validation itself on every page.
+    """
+    _r4b_model(resource["resourceType"]).model_validate(resource)
+    return resource
