@@ -15,6 +15,8 @@ from hub.events.codec import EventCodec
 from hub.events.model import Envelope
 from hub.kafka.producer import DurableProducer, OutRecord
 from hub.kafka.topics import DEADLETTER, INTAKE
+from hub.telemetry.metrics import count_events_in
+from hub.telemetry.spans import publish_span
 
 DEADLETTER_NAMESPACE = uuid.UUID("a3f4c1d2-7e58-4b96-8c0f-2d9e6b1a5c37")
 
@@ -30,11 +32,14 @@ class Publisher:
         self._codec = codec
 
     def publish(self, events: Sequence[Envelope], trace_headers: dict[str, str] | None = None) -> list[str]:
-        headers = tuple((k, v.encode()) for k, v in (trace_headers or {}).items())
-        records = [
-            OutRecord(INTAKE, e["source"]["record_id"].encode(), self._codec.encode(dict(e)), headers) for e in events
-        ]
-        self._producer.send_all(records)
+        with publish_span(INTAKE, len(events), parent=trace_headers) as carrier:
+            headers = tuple((k, v.encode()) for k, v in carrier.items())
+            records = [
+                OutRecord(INTAKE, e["source"]["record_id"].encode(), self._codec.encode(dict(e)), headers)
+                for e in events
+            ]
+            self._producer.send_all(records)
+        count_events_in(events)
         return [e["event_id"] for e in events]
 
     def dead_letter(
@@ -49,5 +54,7 @@ class Publisher:
             ("onestory-content-type", content_type.encode()),
             ("onestory-received-at", received_at.isoformat().encode()),
         )
-        self._producer.send_all([OutRecord(DEADLETTER, dl_id.encode(), body, headers)])
+        with publish_span(DEADLETTER, 1) as carrier:
+            traced = headers + tuple((k, v.encode()) for k, v in carrier.items())
+            self._producer.send_all([OutRecord(DEADLETTER, dl_id.encode(), body, traced)])
         return dl_id

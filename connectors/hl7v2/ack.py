@@ -19,7 +19,11 @@ def _escape(text: str, d: Delimiters) -> str:
 
 
 def build_ack(
-    header: Header | None, code: str, now: datetime, control_id: str, reason: str | None = None,
+    header: Header | None,
+    code: str,
+    now: datetime,
+    control_id: str,
+    reason: str | None = None,
     location: str | None = None,
 ) -> bytes:
     """An ACK in the sender's own delimiters and version (or defaults if the MSH itself was unreadable)."""
@@ -28,12 +32,14 @@ def build_ack(
     enhanced = bool(header and header.accept_ack_type)
     ack_code = _ENHANCED[code] if enhanced else code
     fields = [
-        "MSH", enc,
+        "MSH",
+        enc,
         _escape(header.receiving_application, d) if header else "ONESTORY",
         _escape(header.receiving_facility, d) if header else "ONESTORY",
         _escape(header.sending_application, d) if header else "",
         _escape(header.sending_facility, d) if header else "",
-        now.strftime("%Y%m%d%H%M%S"), "",
+        now.strftime("%Y%m%d%H%M%S"),
+        "",
         f"ACK{d.component}{header.trigger_event if header else ''}{d.component}ACK",
         control_id,
         header.processing_id if header and header.processing_id else "P",
@@ -44,7 +50,18 @@ def build_ack(
         err_code, err_text = _HL7_ERROR_CODE[code]
         where = _escape(location or "", d)
         segments.append(
-            d.field.join(["ERR", "", where, f"{err_code}{d.component}{err_text}{d.component}HL70357", "E", "", "", "",
-                          _escape(reason, d)])
+            d.field.join(
+                [
+                    "ERR",
+                    "",
+                    where,
+                    f"{err_code}{d.component}{err_text}{d.component}HL70357",
+                    "E",
+                    "",
+                    "",
+                    "",
+                    _escape(reason, d),
+                ]
+            )
         )
     return ("\r".join(segments) + "\r").encode("utf-8")

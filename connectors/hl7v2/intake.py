@@ -75,7 +75,8 @@ class Hl7Intake:
             # Not kept, so we must not imply it was: tell the sender to resend.
             log.warning("hl7 dead-letter publish failed: %s", delivery)
             reason = f"{reason}; and the hub could not keep the message, please resend"
-            return IntakeResult(ERROR, build_ack(header, ERROR, now, self._control_id(), reason, exc.location),
-                                reason=reason)
+            return IntakeResult(
+                ERROR, build_ack(header, ERROR, now, self._control_id(), reason, exc.location), reason=reason
+            )
         log.info("hl7 intake %s: %s", code, reason)
         return IntakeResult(code, build_ack(header, code, now, self._control_id(), reason, exc.location), reason=reason)

@@ -7,6 +7,7 @@ import logging
 
 from connectors.hl7v2.intake import Hl7Intake
 from connectors.hl7v2.mllp import FrameDecoder, frame
+from hub.telemetry.spans import intake_span, record_intake
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,9 @@ class MllpServer:
                     log.warning("mllp connection dropped: %s", exc)
                     break
                 for message in messages:
-                    result = await asyncio.to_thread(self._intake.handle, message)
+                    with intake_span("hl7v2", "mllp") as span:
+                        result = await asyncio.to_thread(self._intake.handle, message)
+                        record_intake(span, result.code, len(result.event_ids))
                     writer.write(frame(result.ack))
                     await writer.drain()
         except ConnectionError as exc:

@@ -16,7 +16,21 @@ from hl7apy.parser import parse_message
 
 from connectors.errors import ParseError
 
-SUPPORTED_VERSIONS = ("2.1", "2.2", "2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8", "2.8.1", "2.8.2")
+SUPPORTED_VERSIONS = (
+    "2.1",
+    "2.2",
+    "2.3",
+    "2.3.1",
+    "2.4",
+    "2.5",
+    "2.5.1",
+    "2.6",
+    "2.7",
+    "2.7.1",
+    "2.8",
+    "2.8.1",
+    "2.8.2",
+)
 
 
 @dataclass(frozen=True)
@@ -60,9 +74,7 @@ class Segment:
     def repetitions(self, number: int) -> list[list[str]]:
         """Each repetition as unescaped components (subcomponents kept joined by '&')."""
         d = self.delimiters
-        return [
-            [unescape(c, d) for c in rep.split(d.component)] for rep in self.fields.get(number, ()) if rep.strip()
-        ]
+        return [[unescape(c, d) for c in rep.split(d.component)] for rep in self.fields.get(number, ()) if rep.strip()]
 
     def value(self, number: int, component: int = 1, repetition: int = 0) -> str | None:
         reps = self.repetitions(number)

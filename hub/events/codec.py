@@ -33,8 +33,29 @@ class DecodeError(ValueError):
 def expanded_schema(schema_dir: Path, name: str = ENVELOPE) -> dict[str, Any]:
     """The named schema with every referenced type inlined: what history snapshots and fingerprints use."""
     parsed = load_schema(str(schema_dir / f"{name}.avsc"), _write_hint=False)
-    expanded: dict[str, Any] = expand_schema(parsed)
+    expanded: dict[str, Any] = _define_once(expand_schema(parsed), set())
     return expanded
+
+
+def _define_once(schema: Any, seen: set[str]) -> Any:
+    """fastavro inlines a named type at every use; Avro allows one definition, later uses go by name."""
+    if isinstance(schema, list):
+        return [_define_once(s, seen) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if schema.get("type") in ("record", "enum", "fixed") and "name" in schema:
+        name = schema["name"] if "." in schema["name"] or "namespace" not in schema else (
+            f"{schema['namespace']}.{schema['name']}")
+        if name in seen:
+            return name
+        seen.add(name)
+    out = dict(schema)
+    if "fields" in out:
+        out["fields"] = [{**f, "type": _define_once(f["type"], seen)} for f in out["fields"]]
+    for key in ("items", "values"):
+        if key in out:
+            out[key] = _define_once(out[key], seen)
+    return out
 
 
 def schema_fingerprint(schema: dict[str, Any]) -> bytes:

@@ -1,0 +1,168 @@
+"""Building canonical envelopes, shared by every connector so that each fills the same fields the same way.
+
+Connectors differ in how they read their source; they must not differ in how an event is identified,
+attributed or keyed. Pure: no clock reads (times come in as arguments).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from connectors.errors import MappingError
+from connectors.identifiers import (
+    NHS_NUMBER_SYSTEM,
+    UPN_SYSTEM,
+    is_valid_nhs_number,
+    is_valid_upn,
+    normalise_nhs_number,
+)
+from hub.events.model import Envelope, Identifier, SharingBasis, Subject, event_id
+
+CATEGORIES = frozenset(
+    {
+        "mental-health",
+        "attendance",
+        "pastoral-concern",
+        "safeguarding-concern",
+        "social-care-plan",
+        "sexual-health",
+        "gender-identity",
+        "pregnancy",
+        "substance-use",
+        "encounter",
+        "referral",
+        "demographics",
+        "vcse-support",
+        "self-referral",
+        "voice-of-child",
+        "thrive",
+        "consent",
+        "education-sen",
+        "exclusion",
+        "assessment",
+        "appointment",
+    }
+)
+NO_BASIS: SharingBasis = {"kind": "none", "reference": None, "decided_by": None, "reason": None}
+
+
+def local_id_system(organisation: str, scope: str) -> str:
+    """Local ids are only unique within the issuing organisation (and the scope it gives them)."""
+    return f"urn:onestory:id:{organisation}:{scope}"
+
+
+def nhs_identifier(value: str) -> Identifier:
+    number = normalise_nhs_number(value)
+    return {"system": NHS_NUMBER_SYSTEM, "value": number, "validated": is_valid_nhs_number(number)}
+
+
+def upn_identifier(value: str) -> Identifier:
+    upn = value.strip().upper()
+    return {"system": UPN_SYSTEM, "value": upn, "validated": is_valid_upn(upn)}
+
+
+def make_subject(
+    identifiers: list[Identifier],
+    *,
+    given_name: str | None = None,
+    family_name: str | None = None,
+    birth_date: date | None = None,
+    sex: str | None = None,
+    postcode: str | None = None,
+    location: str = "subject",
+) -> Subject:
+    """A subject must carry at least one identifier the hub can link on, or the event could never find its child."""
+    if not identifiers:
+        raise MappingError("no subject identifier", location)
+    if not any(i["validated"] for i in identifiers):
+        raise MappingError("no usable subject identifier: every identifier given fails its check", location)
+    return {
+        "identifiers": identifiers,
+        "given_name": given_name or None,
+        "family_name": family_name or None,
+        "birth_date": birth_date,
+        "sex": sex or None,
+        "postcode": postcode or None,
+    }
+
+
+def basis(
+    kind: str, reference: str | None = None, decided_by: str | None = None, reason: str | None = None
+) -> SharingBasis:
+    if kind not in ("consent", "lawful_basis", "none"):
+        raise MappingError(f"sharing basis kind must be consent, lawful_basis or none, not {kind!r}", "sharing_basis")
+    return {"kind": kind, "reference": reference, "decided_by": decided_by, "reason": reason}  # type: ignore[typeddict-item]
+
+
+def _canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Source:
+    """Who sent it: the connector, the sending system and the organisation (ODS code, school URN, LA code)."""
+
+    connector: str
+    system: str
+    organisation: str
+    organisation_type: str | None
+
+
+@dataclass
+class EventSpec:
+    """One canonical event before identification: everything but the id and the source attribution."""
+
+    kind: str
+    category: str
+    record_id: str
+    subject: Subject
+    occurred_at: datetime
+    recorded_at: datetime
+    summary: str
+    payload_type: str
+    payload: dict[str, Any]
+    sharing_basis: SharingBasis = field(default_factory=lambda: dict(NO_BASIS))  # type: ignore[assignment]
+    correlation_ids: dict[str, str] = field(default_factory=dict)
+    sensitivity_labels: list[str] = field(default_factory=list)
+
+
+def build_event(source: Source, spec: EventSpec, content: str | bytes | None = None, index: int = 0) -> Envelope:
+    """The event id hashes the source record id and its content, so a replayed export yields the same ids."""
+    if spec.category not in CATEGORIES:
+        raise MappingError(f"category {spec.category!r} is not in the consent engine's catalogue", "category")
+    record_key = f"{source.system}|{source.organisation}|{spec.record_id}"
+    if content is None:
+        content = _canonical_json(
+            {
+                "kind": spec.kind,
+                "subject": spec.subject,
+                "payload": spec.payload,
+                "occurred": spec.occurred_at,
+                "basis": spec.sharing_basis,
+                "labels": spec.sensitivity_labels,
+                "corr": spec.correlation_ids,
+            }
+        )
+    return {
+        "event_id": event_id(source.connector, record_key, content, index),
+        "kind": spec.kind,
+        "category": spec.category,
+        "child_id": None,
+        "source": {
+            "system": source.system,
+            "organisation": source.organisation,
+            "organisation_type": source.organisation_type,
+            "record_id": record_key,
+        },
+        "occurred_at": spec.occurred_at,
+        "recorded_at": spec.recorded_at,
+        "subject": spec.subject,
+        "sensitivity_labels": list(spec.sensitivity_labels),
+        "sharing_basis": spec.sharing_basis,
+        "correlation_ids": {k: v for k, v in spec.correlation_ids.items() if v},
+        "summary": spec.summary,
+        "payload": (f"onestory.payload.{spec.payload_type}", spec.payload),
+    }

@@ -1,0 +1,1 @@
+"""FHIR R4 intake: validate with fhir.resources R4B models (parse.py), map resources to canonical events (map.py)."""

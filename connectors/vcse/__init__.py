@@ -1,0 +1,1 @@
+"""Voluntary, community and social enterprise (VCSE) services: support sessions, support offered, onward referrals."""

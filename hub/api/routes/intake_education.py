@@ -1,0 +1,33 @@
+"""POST /intake/education: school MIS exports as CSV (one record type per file) or JSON (several types)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from connectors.batch import Batch
+from connectors.education.map import map_csv, map_json
+from hub.api.routes.intake_common import IntakePublisher, Sender, intake, read_body
+
+router = APIRouter(prefix="/intake", tags=["intake"])
+
+
+@router.post("/education")
+async def intake_education(
+    request: Request, sender: Sender, pub: IntakePublisher, type: str | None = None, school_urn: str | None = None
+) -> JSONResponse:
+    """CSV needs `?type=pupils|attendance|exclusions|sen|concerns|referrals`; good rows go in, bad rows are
+    reported by row number and column and kept in dead letter."""
+    body = await read_body(request)
+    org = sender.organisation
+    if "csv" in request.headers.get("content-type", "").lower():
+
+        def produce(now: datetime) -> Batch:
+            return map_csv(body, type, org, school_urn, now)
+
+        return await intake(pub, "education", body, f"text/csv; type={type}; org={org}", produce, atomic=False)
+    return await intake(
+        pub, "education", body, f"application/json; org={org}", lambda now: map_json(body, org, now), atomic=False
+    )

@@ -1,0 +1,38 @@
+"""What the hub answers to each real sample (file name → ACK code and, for rejections, the ERR location).
+
+Shared by the pure unit tests and the MLLP integration test, so both transports are held to the same table.
+"""
+
+from __future__ import annotations
+
+ACCEPTED_KINDS: dict[str, str] = {
+    "msft_ADT_A01_v2.3_bom.hl7": "encounter.started",
+    "msft_ADT_A05_v2.8.hl7": "appointment.booked",
+    "msft_ADT_A28_v2.8.hl7": "person.registered",
+    "msft_ADT_A31_v2.8.hl7": "person.updated",
+    "msft_ADT_A40_v2.8_merge.hl7": "patient.merged",
+    "msft_REF_I12_v2.8_referral.hl7": "referral.made",
+    "pipehat_ADT_A01_v2.5_escape.hl7": "encounter.started",
+    "pipehat_ADT_A04_v2.4.hl7": "encounter.started",
+    "simhospital_ADT_A01_v2.3_nhsnmbr.hl7": "encounter.started",
+    "uclh-emap_ADT_A01_v2.4.hl7": "encounter.started",
+    "uclh-emap_ADT_A02_v2.4.hl7": "encounter.transferred",
+    "uclh-emap_ADT_A03_v2.4_zsegment.hl7": "encounter.ended",
+    "uclh-emap_ADT_A04_v2.4.hl7": "encounter.started",
+    "uclh-emap_ADT_A08_v2.4.hl7": "person.updated",
+    "uclh-emap_ADT_A11_v2.4.hl7": "entry.entered-in-error",
+    "uclh-emap_ADT_A13_v2.4.hl7": "entry.entered-in-error",
+    "uclh-emap_ADT_A40_v2.4_merge.hl7": "patient.merged",
+}
+# Message types this hub does not take: application error (AE) naming MSH-9.
+NOT_TAKEN: dict[str, str] = {
+    "hapi_ADT_A24_v2.4_nonstandard_delimiters.hl7": "ADT A24",
+    "hl7-v2tofhir_MDM_T02_v2.5.1_formatting_escapes.hl7": "MDM T02",
+    "nwgmsa-alderhey_ORM_O01_v2.3_paediatric.hl7": "ORM O01",
+    "nwgmsa-mft_ORU_R01_v2.5.1_nhs_nh.hl7": "ORU R01",
+    "pipehat_ORU_R01_v2.3_zsegment_escape.hl7": "ORU R01",
+    "pipehat_ORU_R01_v2.5.1.hl7": "ORU R01",
+    "simhospital_ORU_R01_v2.3_nhsnmbr.hl7": "ORU R01",
+    "uclh-emap_ADT_A15_v2.4_zsegment_escape.hl7": "ADT A15",
+    "uclh-emap_ORU_R01_v2.3_winpath_escape.hl7": "ORU R01",
+}
