@@ -15,5 +15,6 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
     if not rows:
         return 0
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    result = conn.execute(insert(table).on_conflict_do_nothing(), list(rows))
-    return max(result.rowcount, 0)
+    # Counted from RETURNING: PostgreSQL reports rowcount -1 for ON CONFLICT DO NOTHING executemany.
+    statement = insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    return len(conn.execute(statement, list(rows)).all())

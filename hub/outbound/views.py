@@ -1,0 +1,45 @@
+"""The "who looked" alert: a read of a child on a plan tells the responsible council, in the read's transaction.
+
+Called by the API after the read's own audit record; the alert (organisation, role, purpose, time: no
+clinical content and no name) is queued on the council's feed and alert subscriptions and audited, so the
+read, its audit record and the alert commit together.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+
+from sqlalchemy import Connection, select
+
+from consent_engine import Policy
+from hub.auth.tokens import Principal
+from hub.db.projection_tables import child_now, team_members
+from hub.outbound.alert_rules import ChildFacts, councils_of, view_alerts
+from hub.outbound.config import OutboundConfig
+from hub.outbound.dispatch import active_subscriptions, raise_alerts
+from hub.outbound.feed_codec import FeedCodec
+
+
+@cache
+def _outbound() -> tuple[OutboundConfig, FeedCodec]:
+    """Read on first use (never at import): the API process shares the worker's ONESTORY_OUTBOUND_* settings."""
+    return OutboundConfig.load(), FeedCodec.load()
+
+
+def record_view(conn: Connection, policy: Policy, viewer: Principal, child_id: str, read_id: str, now: datetime) -> int:
+    """Raise the configured view alerts for this read; returns how many were raised."""
+    config, codec = _outbound()
+    if not any(rule.on == "view" for rule in config.alerts.rules):
+        return 0
+    state = conn.execute(select(child_now.c.state).where(child_now.c.child_id == child_id)).scalar() or {}
+    open_types = frozenset(str(p.get("plan_type")) for p in (state.get("plans") or {}).values() if p.get("open"))
+    if not open_types:
+        return 0
+    team = [dict(r._mapping) for r in conn.execute(select(team_members).where(team_members.c.child_id == child_id))]
+    org_types = {code: org.type for code, org in policy.organisations.items()}
+    facts = ChildFacts(child_id, open_types, councils_of(team, org_types))
+    alerts = view_alerts(config.alerts, facts, viewer.organisation, viewer.role, viewer.purpose, now, read_id)
+    if not alerts:
+        return 0
+    return raise_alerts(conn, config, codec, alerts, active_subscriptions(conn), now)
