@@ -27,9 +27,11 @@ class WorkerDeps:
     rules: Rules
 
 
-def create_app(bootstrap: str, web_port: int, session_timeout: float = 10.0) -> faust.App:
+def create_app(bootstrap: str, web_port: int, session_timeout: float = 10.0, datadir: str | None = None) -> faust.App:
+    """`datadir` keeps Faust's own scratch folder inside the hub's data dir, not the working directory."""
     return faust.App(
         "onestory-projector",
+        datadir=datadir or "var/faust",
         broker=f"kafka://{bootstrap}",
         store="memory://",
         web_bind="127.0.0.1",

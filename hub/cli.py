@@ -19,10 +19,15 @@ _COMMANDS: dict[str, str] = {
     "bench": "hub.commands.bench:bench",
     "deadletter": "hub.commands.deadletter:deadletter",
     "migrate": "hub.commands.migrate:migrate",
+    "topics": "hub.commands.topics:topics",
+    "api": "hub.commands.serve:api",
+    "mllp": "hub.commands.serve:mllp",
     "rebuild": "hub.commands.rebuild:rebuild",
     "log": "hub.commands.log:log",
+    "audit": "hub.commands.audit:audit",
     "identity": "hub.commands.identity:identity",
     "synth": "hub.commands.synth:synth",
+    "subscriptions": "hub.commands.subscriptions:subscriptions_cli",
 }
 
 

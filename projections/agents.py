@@ -21,11 +21,13 @@ from hub.db.upsert import insert_ignore
 from hub.events.codec import DecodeError
 from hub.kafka.producer import DeliveryError, OutRecord
 from hub.kafka.topics import DEADLETTER, EVENTS, INTAKE
+from hub.telemetry.event_traces import remember as remember_traces
 from hub.telemetry.metrics import count_deadletters, observe_projected
 from hub.telemetry.spans import traced_batch
-from projections.identity_exact import resolve_child
 from projections.child_projector import project_batch
 from projections.consent_records import CONSENT_KINDS
+from projections.identity.registry import follow_links, registry_for
+from projections.identity_batch import resolve_events
 from projections.sql_sink import Consumed
 
 log = logging.getLogger(__name__)
@@ -54,29 +56,38 @@ async def _send_with_retry(deps: WorkerDeps, records: list[OutRecord]) -> None:
 
 
 def _resolve_batch(deps: WorkerDeps, batch: list[EventT]) -> tuple[list[OutRecord], list[OutRecord]]:
+    """Decode, resolve the whole batch's children at once, route on; unusable records are dead-lettered."""
     now = datetime.now(UTC)
     out: list[OutRecord] = []
     bad: list[OutRecord] = []
+
+    def reject(ev: EventT, exc: Exception) -> None:
+        reason = f"intake record {ev.message.partition}/{ev.message.offset} unusable: {exc}"
+        bad.append(OutRecord(DEADLETTER, ev.key or b"", ev.value, (
+            ("onestory-connector", b"processor"), ("onestory-phase", b"decode"),
+            ("onestory-reason", reason.encode()), ("onestory-content-type", b"avro/binary"),
+            ("onestory-received-at", now.isoformat().encode()),
+        )))
+
+    decoded: list[tuple[EventT, dict[str, Any]]] = []
+    for ev in batch:
+        try:
+            decoded.append((ev, deps.codec.decode(ev.value)))
+        except DecodeError as exc:
+            reject(ev, exc)
     with deps.engine.begin() as conn:
-        for ev in batch:
-            body: bytes = ev.value
-            headers = tuple(_headers(ev).items())
-            try:
-                event: dict[str, Any] = deps.codec.decode(body)
-                event["child_id"] = resolve_child(conn, event["subject"], now)  # type: ignore[arg-type]
-            except (DecodeError, ValueError, KeyError) as exc:
-                reason = f"intake record {ev.message.partition}/{ev.message.offset} unusable: {exc}"
-                bad.append(OutRecord(DEADLETTER, ev.key or b"", body, (
-                    ("onestory-connector", b"processor"), ("onestory-phase", b"decode"),
-                    ("onestory-reason", reason.encode()), ("onestory-content-type", b"avro/binary"),
-                    ("onestory-received-at", now.isoformat().encode()),
-                )))
+        children = resolve_events(registry_for(deps), conn, [event for _, event in decoded], now)
+        pending = []
+        for (ev, event), child in zip(decoded, children, strict=True):
+            if isinstance(child, Exception):
+                reject(ev, child)
                 continue
+            event["child_id"] = child
             if event["kind"] in CONSENT_KINDS:
                 # From now until the projector applies it, reads of this child fail closed (DESIGN.md §7).
-                insert_ignore(conn, consent_pending, [
-                    {"event_id": event["event_id"], "child_id": event["child_id"], "queued_at": now}])
-            out.append(OutRecord(EVENTS, event["child_id"].encode(), deps.codec.encode(event), headers))
+                pending.append({"event_id": event["event_id"], "child_id": child, "queued_at": now})
+            out.append(OutRecord(EVENTS, child.encode(), deps.codec.encode(event), tuple(_headers(ev).items())))
+        insert_ignore(conn, consent_pending, pending)
     return out, bad
 
 
@@ -107,6 +118,9 @@ def _append(deps: WorkerDeps, batch: list[EventT]) -> int:
         Consumed(ev.message.topic, ev.message.partition, ev.message.offset, ev.value, deps.codec.decode(ev.value))
         for ev in batch
     ]
+    follow_links(deps.engine, [r.event for r in records])
+    # before the projection commits, so a read that can see an entry can also link to its ingest trace
+    remember_traces(deps.engine, [ev.message.headers for ev in batch], [r.event["event_id"] for r in records])
     new = project_batch(deps.engine, deps.policy, deps.rules, PROJECTOR, deps.topic_ids, records)
     observe_projected(PROJECTOR, [r.event for r in records])
     return new

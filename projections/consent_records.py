@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from consent_engine import ConsentRecord, ConsentStatus, Consenter
+from consent_engine import Consenter, ConsentRecord, ConsentStatus
 from projections.rules import payload_of
 
 CONSENT_KINDS = frozenset({"consent.given", "consent.withdrawn", "consent.refused"})

@@ -53,8 +53,9 @@ def relationships_of(team: Iterable[dict[str, Any]]) -> list[Relationship]:
     for member in team:
         since = aware(member["since"])
         assert since is not None
-        rels.append(Relationship(member["organisation"], start=since, end=aware(member["until"]),
-                                 child_id=member["child_id"]))
+        rels.append(
+            Relationship(member["organisation"], start=since, end=aware(member["until"]), child_id=member["child_id"])
+        )
     return rels
 
 
@@ -75,8 +76,14 @@ def viewer_classes(policy: Policy, team: Iterable[dict[str, Any]], rules: Rules)
     return classes
 
 
-def class_decisions(policy: Policy, consents: Sequence[ConsentRecord], rels: Sequence[Relationship],
-                    classes: Sequence[Viewer], entry: Entry, now: datetime) -> dict[str, str]:
+def class_decisions(
+    policy: Policy,
+    consents: Sequence[ConsentRecord],
+    rels: Sequence[Relationship],
+    classes: Sequence[Viewer],
+    entry: Entry,
+    now: datetime,
+) -> dict[str, str]:
     """Levels above none for each viewer class: what a read filters on."""
     out: dict[str, str] = {}
     for viewer in classes:
@@ -86,6 +93,12 @@ def class_decisions(policy: Policy, consents: Sequence[ConsentRecord], rels: Seq
     return out
 
 
-def live_decision(policy: Policy, consents: Sequence[ConsentRecord], rels: Sequence[Relationship],
-                  viewer: Viewer, row: dict[str, Any], now: datetime) -> Decision:
+def live_decision(
+    policy: Policy,
+    consents: Sequence[ConsentRecord],
+    rels: Sequence[Relationship],
+    viewer: Viewer,
+    row: dict[str, Any],
+    now: datetime,
+) -> Decision:
     return decide(policy, consents, rels, viewer, entry_of(row), now)

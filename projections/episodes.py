@@ -42,17 +42,26 @@ def fold_episode(episodes: dict[str, dict[str, Any]], event: dict[str, Any], rul
     kind, at, org = event["kind"], event["occurred_at"], event["source"]["organisation"]
     payload = payload_of(event)
     k = lambda name: rules.kinds("episodes", name)  # noqa: E731 - local shorthand
-    relevant = set().union(*(k(n) for n in ("made", "received", "accepted", "declined", "redirected",
-                                            "first_contact", "ended")))
+    relevant = set().union(
+        *(k(n) for n in ("made", "received", "accepted", "declined", "redirected", "first_contact", "ended"))
+    )
     if kind not in relevant:
         return set()
     key = f"{event['child_id']}|{ref}"
     ep = episodes.get(key)
     if ep is None:
         ep = episodes[key] = {
-            "episode_id": key, "child_id": event["child_id"], "referral_ref": ref, "referred_by": None,
-            "referred_to": None, "status": "referred", "redirected_to": None, "ending_criteria": None,
-            "tellers": [], "outcome": None, **{f: None for f in _MILESTONE_FIELDS},
+            "episode_id": key,
+            "child_id": event["child_id"],
+            "referral_ref": ref,
+            "referred_by": None,
+            "referred_to": None,
+            "status": "referred",
+            "redirected_to": None,
+            "ending_criteria": None,
+            "tellers": [],
+            "outcome": None,
+            **{f: None for f in _MILESTONE_FIELDS},
         }
     changed = org not in ep["tellers"]
     if changed:

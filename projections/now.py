@@ -1,4 +1,4 @@
-""""Now": the current THRIVE grouping (who agreed it, the young person's view), open plans, the agreed ending
+""" "Now": the current THRIVE grouping (who agreed it, the young person's view), open plans, the agreed ending
 and the young person's own words. Pure fold; each item keeps the entry id it came from so a read can show it
 only to viewers who may see that entry.
 """
@@ -39,12 +39,20 @@ def fold_now(state: dict[str, Any], event: dict[str, Any], rules: Rules) -> bool
             }
             changed = True
     elif kind in rules.kinds("now", "plan_started") | rules.kinds("now", "plan_ended"):
-        key = event["correlation_ids"].get("plan") or payload.get("plan_id") or f"{ref['organisation']}|{payload.get('plan_type')}"
+        key = (
+            event["correlation_ids"].get("plan")
+            or payload.get("plan_id")
+            or f"{ref['organisation']}|{payload.get('plan_type')}"
+        )
         plan = state["plans"].get(key)
         is_end = kind in rules.kinds("now", "plan_ended")
         if plan is None or at >= plan["at"]:
-            state["plans"][key] = {**ref, "plan_type": payload.get("plan_type") or (plan or {}).get("plan_type"),
-                                   "open": not is_end, "started_at": (plan or {}).get("started_at") or at}
+            state["plans"][key] = {
+                **ref,
+                "plan_type": payload.get("plan_type") or (plan or {}).get("plan_type"),
+                "open": not is_end,
+                "started_at": (plan or {}).get("started_at") or at,
+            }
             changed = True
     elif kind in rules.kinds("now", "voice"):
         words = first_field(payload, rules.fields("now", "voice_fields"))

@@ -45,9 +45,16 @@ def fold_team(members: dict[str, dict[str, Any]], event: dict[str, Any], rules: 
     member = members.get(key)
     if member is None:
         member = members[key] = {
-            "member_id": key, "child_id": event["child_id"], "organisation": org,
-            "organisation_type": event["source"].get("organisation_type"), "role": None, "worker": None,
-            "contact": None, "since": at, "until": None, "evidence": {},
+            "member_id": key,
+            "child_id": event["child_id"],
+            "organisation": org,
+            "organisation_type": event["source"].get("organisation_type"),
+            "role": None,
+            "worker": None,
+            "contact": None,
+            "since": at,
+            "until": None,
+            "evidence": {},
         }
         changed = True
     else:

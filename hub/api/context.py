@@ -20,3 +20,7 @@ class ApiContext:
     verifier: TokenVerifier
     health: Callable[[], Awaitable[dict[str, Any]]]
     policy: Policy
+    # connectors.publisher.Publisher for the /intake routes; None = intake answers 503 (e.g. a read-only API).
+    publisher: Any = None
+    # hub.settings.HubSettings: SMART authorization server and viewer page settings; None = their defaults.
+    settings: Any = None

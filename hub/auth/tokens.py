@@ -33,6 +33,7 @@ class Principal:
     purpose: str
     scopes: tuple[str, ...]
     token_id: str | None = None
+    patient: str | None = None  # SMART patient context: a patient/* token may read only this child
 
 
 def _key_path(data_dir: Path) -> Path:
@@ -67,6 +68,7 @@ def issue_token(
     ttl: timedelta = timedelta(hours=8),
     scopes: tuple[str, ...] = ("user/*.read",),
     audience: str = "onestory",
+    patient: str | None = None,
 ) -> str:
     if purpose not in PURPOSES:
         raise AuthError(f"purpose must be one of {', '.join(PURPOSES)}")
@@ -82,6 +84,8 @@ def issue_token(
         "exp": int((now + ttl).timestamp()),
         "jti": str(uuid.uuid4()),
     }
+    if patient is not None:
+        claims["patient"] = patient
     return jwt.encode(claims, key, algorithm="ES256")
 
 
@@ -127,4 +131,5 @@ class TokenVerifier:
             purpose=str(claims["purpose_of_use"]),
             scopes=tuple(str(claims.get("scope", "")).split()),
             token_id=claims.get("jti"),
+            patient=str(claims["patient"]) if claims.get("patient") else None,
         )

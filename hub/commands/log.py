@@ -39,8 +39,12 @@ def restore(kafka: str, data_dir: str, database: str | None, batch: int) -> None
         last, sent = 0, 0
         with tqdm(total=total, unit="event", desc="restore", dynamic_ncols=True) as bar:
             while True:
-                rows = conn.execute(select(event_store.c.seq, event_store.c.child_id, event_store.c.body)
-                                    .where(event_store.c.seq > last).order_by(event_store.c.seq).limit(batch)).all()
+                rows = conn.execute(
+                    select(event_store.c.seq, event_store.c.child_id, event_store.c.body)
+                    .where(event_store.c.seq > last)
+                    .order_by(event_store.c.seq)
+                    .limit(batch)
+                ).all()
                 if not rows:
                     break
                 producer.send_all([OutRecord(EVENTS, r.child_id.encode(), r.body) for r in rows])

@@ -10,7 +10,8 @@ from hub.db.engine import make_engine
 from hub.db.migrate import upgrade
 from hub.events.codec import EventCodec
 from hub.settings import HubSettings
-from projections.rebuild import Progress, rebuild as run_rebuild
+from projections.rebuild import Progress
+from projections.rebuild import rebuild as run_rebuild
 from projections.rules import bundled_rules
 from projections.table_set import PROJECTIONS
 
@@ -18,8 +19,13 @@ from projections.table_set import PROJECTIONS
 @click.command()
 @click.option("--data-dir", type=click.Path(file_okay=False), default="var", show_default=True)
 @click.option("--database", default=None, help="SQLAlchemy URL (default: SQLite in the data dir).")
-@click.option("--projection", "names", type=click.Choice(PROJECTIONS), multiple=True,
-              help="Projection(s) to rebuild and switch; default all. Others are derived but not switched.")
+@click.option(
+    "--projection",
+    "names",
+    type=click.Choice(PROJECTIONS),
+    multiple=True,
+    help="Projection(s) to rebuild and switch; default all. Others are derived but not switched.",
+)
 @click.option("--policy", "policy_file", default=None, help="Policy YAML (default: the bundled policy).")
 @click.option("--chunk", type=int, default=200, show_default=True, help="Children per committed step.")
 def rebuild(data_dir: str, database: str | None, names: tuple[str, ...], policy_file: str | None, chunk: int) -> None:
@@ -35,8 +41,17 @@ def rebuild(data_dir: str, database: str | None, names: tuple[str, ...], policy_
         bar.set_postfix(events=progress.events_done)
         bar.refresh()
 
-    result = run_rebuild(engine, EventCodec.load(), load_policy(policy_file), bundled_rules(), list(names) or None,
-                         chunk=chunk, on_progress=show)
+    result = run_rebuild(
+        engine,
+        EventCodec.load(),
+        load_policy(policy_file),
+        bundled_rules(),
+        list(names) or None,
+        chunk=chunk,
+        on_progress=show,
+    )
     bar.close()
-    click.echo(f"rebuilt {', '.join(names or PROJECTIONS)}: {result.children_done} children, "
-               f"{result.events_done} events; switched to the new tables")
+    click.echo(
+        f"rebuilt {', '.join(names or PROJECTIONS)}: {result.children_done} children, "
+        f"{result.events_done} events; switched to the new tables"
+    )

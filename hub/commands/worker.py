@@ -13,15 +13,18 @@ from hub.db.engine import make_engine
 from hub.events.codec import EventCodec
 from hub.kafka.producer import DurableProducer
 from hub.kafka.topics import ALL_TOPICS, ensure_topics, topic_ids
+from hub.outbound.config import OutboundConfig
+from hub.outbound.topics import ensure_feed_topics
 from hub.settings import HubSettings
-from projections import agents
+from hub.telemetry.setup import configure_telemetry
+from projections import agents, feeds_agent
 from projections.rules import bundled_rules
 
 
 def build_worker_app(settings: HubSettings, web_port: int) -> faust.App:
     if not settings.kafka:
         raise click.UsageError("the worker needs --kafka HOST:PORT (onestory up passes its embedded broker)")
-    ensure_topics(settings.kafka, settings.partitions)
+    ensure_topics(settings.kafka, settings.partitions, replication_factor=settings.topic_replication_factor)
     deps = WorkerDeps(
         engine=make_engine(settings.database_url()),
         codec=EventCodec.load(),
@@ -30,8 +33,12 @@ def build_worker_app(settings: HubSettings, web_port: int) -> faust.App:
         policy=load_policy(settings.policy_file),
         rules=bundled_rules(),
     )
-    app = create_app(settings.kafka, web_port)
+    app = create_app(settings.kafka, web_port, datadir=str(settings.data_dir / "faust"))
     agents.register(app, deps)
+    outbound = OutboundConfig.load()
+    ensure_feed_topics(settings.kafka, [s.organisation for s in outbound.subscribers], settings.partitions,
+                       settings.topic_replication_factor)
+    feeds_agent.register(app, deps, outbound)
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
@@ -43,13 +50,19 @@ def build_worker_app(settings: HubSettings, web_port: int) -> faust.App:
 
 
 @click.command()
-@click.option("--kafka", required=True, help="Bootstrap servers HOST:PORT.")
-@click.option("--database", default=None, help="SQLAlchemy URL (default: SQLite in the data dir).")
-@click.option("--data-dir", type=click.Path(file_okay=False), default="var", show_default=True)
-@click.option("--web-port", type=int, default=6066, show_default=True, help="Loopback port of the worker's health page.")
-@click.option("--log-level", default="warning", show_default=True)
-def worker(kafka: str, database: str | None, data_dir: str, web_port: int, log_level: str) -> None:
-    """Run the stream processors: identity, timeline projection and dead-letter keeping."""
-    settings = HubSettings(kafka=kafka, database=database, data_dir=data_dir)  # type: ignore[arg-type]
+@click.option("--kafka", default=None, help="Bootstrap servers HOST:PORT (default: ONESTORY_KAFKA).")
+@click.option("--database", default=None, help="SQLAlchemy URL (default: ONESTORY_DATABASE, else SQLite).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Default: ONESTORY_DATA_DIR or var.")
+@click.option("--web-port", type=int, default=6066, show_default=True, help="Loopback port of the health page.")
+@click.option("--log-level", default=None, help="Default: ONESTORY_LOG_LEVEL or warning.")
+def worker(kafka: str | None, database: str | None, data_dir: str | None, web_port: int, log_level: str | None) -> None:
+    """Run the stream processors: identity, timeline projection and dead-letter keeping.
+
+    Options override the ONESTORY_* environment, so Kubernetes passes secrets as env, never on the command line.
+    """
+    given: dict[str, Any] = {"kafka": kafka, "database": database, "data_dir": data_dir, "log_level": log_level}
+    settings = HubSettings(**{k: v for k, v in given.items() if v is not None})
+    telemetry = configure_telemetry("onestory-worker", settings, configure_logs=False)
     app = build_worker_app(settings, web_port)
-    faust.Worker(app, loglevel=log_level, quiet=True).execute_from_commandline()
+    faust.Worker(app, loglevel=settings.log_level, quiet=True,
+                 logging_config=telemetry.logging_config()).execute_from_commandline()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -100,6 +101,10 @@ audit_log = Table(
     Column("query", Text, nullable=True),
     Column("entries", JSON, nullable=False),
     Column("client_address", String(64), nullable=True),
+    Column("policy_version", String(64), nullable=True),  # 0003_audit: BALP fields, break-glass, relationship
+    Column("reason", Text, nullable=True),
+    Column("legitimate_relationship", Boolean, nullable=True),
+    Column("detail", JSON, nullable=True),
     Column("prev_hash", String(64), nullable=False),
     Column("record_hash", String(64), nullable=False, unique=True),
 )

@@ -18,11 +18,15 @@ def admin(bootstrap: str) -> AdminClient:
     return AdminClient({"bootstrap.servers": bootstrap})
 
 
-def ensure_topics(bootstrap: str, partitions: int, timeout: float = 15.0) -> None:
+def ensure_topics(bootstrap: str, partitions: int, timeout: float = 15.0, replication_factor: int = 1) -> None:
     """Create missing topics; existing ones are left as they are (never shrunk or re-created)."""
     client = admin(bootstrap)
     existing = set(client.list_topics(timeout=timeout).topics)
-    missing = [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in ALL_TOPICS if t not in existing]
+    missing = [
+        NewTopic(t, num_partitions=partitions, replication_factor=replication_factor)
+        for t in ALL_TOPICS
+        if t not in existing
+    ]
     if not missing:
         return
     for name, future in client.create_topics(missing, request_timeout=timeout).items():

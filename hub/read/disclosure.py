@@ -32,19 +32,29 @@ class ChildContext:
 
 def load_context(conn: Connection, child_id: str) -> ChildContext:
     def rows(table: Any) -> list[dict[str, Any]]:
-        return [{k: aware(v) if isinstance(v, datetime) else v for k, v in r._mapping.items()}
-                for r in conn.execute(select(table).where(table.c.child_id == child_id))]
+        return [
+            {k: aware(v) if isinstance(v, datetime) else v for k, v in r._mapping.items()}
+            for r in conn.execute(select(table).where(table.c.child_id == child_id))
+        ]
 
     team = rows(team_members)
-    pending = conn.execute(select(consent_pending.c.event_id).where(consent_pending.c.child_id == child_id)
-                           .limit(1)).scalar() is not None
-    return ChildContext(child_id, tuple(to_record(r) for r in rows(consent_records)),
-                        tuple(relationships_of(team)), tuple(team), pending)
+    pending = (
+        conn.execute(select(consent_pending.c.event_id).where(consent_pending.c.child_id == child_id).limit(1)).scalar()
+        is not None
+    )
+    return ChildContext(
+        child_id,
+        tuple(to_record(r) for r in rows(consent_records)),
+        tuple(relationships_of(team)),
+        tuple(team),
+        pending,
+    )
 
 
 def viewer_of(principal: Principal) -> Viewer:
-    return Viewer(user_id=principal.user, organisation=principal.organisation, role=principal.role,
-                  purpose=principal.purpose)
+    return Viewer(
+        user_id=principal.user, organisation=principal.organisation, role=principal.role, purpose=principal.purpose
+    )
 
 
 def level_for(policy: Policy, ctx: ChildContext, viewer: Viewer, row: dict[str, Any], now: datetime) -> Decision:

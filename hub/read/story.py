@@ -55,10 +55,17 @@ def _at_least(story: Story, entry_id: str | None, level: Level) -> bool:
 def summary(conn: Connection, story: Story, now: datetime) -> dict[str, Any]:
     seen_orgs = {r["source_org"] for r in story.rows if story.levels.get(r["entry_id"], Level.NONE) is not Level.NONE}
     team = [
-        {"organisation": m["organisation"], "organisationType": m["organisation_type"], "role": m["role"],
-         "worker": m["worker"], "contact": m["contact"], "since": m["since"].isoformat(),
-         "until": m["until"].isoformat() if m["until"] else None}
-        for m in (story.context.team if story.context else ()) if m["organisation"] in seen_orgs
+        {
+            "organisation": m["organisation"],
+            "organisationType": m["organisation_type"],
+            "role": m["role"],
+            "worker": m["worker"],
+            "contact": m["contact"],
+            "since": m["since"].isoformat(),
+            "until": m["until"].isoformat() if m["until"] else None,
+        }
+        for m in (story.context.team if story.context else ())
+        if m["organisation"] in seen_orgs
     ]
     by_ref: dict[str, list[str]] = {}
     for row in story.rows:
@@ -81,7 +88,10 @@ def summary(conn: Connection, story: Story, now: datetime) -> dict[str, Any]:
         "episodes": shown_episodes,
         "thrive": thrive if thrive and _at_least(story, thrive["entry_id"], Level.SUMMARY) else None,
         "ending": ending if ending and _at_least(story, ending["entry_id"], Level.SUMMARY) else None,
-        "openPlans": [p for p in (state.get("plans") or {}).values()
-                      if p["open"] and _at_least(story, p["entry_id"], Level.SUMMARY)],
+        "openPlans": [
+            p
+            for p in (state.get("plans") or {}).values()
+            if p["open"] and _at_least(story, p["entry_id"], Level.SUMMARY)
+        ],
         "voice": [v for v in state.get("voice") or [] if _at_least(story, v["entry_id"], Level.FULL)],
     }

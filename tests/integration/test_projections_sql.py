@@ -121,8 +121,9 @@ def test_withdrawal_and_pending_consent_narrow_the_school_view(engine: Engine) -
 
     withdrawal = withdraw_school(CHILD)
     with engine.begin() as conn:  # what the identity processor records when it routes a consent event
-        conn.execute(insert(consent_pending).values(event_id=withdrawal["event_id"], child_id=CHILD,
-                                                    queued_at=datetime.now(UTC)))
+        conn.execute(
+            insert(consent_pending).values(event_id=withdrawal["event_id"], child_id=CHILD, queued_at=datetime.now(UTC))
+        )
     updating = view(engine, SCHOOL, "teacher")
     assert updating == {"concern.raised": "summary"}, "while a consent change is pending, shared entries are hidden"
 

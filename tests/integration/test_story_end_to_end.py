@@ -31,8 +31,9 @@ KINDS = {e["event_id"]: e["kind"] for e in [*story(), withdraw_school()]}
 
 def _timeline(hub: RunningHub, child_id: str, role: str) -> dict[str, Any]:
     token = hub.token(user=f"u-{role}", org=ROLES[role], role=role)
-    reply = httpx.get(f"{hub.api}/api/children/{child_id}/timeline", headers={"Authorization": f"Bearer {token}"},
-                      timeout=10)
+    reply = httpx.get(
+        f"{hub.api}/api/children/{child_id}/timeline", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
     reply.raise_for_status()
     body: dict[str, Any] = reply.json()
     return body
@@ -46,8 +47,12 @@ def _child_id(hub: RunningHub, within: float = 15) -> str:
     token = hub.token(org=GP, role="gp")
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        bundle = httpx.get(f"{hub.api}/fhir/Patient", params={"identifier": f"{NHS_NUMBER_SYSTEM}|{NHS}"},
-                           headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+        bundle = httpx.get(
+            f"{hub.api}/fhir/Patient",
+            params={"identifier": f"{NHS_NUMBER_SYSTEM}|{NHS}"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        ).json()
         if bundle.get("total"):
             return str(bundle["entry"][0]["resource"]["id"])
         time.sleep(0.1)
@@ -77,8 +82,9 @@ def test_the_story_of_one_child_across_agencies(running_hub: RunningHub, databas
     assert camhs["assessment.completed"] == "full" and "concern.raised" not in camhs
 
     token = hub.token(org=GP, role="gp")
-    now = httpx.get(f"{hub.api}/api/children/{child_id}/summary", headers={"Authorization": f"Bearer {token}"},
-                    timeout=10).json()
+    now = httpx.get(
+        f"{hub.api}/api/children/{child_id}/summary", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ).json()
     assert now["thrive"]["grouping"] == "Getting Help" and now["episodes"][0]["status"] == "ended"
 
     # The young person withdraws consent for the school: the teacher's view narrows within a second.
@@ -97,8 +103,12 @@ def test_the_story_of_one_child_across_agencies(running_hub: RunningHub, databas
     engine = create_engine(database_url)
     with engine.connect() as conn:
         before = content_digest(conn)
-    done = subprocess.run([sys.executable, "-m", "hub", "rebuild", "--database", database_url],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "hub", "rebuild", "--database", database_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "switched to the new tables" in done.stdout
     with engine.connect() as conn:

@@ -6,7 +6,7 @@ Runs once on SQLite and once on the local PostgreSQL (the `database_url` fixture
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,6 +16,7 @@ from confluent_kafka import Consumer
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from connectors.hl7v2.mllp_client import ack_code, send_message
+from hub.auth.tokens import issue_token, load_or_create_signing_key
 from hub.kafka.topics import DEADLETTER
 from tests.support.hub_process import RunningHub, alive
 
@@ -51,8 +52,15 @@ def _wait_for_timeline(hub: RunningHub, token: str, within: float = 5.0) -> tupl
 
 
 def _deadletters(kafka: str, expected: int, timeout: float = 20.0) -> list[dict[str, str]]:
-    consumer = Consumer({"bootstrap.servers": kafka, "group.id": "test-dl", "auto.offset.reset": "earliest",
-                         "session.timeout.ms": 6000, "enable.auto.commit": False})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": kafka,
+            "group.id": "test-dl",
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 6000,
+            "enable.auto.commit": False,
+        }
+    )
     consumer.subscribe([DEADLETTER])
     found: list[dict[str, str]] = []
     deadline = time.monotonic() + timeout
@@ -129,12 +137,20 @@ def test_every_endpoint_but_healthz_needs_a_valid_token(running_hub: RunningHub)
     claims = jwt.decode(good, options={"verify_signature": False})
     forged = jwt.encode(claims, other_key, algorithm="ES256")
     expired = hub.token(ttl=timedelta(seconds=-60))
-    paths = ["/fhir/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765870",
-             "/api/children/00000000-0000-0000-0000-000000000000/timeline"]
+    paths = [
+        "/fhir/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765870",
+        "/api/children/00000000-0000-0000-0000-000000000000/timeline",
+    ]
     for path in paths:
         for token in (None, "not-a-jwt", forged, expired):
             reply = _get(hub, path, token)
             assert reply.status_code == 401, (path, token and token[:10])
             assert reply.headers["www-authenticate"].startswith("Bearer")
     assert _get(hub, paths[0], good).status_code == 200
+    # A SMART patient-context token reads only its own patient: a valid token, so 403 rather than 401.
+    key = load_or_create_signing_key(hub.data_dir)
+    scoped = issue_token(key, user="u1", organisation="RX1", role="gp", purpose="direct-care",
+                         now=datetime.now(UTC), scopes=("patient/*.read",), patient="some-other-child")
+    denied = _get(hub, paths[1], scoped)
+    assert denied.status_code == 403 and "another patient" in denied.json()["detail"]
     assert _get(hub, paths[0], None).headers["content-type"].startswith("application/fhir+json")

@@ -16,7 +16,9 @@ from pathlib import Path
 from hub.auth.tokens import issue_token, load_or_create_signing_key
 from hub.kafka.embedded_broker import free_port
 
-READY = re.compile(r"^ready api=(?P<api>\S+) fhir=\S+ mllp=(?P<mllp_host>[^:\s]+):(?P<mllp_port>\d+) kafka=(?P<kafka>\S+)")
+READY = re.compile(
+    r"^ready api=(?P<api>\S+) fhir=\S+ mllp=(?P<mllp_host>[^:\s]+):(?P<mllp_port>\d+) kafka=(?P<kafka>\S+)"
+)
 
 
 def descendants(pid: int) -> set[int]:
@@ -60,8 +62,15 @@ class RunningHub:
     output: list[str] = field(default_factory=list)
     stderr: list[str] = field(default_factory=list)
 
-    def token(self, *, user: str = "u1", org: str = "RX1", role: str = "gp", purpose: str = "direct-care",
-              ttl: timedelta = timedelta(hours=1)) -> str:
+    def token(
+        self,
+        *,
+        user: str = "u1",
+        org: str = "RX1",
+        role: str = "gp",
+        purpose: str = "direct-care",
+        ttl: timedelta = timedelta(hours=1),
+    ) -> str:
         key = load_or_create_signing_key(self.data_dir)
         return issue_token(key, user=user, organisation=org, role=role, purpose=purpose, now=datetime.now(UTC), ttl=ttl)
 
@@ -73,10 +82,23 @@ class RunningHub:
         return code, before
 
 
-def start_hub(data_dir: Path, database: str | None = None, extra: list[str] | None = None,
-              timeout: float = 90.0) -> RunningHub:
-    cmd = [sys.executable, "-m", "hub", "up", "--data-dir", str(data_dir), "--api-port", str(free_port()),
-           "--mllp-port", str(free_port()), "--no-demo", *(extra or [])]
+def start_hub(
+    data_dir: Path, database: str | None = None, extra: list[str] | None = None, timeout: float = 90.0
+) -> RunningHub:
+    cmd = [
+        sys.executable,
+        "-m",
+        "hub",
+        "up",
+        "--data-dir",
+        str(data_dir),
+        "--api-port",
+        str(free_port()),
+        "--mllp-port",
+        str(free_port()),
+        "--no-demo",
+        *(extra or []),
+    ]
     if database:
         cmd += ["--database", database]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
@@ -89,9 +111,12 @@ def start_hub(data_dir: Path, database: str | None = None, extra: list[str] | No
         lines.append(line.rstrip("\n"))
         match = READY.match(line)
         if match:
-            threading.Thread(target=lambda: lines.extend(x.rstrip("\n") for x in proc.stdout or []), daemon=True).start()
-            return RunningHub(proc, data_dir, match["api"], match["mllp_host"], int(match["mllp_port"]),
-                              match["kafka"], lines, errors)
+            threading.Thread(
+                target=lambda: lines.extend(x.rstrip("\n") for x in proc.stdout or []), daemon=True
+            ).start()
+            return RunningHub(
+                proc, data_dir, match["api"], match["mllp_host"], int(match["mllp_port"]), match["kafka"], lines, errors
+            )
         if time.monotonic() > deadline:
             break
     proc.kill()

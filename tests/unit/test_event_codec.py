@@ -19,15 +19,27 @@ def sample_event() -> Envelope:
         "recorded_at": datetime(2026, 1, 2, 3, 5, 0, tzinfo=UTC),
         "subject": {
             "identifiers": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765870", "validated": True}],
-            "given_name": "Amara", "family_name": "Okafor", "birth_date": date(2011, 3, 4), "sex": "F",
+            "given_name": "Amara",
+            "family_name": "Okafor",
+            "birth_date": date(2011, 3, 4),
+            "sex": "F",
             "postcode": "LS1 4AP",
         },
         "sensitivity_labels": ["PSY"],
         "sharing_basis": {"kind": "lawful_basis", "reference": "direct-care", "decided_by": None, "reason": None},
         "correlation_ids": {"encounter": "V1"},
         "summary": "A&E attendance started",
-        "payload": ("onestory.payload.Encounter", {"encounter_id": "V1", "encounter_class": "E", "location": None,
-                                                   "clinician": None, "started_at": None, "ended_at": None}),
+        "payload": (
+            "onestory.payload.Encounter",
+            {
+                "encounter_id": "V1",
+                "encounter_class": "E",
+                "location": None,
+                "clinician": None,
+                "started_at": None,
+                "ended_at": None,
+            },
+        ),
     }
 
 

@@ -9,10 +9,13 @@ from fastapi import APIRouter, HTTPException
 
 from hub.api.deps import ClientAddress, Ctx, Viewer
 from hub.audit import log as audit
+from hub.audit.relationship import relationship_of
 from hub.auth.tokens import Principal
+from hub.outbound.views import record_view
 from hub.read import children
 from hub.read.disclosure import viewer_of
 from hub.read.story import Story, read_timeline, summary
+from hub.telemetry.spans import read_span
 
 router = APIRouter(prefix="/api")
 
@@ -20,20 +23,33 @@ router = APIRouter(prefix="/api")
 def _read(ctx: Ctx, viewer: Principal, client: str | None, child_id: str, what: str,
           shape: Any) -> dict[str, Any]:
     now = datetime.now(UTC)
-    with ctx.engine.begin() as conn:
+    if viewer.patient is not None and viewer.patient != child_id:  # a SMART patient/*.read token
+        with ctx.engine.begin() as conn:
+            audit.append(conn, audit.AuditRecord(
+                action="read", outcome="denied", user_id=viewer.user, organisation=viewer.organisation,
+                role=viewer.role, purpose=viewer.purpose, child_id=child_id, query=what, client_address=client,
+                policy_version=ctx.policy.version), now)
+        raise HTTPException(403, "the token is limited to another patient")
+    with read_span(what, viewer.role, viewer.purpose) as read, ctx.engine.begin() as conn:
         exists = children.child_exists(conn, child_id)
         story = read_timeline(conn, ctx.policy, viewer_of(viewer), child_id, now) if exists else None
+        read.decisions(story.levels.values() if story else ())
+        read.link_events(ctx.engine, [e["id"] for e in story.entries] if story else [])
         body = shape(conn, story, now) if story is not None else None
-        audit.append(
+        read_id = audit.append(
             conn,
             audit.AuditRecord(
                 action="read", outcome="success" if exists else "not-found", user_id=viewer.user,
                 organisation=viewer.organisation, role=viewer.role, purpose=viewer.purpose,
                 child_id=child_id if exists else None, query=what,
                 entries=story.audit_entries() if story else [], client_address=client,
+                policy_version=ctx.policy.version,
+                legitimate_relationship=relationship_of(story, viewer_of(viewer), now),
             ),
             now,
         )
+        if exists:
+            record_view(conn, ctx.policy, viewer, child_id, read_id, now)  # CP-IS style "who looked" alert
     if body is None:
         raise HTTPException(404, "no such child")
     return body

@@ -55,15 +55,35 @@ def test_one_episode_across_agencies_with_waiting_time() -> None:
 def test_declined_referral_says_where_it_was_redirected() -> None:
     r = {"referral": "R9"}
     events = [
-        event("referral.made", "referral", SCHOOL, "Referral", {"referral_id": "R9", "status": "made",
-              "to_organisation": CAMHS}, child_id=CHILD, day=1, correlation=r),
-        event("referral.declined", "referral", CAMHS, "Referral", {"referral_id": "R9", "status": "declined",
-              "redirected_to": VCSE}, child_id=CHILD, day=4, correlation=r),
+        event(
+            "referral.made",
+            "referral",
+            SCHOOL,
+            "Referral",
+            {"referral_id": "R9", "status": "made", "to_organisation": CAMHS},
+            child_id=CHILD,
+            day=1,
+            correlation=r,
+        ),
+        event(
+            "referral.declined",
+            "referral",
+            CAMHS,
+            "Referral",
+            {"referral_id": "R9", "status": "declined", "redirected_to": VCSE},
+            child_id=CHILD,
+            day=4,
+            correlation=r,
+        ),
     ]
     _, episodes, _ = fold_all(events)
     ep = episodes[f"{CHILD}|R9"]
-    assert (ep["status"], ep["referred_by"], ep["referred_to"], ep["redirected_to"]) == ("declined", SCHOOL, CAMHS,
-                                                                                         VCSE)
+    assert (ep["status"], ep["referred_by"], ep["referred_to"], ep["redirected_to"]) == (
+        "declined",
+        SCHOOL,
+        CAMHS,
+        VCSE,
+    )
     assert waiting_days(ep, T0 + timedelta(days=30)) is None
     team, _, _ = fold_all(events)
     assert member_id(CHILD, CAMHS) not in team, "declining a referral is not involvement"
