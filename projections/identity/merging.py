@@ -10,15 +10,18 @@ them (identity_event_links), including events that arrived after the merge.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, select, text, tuple_
 
 from hub.db.identity_tables import identity_decisions, identity_event_links, identity_merges, identity_records
+from hub.db.projection_tables import consent_pending
 from hub.db.tables import child_identifiers, children, event_store, timeline_entries
 
 _LOCK_ID = 7253005
+Reproject = Callable[[Connection, Sequence[str]], None]
 
 
 class IdentityError(ValueError):
@@ -97,8 +100,13 @@ def merge_children(
     reason: str | None,
     now: datetime,
     review_id: str | None = None,
+    reproject: Reproject | None = None,
 ) -> str:
-    """Fold ``retired`` into ``surviving``; returns the merge id. Idempotent for an already-merged pair."""
+    """Fold ``retired`` into ``surviving``; returns the merge id. Idempotent for an already-merged pair.
+
+    With ``reproject`` every projection of both children is derived again from the moved event store rows;
+    without it (the bench, or a registry with no projection context) timeline rows are moved as they are.
+    """
     lock_registry(conn)
     surviving, retired = current_child(conn, surviving), current_child(conn, retired)
     if surviving == retired:
@@ -120,9 +128,13 @@ def merge_children(
             select(child_identifiers.c.system, child_identifiers.c.value).where(child_identifiers.c.child_id == retired)
         )
     ]
-    for table in (identity_records, child_identifiers, event_store, timeline_entries):
+    for table in (identity_records, child_identifiers, event_store, consent_pending):
         conn.execute(table.update().where(table.c.child_id == retired).values(child_id=surviving))
+    if reproject is None:
+        conn.execute(timeline_entries.update().where(timeline_entries.c.child_id == retired).values(child_id=surviving))
     conn.execute(children.delete().where(children.c.child_id == retired))
+    if reproject is not None:
+        reproject(conn, [surviving, retired])
     merge_id = str(uuid.uuid4())
     conn.execute(
         identity_merges.insert().values(
@@ -151,8 +163,19 @@ def merge_children(
     return merge_id
 
 
-def unmerge(conn: Connection, merge_id: str, actor: Actor, reason: str | None, now: datetime) -> tuple[str, str]:
-    """Undo a merge: returns (surviving, restored). Records, identifiers and their events go back."""
+def unmerge(
+    conn: Connection,
+    merge_id: str,
+    actor: Actor,
+    reason: str | None,
+    now: datetime,
+    reproject: Reproject | None = None,
+) -> tuple[str, str]:
+    """Undo a merge: returns (surviving, restored). Records, identifiers and their events go back.
+
+    The records that go back are those the retired child had at merge time, plus records first seen since
+    whose validated identifiers are all the retired child's (they can only have come from its identifiers).
+    """
     lock_registry(conn)
     row = conn.execute(select(identity_merges).where(identity_merges.c.merge_id == merge_id)).first()
     if row is None:
@@ -162,17 +185,27 @@ def unmerge(conn: Connection, merge_id: str, actor: Actor, reason: str | None, n
     retired, surviving = row.retired_child_id, row.surviving_child_id
     holder = current_child(conn, surviving)
     keys: list[str] = list(row.record_keys)
+    retired_idents = {tuple(i) for i in row.identifiers}
+    later = conn.execute(
+        select(identity_records.c.record_key, identity_records.c.identifiers).where(
+            identity_records.c.child_id == holder, identity_records.c.first_seen >= row.merged_at
+        )
+    )
+    for rec in later:
+        idents = {tuple(i) for i in rec.identifiers}
+        if rec.record_key not in keys and idents and idents <= retired_idents:
+            keys.append(rec.record_key)
     conn.execute(children.insert().values(child_id=retired, created_at=now))
     if keys:
         conn.execute(identity_records.update().where(identity_records.c.record_key.in_(keys)).values(child_id=retired))
         moved = select(identity_event_links.c.event_id).where(identity_event_links.c.record_key.in_(keys))
-        for table, id_column in (
-            (event_store, event_store.c.event_id),
-            (timeline_entries, timeline_entries.c.entry_id),
-        ):
+        tables = [(event_store, event_store.c.event_id), (consent_pending, consent_pending.c.event_id)]
+        if reproject is None:
+            tables.append((timeline_entries, timeline_entries.c.entry_id))
+        for table, id_column in tables:
             conn.execute(table.update().where(id_column.in_(moved)).values(child_id=retired))
     # Identifiers the retired child had, plus any its records brought in since; shared ones stay put.
-    idents = {tuple(i) for i in row.identifiers}
+    idents = set(retired_idents)
     for rec in conn.execute(select(identity_records.c.identifiers).where(identity_records.c.record_key.in_(keys))):
         idents.update(tuple(i) for i in rec.identifiers)
     kept = {
@@ -190,6 +223,8 @@ def unmerge(conn: Connection, merge_id: str, actor: Actor, reason: str | None, n
             )
             .values(child_id=retired)
         )
+    if reproject is not None:
+        reproject(conn, [holder, retired])
     conn.execute(
         identity_merges.update().where(identity_merges.c.merge_id == merge_id).values(status="undone", unmerged_at=now)
     )

@@ -58,6 +58,7 @@ def soundex(name: str) -> str:
     return "".join(out).ljust(4, "0")
 
 
+@lru_cache(maxsize=262144)
 def jaro_winkler(a: str, b: str, prefix_scale: float = 0.1) -> float:
     """Jaro–Winkler similarity in [0, 1]; symmetric; 1.0 only for equal strings."""
     if a == b:

@@ -10,21 +10,24 @@ can move back exactly the right events.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Engine, and_, or_, select
 
 from connectors.identifiers import NHS_NUMBER_SYSTEM
-from hub.db.identity_tables import identity_blocks, identity_event_links, identity_records, identity_reviews
-from hub.db.tables import child_identifiers, children
+from hub.db.identity_tables import identity_event_links, identity_records, identity_reviews
+from hub.db.tables import child_identifiers
 from hub.db.upsert import insert_ignore
 from hub.events.model import Identifier, Subject
 from projections.identity import rules
 from projections.identity.blocking import block_keys
 from projections.identity.compare import Demographics
-from projections.identity.merging import Actor, current_child, lock_registry, merge_children
+from projections.identity.lookups import Lookups
+from projections.identity.merging import Actor, Reproject, current_child, lock_registry, merge_children
+from projections.identity.reproject import Reprojector
 from projections.identity.scoring import Score, Scorer
 
 REGISTRY_ACTOR = Actor(user="onestory-registry", organisation="onestory", source="registry")
@@ -51,15 +54,21 @@ def _demographics(row: Any) -> Demographics:
     return Demographics(row.given_name, row.family_name, row.birth_date, row.sex, row.postcode)
 
 
+def identifier_in(keys: Sequence[rules.Key]) -> ColumnElement[bool]:
+    """(system, value) IN keys, spelled as ORs: SQLite does not use the primary key for row-value IN lists."""
+    return or_(*(and_(child_identifiers.c.system == s, child_identifiers.c.value == v) for s, v in keys))
+
+
 class Registry:
     """Stateless apart from configuration: every call works inside the caller's transaction."""
 
-    def __init__(self, scorer: Scorer) -> None:
+    def __init__(self, scorer: Scorer, reproject: Reproject | None = None) -> None:
         self.scorer = scorer
+        self.reproject = reproject
 
     @classmethod
-    def bundled(cls) -> Registry:
-        return cls(Scorer.bundled())
+    def bundled(cls, reproject: Reproject | None = None) -> Registry:
+        return cls(Scorer.bundled(), reproject)
 
     # -- entry points ------------------------------------------------------------------------------------
     def resolve_event(self, conn: Connection, event: dict[str, Any], now: datetime) -> str:
@@ -89,14 +98,10 @@ class Registry:
         keys = rules.check_identifiers(retired_identifiers).valid
         if not keys:
             return []
-        found = conn.execute(
-            select(child_identifiers.c.child_id).where(
-                tuple_(child_identifiers.c.system, child_identifiers.c.value).in_(keys)
-            )
-        ).scalars()
+        found = conn.execute(select(child_identifiers.c.child_id).where(identifier_in(keys))).scalars()
         actor = Actor(user=f"adt-a40:{org}", organisation=org, source="adt-a40")
         return [
-            merge_children(conn, surviving, retired, actor, reason or "ADT^A40 merge", now)
+            merge_children(conn, surviving, retired, actor, reason or "ADT^A40 merge", now, reproject=self.reproject)
             for retired in sorted(set(found))
             if current_child(conn, retired) != current_child(conn, surviving)
         ]
@@ -106,9 +111,9 @@ class Registry:
         if not subject["identifiers"]:
             raise ValueError("subject has no identifier: a source record must say which record it is")
         rkey = rules.record_key(source_org, subject["identifiers"])
-        known = conn.execute(select(identity_records.c.child_id).where(identity_records.c.record_key == rkey)).scalar()
+        known = Lookups(conn).record_child(rkey)
         if known is not None:
-            return Resolution(current_child(conn, known), rkey, "record")
+            return Resolution(known, rkey, "record")  # merges move records, so this is already the current child
         checked = rules.check_identifiers(subject["identifiers"])
         demo = Demographics.of(
             subject.get("given_name"),
@@ -128,14 +133,7 @@ class Registry:
     # -- deterministic -----------------------------------------------------------------------------------
     @staticmethod
     def _children_by_identifier(conn: Connection, keys: list[rules.Key]) -> dict[rules.Key, str]:
-        if not keys:
-            return {}
-        rows = conn.execute(
-            select(child_identifiers.c.system, child_identifiers.c.value, child_identifiers.c.child_id).where(
-                tuple_(child_identifiers.c.system, child_identifiers.c.value).in_(keys)
-            )
-        )
-        return {(r.system, r.value): r.child_id for r in rows}
+        return Lookups(conn).children_by_identifier(keys)
 
     def _resolve_by_identifier(
         self,
@@ -169,7 +167,15 @@ class Registry:
         twin = best is not None and rules.possible_twin(best.score.levels)
         plausible = best is not None and best.score.total >= self.scorer.config.review_threshold
         if plausible and not twin and not self._decided_distinct(conn, resolution.child_id, other):
-            merge_children(conn, resolution.child_id, other, REGISTRY_ACTOR, "identifiers on one record", now)
+            merge_children(
+                conn,
+                resolution.child_id,
+                other,
+                REGISTRY_ACTOR,
+                "identifiers on one record",
+                now,
+                reproject=self.reproject,
+            )
         else:
             self._open_review(
                 conn,
@@ -210,35 +216,17 @@ class Registry:
         keys = block_keys(demo, self.scorer.nicknames)
         if not keys:
             return []
-        limit = self.scorer.config.max_block_size
-        sizes = conn.execute(
-            select(identity_blocks.c.block_key, identity_blocks.c.record_key).where(
-                identity_blocks.c.block_key.in_(keys)
-            )
-        )
-        by_block: dict[str, list[str]] = {}
-        for r in sizes:
-            by_block.setdefault(r.block_key, []).append(r.record_key)
-        record_keys = {rk for members in by_block.values() if len(members) <= limit for rk in members}
-        if not record_keys:
-            return []
-        rows = list(conn.execute(select(identity_records).where(identity_records.c.record_key.in_(record_keys))))
-        other_nhs: dict[str, set[str]] = {}
-        if nhs:
-            ids = conn.execute(
-                select(child_identifiers.c.child_id, child_identifiers.c.value).where(
-                    child_identifiers.c.system == NHS_NUMBER_SYSTEM,
-                    child_identifiers.c.child_id.in_({r.child_id for r in rows}),
-                )
-            )
-            for r in ids:
-                other_nhs.setdefault(r.child_id, set()).add(r.value)
+        lookups = Lookups(conn)
+        rows = lookups.candidates(keys, self.scorer.config.max_block_size)
+        other_nhs = lookups.nhs_numbers(r[1] for r in rows) if nhs and rows else {}
         out = []
-        for row in rows:
-            if nhs and other_nhs.get(row.child_id, set()) - {nhs}:
+        for record_key, child_id, given, family, birth_date, sex, postcode in rows:
+            if nhs and other_nhs.get(child_id, set()) - {nhs}:
                 continue  # both validated, different NHS numbers: different children
-            d = _demographics(row)
-            out.append(_Candidate(row.record_key, row.child_id, d, self.scorer.score(demo, d)))
+            d = Demographics(given, family, birth_date, sex, postcode)
+            score = self.scorer.score_if_plausible(demo, d)
+            if score is not None:
+                out.append(_Candidate(record_key, child_id, d, score))
         return out
 
     def _best_candidate(self, conn: Connection, child_ids: list[str], demo: Demographics) -> _Candidate | None:
@@ -253,7 +241,7 @@ class Registry:
     @staticmethod
     def _new_child(conn: Connection, now: datetime) -> str:
         child_id = str(uuid.uuid4())
-        conn.execute(children.insert().values(child_id=child_id, created_at=now))
+        Lookups(conn).insert_child(child_id, now)
         return child_id
 
     @staticmethod
@@ -309,33 +297,19 @@ class Registry:
         demo: Demographics,
         now: datetime,
     ) -> None:
-        child = resolution.child_id
-        conn.execute(
-            identity_records.insert().values(
-                record_key=resolution.record_key,
-                child_id=child,
-                source_org=source_org,
-                identifiers=[list(k) for k in checked.valid],
-                invalid_identifiers=[list(i) for i in checked.invalid],
-                given_name=demo.given_name[:100],
-                family_name=demo.family_name[:100],
-                birth_date=demo.birth_date,
-                sex=demo.sex,
-                postcode=demo.postcode[:10],
-                first_seen=now,
-            )
-        )
-        insert_ignore(
-            conn,
-            identity_blocks,
-            [{"block_key": k, "record_key": resolution.record_key} for k in block_keys(demo, self.scorer.nicknames)],
-        )
-        # Identifiers already held by another child (a conflict) stay with that child.
-        insert_ignore(
-            conn,
-            child_identifiers,
-            [{"system": s, "value": v, "child_id": child, "linked_at": now} for s, v in checked.valid],
-        )
+        row = {
+            "record_key": resolution.record_key,
+            "child_id": resolution.child_id,
+            "source_org": source_org,
+            "identifiers": [list(k) for k in checked.valid],
+            "invalid_identifiers": [list(i) for i in checked.invalid],
+            "given_name": demo.given_name[:100],
+            "family_name": demo.family_name[:100],
+            "birth_date": demo.birth_date,
+            "sex": demo.sex,
+            "postcode": demo.postcode[:10],
+        }
+        Lookups(conn).insert_record(row, block_keys(demo, self.scorer.nicknames), checked.valid, now)
 
 
 def birth_date_of(value: Any) -> date | None:
@@ -343,3 +317,35 @@ def birth_date_of(value: Any) -> date | None:
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(str(value))
+
+
+_REGISTRIES: dict[int, Registry] = {}
+
+
+def registry_for(deps: Any) -> Registry:
+    """One registry per worker (hub.app.WorkerDeps), re-projecting merged children with the worker's policy."""
+    registry = _REGISTRIES.get(id(deps))
+    if registry is None:
+        registry = Registry.bundled(Reprojector(deps.codec, deps.policy, deps.rules))
+        _REGISTRIES[id(deps)] = registry
+    return registry
+
+
+def follow_links(engine: Engine, events: Sequence[Any]) -> None:
+    """Point events at the child that now holds their source record.
+
+    An event resolved just before a merge or unmerge committed still carries the old child id when the
+    projector reaches it; without this it would be stored under a retired child or the wrong one.
+    """
+    ids = [e["event_id"] for e in events]
+    if not ids:
+        return
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(identity_event_links.c.event_id, identity_records.c.child_id)
+            .join(identity_records, identity_records.c.record_key == identity_event_links.c.record_key)
+            .where(identity_event_links.c.event_id.in_(ids))
+        )
+        current = {r.event_id: r.child_id for r in rows}
+    for event in events:
+        event["child_id"] = current.get(event["event_id"], event["child_id"])

@@ -17,6 +17,7 @@ from hub.db.identity_tables import identity_merges, identity_records, identity_r
 from projections.identity.merging import (
     Actor,
     IdentityError,
+    Reproject,
     current_child,
     lock_registry,
     merge_children,
@@ -122,7 +123,13 @@ def list_reviews(
 
 
 def decide(
-    conn: Connection, review_id: str, decision: Decision, steward: Steward, reason: str, now: datetime
+    conn: Connection,
+    review_id: str,
+    decision: Decision,
+    steward: Steward,
+    reason: str,
+    now: datetime,
+    reproject: Reproject | None = None,
 ) -> dict[str, Any]:
     """Link (merge the newer child into the known one) or record that they are not the same child."""
     if not reason.strip():
@@ -136,7 +143,12 @@ def decide(
     surviving, other = current_child(conn, row.child_a), current_child(conn, row.child_b)
     merge_id = None
     if decision == "link":
-        merge_id = merge_children(conn, surviving, other, steward.actor(), reason, now, review_id=review_id) or None
+        merge_id = (
+            merge_children(
+                conn, surviving, other, steward.actor(), reason, now, review_id=review_id, reproject=reproject
+            )
+            or None
+        )
         action = "identity-link"
     else:
         record_decision(
@@ -196,11 +208,13 @@ def list_merges(conn: Connection, child_id: str | None = None, status: str | Non
     ]
 
 
-def undo_merge(conn: Connection, merge_id: str, steward: Steward, reason: str, now: datetime) -> dict[str, Any]:
+def undo_merge(
+    conn: Connection, merge_id: str, steward: Steward, reason: str, now: datetime, reproject: Reproject | None = None
+) -> dict[str, Any]:
     """Unmerge, and record the pair as not the same child so the registry does not link them again."""
     if not reason.strip():
         raise IdentityError("a reason is required")
-    surviving, restored = unmerge(conn, merge_id, steward.actor(), reason, now)
+    surviving, restored = unmerge(conn, merge_id, steward.actor(), reason, now, reproject)
     pk = pair_key(surviving, restored)
     updated = conn.execute(
         identity_reviews.update()

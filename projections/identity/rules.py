@@ -69,9 +69,9 @@ def nhs_dob_conflict(known_dates: Iterable[date | None], birth_date: date | None
 
 
 def possible_twin(levels: dict[str, str | None]) -> bool:
-    """Same family name and date of birth but clearly different given names: twins look exactly like this."""
+    """Same birth date, family names alike (a typo on one side counts) and different given names: twins."""
     return (
-        levels.get("given_name") == "disagree"
-        and levels.get("family_name") in ("exact", "partial")
+        levels.get("given_name") in ("disagree", "phonetic")
+        and levels.get("family_name") in ("exact", "partial", "similar", "phonetic")
         and levels.get("birth_date") == "exact"
     )

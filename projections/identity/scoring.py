@@ -13,7 +13,15 @@ from typing import Literal
 
 import yaml
 
-from projections.identity.compare import Demographics, compare
+from projections.identity.compare import (
+    Demographics,
+    compare,
+    compare_birth_date,
+    compare_family,
+    compare_given,
+    compare_postcode,
+    compare_sex,
+)
 from projections.identity.names import Nicknames
 
 Band = Literal["link", "review", "distinct"]
@@ -84,5 +92,30 @@ class Scorer:
 
     def score(self, a: Demographics, b: Demographics) -> Score:
         levels = compare(a, b, self.nicknames)
+        total = self.weight(levels)
+        return Score(total, levels, self.band(total))
+
+    def _best(self, field: str) -> float:
+        return max([0.0, *self.config.weights.get(field, {}).values()])
+
+    def score_if_plausible(self, a: Demographics, b: Demographics) -> Score | None:
+        """``score``, or None when even full agreement on both names could not reach the review threshold.
+
+        Blocks on a surname and birth year hold mostly siblings and namesakes; the cheap fields (date of
+        birth, postcode, sex) rule most of them out before the costly name comparisons. Same result as
+        ``score`` for every pair that could be linked or reviewed.
+        """
+        cheap = {
+            "birth_date": compare_birth_date(a.birth_date, b.birth_date),
+            "postcode": compare_postcode(a.postcode, b.postcode),
+            "sex": compare_sex(a.sex, b.sex),
+        }
+        if self.weight(cheap) + self._best("given_name") + self._best("family_name") < self.config.review_threshold:
+            return None
+        levels = {
+            "given_name": compare_given(a.given_name, b.given_name, self.nicknames),
+            "family_name": compare_family(a.family_name, b.family_name),
+            **cheap,
+        }
         total = self.weight(levels)
         return Score(total, levels, self.band(total))

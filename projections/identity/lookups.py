@@ -1,0 +1,142 @@
+"""The registry's hot-path reads and writes as plain SQL through the driver.
+
+Building and caching SQLAlchemy statements cost several times the query itself here (measured with
+cProfile: statement coercion and cache keys dominated), and these four reads run for every new record. The
+SQL is portable (SQLite and PostgreSQL); the parameter marker differs, and values are stored exactly as the
+SQLAlchemy column types store them (SQLite: ISO text dates, `YYYY-MM-DD HH:MM:SS.ffffff` times, JSON text).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from connectors.identifiers import NHS_NUMBER_SYSTEM
+
+
+def _day(value: Any) -> date | None:
+    """SQLite hands dates back as ISO text through the driver; PostgreSQL as dates."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+class Lookups:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.sqlite = conn.dialect.name == "sqlite"
+        self.marker = "?" if self.sqlite else "%s"
+        self.json_mark = "?" if self.sqlite else "CAST(? AS JSON)"
+
+    def _time(self, value: datetime) -> Any:
+        if not self.sqlite:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def _date(self, value: date | None) -> Any:
+        return value.isoformat() if (self.sqlite and value is not None) else value
+
+    def _write(self, sql: str, params: Sequence[Any] | list[tuple[Any, ...]]) -> None:
+        if self.marker != "?":
+            sql = sql.replace("?", self.marker)
+        self.conn.exec_driver_sql(sql, params if isinstance(params, list) else tuple(params))
+
+    def insert_child(self, child_id: str, now: datetime) -> None:
+        self._write("INSERT INTO children (child_id, created_at) VALUES (?, ?)", [(child_id, self._time(now))])
+
+    def insert_record(
+        self, row: dict[str, Any], blocks: Sequence[str], identifiers: Sequence[tuple[str, str]], now: datetime
+    ) -> None:
+        """The record, its block keys and its identifiers (those another child already holds stay there)."""
+        j = self.json_mark
+        self._write(
+            "INSERT INTO identity_records (record_key, child_id, source_org, identifiers, invalid_identifiers, "
+            "given_name, family_name, birth_date, sex, postcode, first_seen) "
+            f"VALUES (?, ?, ?, {j}, {j}, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    row["record_key"],
+                    row["child_id"],
+                    row["source_org"],
+                    json.dumps(row["identifiers"]),
+                    json.dumps(row["invalid_identifiers"]),
+                    row["given_name"],
+                    row["family_name"],
+                    self._date(row["birth_date"]),
+                    row["sex"],
+                    row["postcode"],
+                    self._time(now),
+                )
+            ],
+        )
+        if blocks:
+            self._write(
+                "INSERT INTO identity_blocks (block_key, record_key) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                [(b, row["record_key"]) for b in blocks],
+            )
+        if identifiers:
+            self._write(
+                "INSERT INTO child_identifiers (system, value, child_id, linked_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [(s, v, row["child_id"], self._time(now)) for s, v in identifiers],
+            )
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        if self.marker != "?":
+            sql = sql.replace("?", self.marker)
+        return list(self.conn.exec_driver_sql(sql, tuple(params)).fetchall())
+
+    def _marks(self, n: int) -> str:
+        return ", ".join("?" * n)
+
+    def record_child(self, record_key: str) -> str | None:
+        rows = self._rows("SELECT child_id FROM identity_records WHERE record_key = ?", [record_key])
+        return str(rows[0][0]) if rows else None
+
+    def children_by_identifier(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        if not keys:
+            return {}
+        where = " OR ".join("(system = ? AND value = ?)" for _ in keys)  # SQLite: no PK use for row-value IN
+        params = [part for key in keys for part in key]
+        rows = self._rows(f"SELECT system, value, child_id FROM child_identifiers WHERE {where}", params)
+        return {(r[0], r[1]): r[2] for r in rows}
+
+    def candidates(
+        self, block_keys: Sequence[str], limit: int
+    ) -> list[tuple[str, str, str, str, date | None, str, str]]:
+        """(record_key, child_id, given, family, birth date, sex, postcode) of every record in a small block."""
+        if not block_keys:
+            return []
+        rows = self._rows(
+            "SELECT b.block_key, r.record_key, r.child_id, r.given_name, r.family_name, r.birth_date, r.sex, "
+            "r.postcode FROM identity_blocks b JOIN identity_records r ON r.record_key = b.record_key "
+            f"WHERE b.block_key IN ({self._marks(len(block_keys))})",
+            block_keys,
+        )
+        sizes: dict[str, int] = {}
+        for r in rows:
+            sizes[r[0]] = sizes.get(r[0], 0) + 1
+        out: dict[str, tuple[str, str, str, str, date | None, str, str]] = {}
+        for r in rows:
+            if sizes[r[0]] <= limit and r[1] not in out:
+                out[r[1]] = (r[1], r[2], r[3], r[4], _day(r[5]), r[6], r[7])
+        return list(out.values())
+
+    def nhs_numbers(self, child_ids: Iterable[str]) -> dict[str, set[str]]:
+        ids = sorted(set(child_ids))
+        if not ids:
+            return {}
+        # Filter the system in Python: with it in SQL, SQLite prefers the (system, value) key and scans every
+        # NHS number instead of using the child_id index (quadratic over a whole region).
+        rows = self._rows(
+            f"SELECT child_id, system, value FROM child_identifiers WHERE child_id IN ({self._marks(len(ids))})", ids
+        )
+        found: dict[str, set[str]] = {}
+        for child_id, system, value in rows:
+            if system == NHS_NUMBER_SYSTEM:
+                found.setdefault(child_id, set()).add(value)
+        return found
