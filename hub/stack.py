@@ -191,6 +191,23 @@ class Stack:
         return (f"ready api={api} fhir={api}/fhir mllp={s.mllp_host}:{self.mllp.port if self.mllp else s.mllp_port} "
                 f"kafka={self.bootstrap} database={db} data_dir={s.data_dir}")
 
+    async def supervise_worker(self, max_restarts: int = 5) -> None:
+        """Restart the worker if it dies (its agents resume from their tracked offsets); give up after a few."""
+        restarts = 0
+        while True:
+            await asyncio.sleep(1.0)
+            if self.worker is None or self.worker.poll() is None:
+                continue
+            if restarts >= max_restarts:
+                log.error("the worker exited with code %s again; not restarting after %d restarts",
+                          self.worker.returncode, restarts)
+                return
+            restarts += 1
+            log.error("the worker exited with code %s; restarting (%d of %d)", self.worker.returncode, restarts,
+                      max_restarts)
+            await asyncio.sleep(min(2.0**restarts, 30.0))
+            self.start_worker()
+
     def child_pids(self) -> list[int]:
         procs = [self.worker, self.broker.process if self.broker else None]
         return [p.pid for p in procs if p is not None]

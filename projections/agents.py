@@ -17,6 +17,7 @@ from faust.types import EventT
 from hub.app import WorkerDeps, raw_topic
 from hub.db.projection_tables import consent_pending
 from hub.db.tables import deadletters
+from hub.db.transient import in_thread_retrying
 from hub.db.upsert import insert_ignore
 from hub.events.codec import DecodeError
 from hub.kafka.producer import DeliveryError, OutRecord
@@ -131,17 +132,17 @@ def register(app: faust.App, deps: WorkerDeps) -> None:
     async def identity(stream: faust.StreamT[bytes]) -> None:
         async for batch in stream.take_events(BATCH, within=WITHIN):
             with traced_batch("process", "identity", batch, app.consumer) as traced:
-                out, bad = await asyncio.to_thread(_resolve_batch, deps, batch)
+                out, bad = await in_thread_retrying("identity", _resolve_batch, deps, batch)
                 await _send_with_retry(deps, traced.rewrite(out) + bad)
 
     @app.agent(raw_topic(app, EVENTS), name="timeline")
     async def timeline(stream: faust.StreamT[bytes]) -> None:
         async for batch in stream.take_events(BATCH, within=WITHIN):
             with traced_batch("project", "timeline", batch, app.consumer):
-                new = await asyncio.to_thread(_append, deps, batch)
+                new = await in_thread_retrying("timeline", _append, deps, batch)
             log.info("timeline: %d new of %d", new, len(batch))
 
     @app.agent(raw_topic(app, DEADLETTER), name="deadletters")
     async def deadletter_store(stream: faust.StreamT[bytes]) -> None:
         async for batch in stream.take_events(BATCH, within=WITHIN):
-            await asyncio.to_thread(_store_deadletters, deps, batch)
+            await in_thread_retrying("deadletters", _store_deadletters, deps, batch)

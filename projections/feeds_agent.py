@@ -13,8 +13,10 @@ import logging
 import faust
 import httpx
 from faust.types import EventT
+from sqlalchemy.exc import DBAPIError
 
 from hub.app import WorkerDeps, raw_topic
+from hub.db.transient import in_thread_retrying, is_transient
 from hub.kafka.producer import DeliveryError
 from hub.kafka.topics import EVENTS
 from hub.outbound.config import OutboundConfig
@@ -37,8 +39,8 @@ def register(app: faust.App, deps: WorkerDeps, config: OutboundConfig) -> None:
         async for batch in stream.take_events(BATCH, within=WITHIN):  # type: ignore[attr-defined]
             records = [_consumed(deps, ev) for ev in batch]
             await wait_for_projector(deps.engine, deps.topic_ids, records)
-            sent = await asyncio.to_thread(
-                process_batch, deps.engine, deps.policy, config, codec, deps.topic_ids, records
+            sent = await in_thread_retrying(
+                "outbound", process_batch, deps.engine, deps.policy, config, codec, deps.topic_ids, records
             )
             log.info("outbound: %d record(s) queued for %d event(s)", sent, len(batch))
 
@@ -49,12 +51,21 @@ def register(app: faust.App, deps: WorkerDeps, config: OutboundConfig) -> None:
                 pass
         except DeliveryError as exc:
             log.warning("outbound outbox not published, will retry: %s", exc)
+        except DBAPIError as exc:  # a timer tick that meets a locked database simply tries again next tick
+            if not is_transient(exc):
+                raise
+            log.warning("outbound outbox: transient database error (%s), next tick retries", type(exc.orig).__name__)
 
     client = httpx.AsyncClient(timeout=settings.request_timeout)
 
     @app.timer(interval=settings.poll_seconds)
     async def rest_hooks() -> None:
-        await deliver_due(deps.engine, settings, client)
+        try:
+            await deliver_due(deps.engine, settings, client)
+        except DBAPIError as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("rest hooks: transient database error (%s), next tick retries", type(exc.orig).__name__)
 
 
 def _consumed(deps: WorkerDeps, ev: EventT) -> Consumed:
