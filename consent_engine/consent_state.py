@@ -28,9 +28,17 @@ def _key(record: ConsentRecord) -> tuple[int, datetime, str]:
     return record.authority, record.recorded_at, record.id
 
 
-def evaluate_consents(consents: Sequence[ConsentRecord], organisation: str, organisation_type: str,
-                      category: str, purpose: str, child_id: str, now: datetime, sealed: bool,
-                      steps: list[Step]) -> tuple[ConsentRecord | None, ConsentRecord | None]:
+def evaluate_consents(
+    consents: Sequence[ConsentRecord],
+    organisation: str,
+    organisation_type: str,
+    category: str,
+    purpose: str,
+    child_id: str,
+    now: datetime,
+    sealed: bool,
+    steps: list[Step],
+) -> tuple[ConsentRecord | None, ConsentRecord | None]:
     """Return (the consent to rely on, the refusal that still stands), either possibly None.
 
     Notes on records that were considered but not relied on are appended to `steps`.
@@ -47,20 +55,31 @@ def evaluate_consents(consents: Sequence[ConsentRecord], organisation: str, orga
             continue
         if not (record._any_category or category in record.categories):
             continue
-        if not (record._any_recipient or organisation in record.organisations
-                or organisation_type in record.organisation_types):
+        if not (
+            record._any_recipient
+            or organisation in record.organisations
+            or organisation_type in record.organisation_types
+        ):
             continue
         if not (record._any_purpose or purpose in record.purposes):
             continue
-        if record.recorded_at > now or (record.start is not None and now < record.start) or (
-                record.end is not None and now >= record.end):
+        if (
+            record.recorded_at > now
+            or (record.start is not None and now < record.start)
+            or (record.end is not None and now >= record.end)
+        ):
             continue
         if record.child_id is not None and record.child_id != child_id:
             steps.append(("consent-other-child", f"consent record {record.id} is about another child: ignored"))
             continue
         if record.authority == 0:
-            steps.append(("consent-not-competent", f"consent record {record.id} is by a young person not recorded "
-                                                   f"as competent: the person with parental responsibility decides"))
+            steps.append(
+                (
+                    "consent-not-competent",
+                    f"consent record {record.id} is by a young person not recorded "
+                    f"as competent: the person with parental responsibility decides",
+                )
+            )
         elif record.status is _GIVEN:
             if givens is None:
                 givens = []
@@ -77,8 +96,9 @@ def evaluate_consents(consents: Sequence[ConsentRecord], organisation: str, orga
     givens = givens or []
     if targeted:
         givens = [g for g in givens if not _withdrawn(g, targeted, steps)]
-    active = [d for d in denies or ()
-              if not any(g.authority >= d.authority and g.recorded_at > d.recorded_at for g in givens)]
+    active = [
+        d for d in denies or () if not any(g.authority >= d.authority and g.recorded_at > d.recorded_at for g in givens)
+    ]
     best: ConsentRecord | None = None
     for given in givens:
         authority = given.authority
@@ -86,9 +106,14 @@ def evaluate_consents(consents: Sequence[ConsentRecord], organisation: str, orga
         if deny is not None:
             steps.append((deny.rule, f"consent record {given.id} is overridden by {deny.rule}"))
         elif sealed and not (authority == 2 and category in given.categories):
-            steps.append(("sealed-needs-explicit-consent", f"consent record {given.id} does not open a sealed "
-                                                           f"entry: that needs the competent young person's "
-                                                           f"consent naming '{category}'"))
+            steps.append(
+                (
+                    "sealed-needs-explicit-consent",
+                    f"consent record {given.id} does not open a sealed "
+                    f"entry: that needs the competent young person's "
+                    f"consent naming '{category}'",
+                )
+            )
         elif best is None or _key(given) > _key(best):
             best = given
     return best, max(active, key=_key, default=None)

@@ -31,14 +31,22 @@ from consent_engine.model import (
 )
 
 _LAWFUL = SharingKind.LAWFUL_BASIS
-_SEALED: Step = ("sealed", "sealed entry: only the recording organisation, unless the young person "
-                           "explicitly consents to more")
+_SEALED: Step = (
+    "sealed",
+    "sealed entry: only the recording organisation, unless the young person explicitly consents to more",
+)
 _UNSET = -2
 _NONE = LEVELS_BY_RANK[0]
 
 
-def decide(policy: Policy, consents: Sequence[ConsentRecord], relationships: Sequence[Relationship],
-           viewer: Viewer, entry: Entry, now: datetime) -> Decision:
+def decide(
+    policy: Policy,
+    consents: Sequence[ConsentRecord],
+    relationships: Sequence[Relationship],
+    viewer: Viewer,
+    entry: Entry,
+    now: datetime,
+) -> Decision:
     """Decide what `viewer` may see of `entry` at `now` (timezone-aware). Pure: no I/O, no clock, no globals."""
     if now.tzinfo is None:
         raise ValueError("now must be a timezone-aware datetime")
@@ -47,15 +55,18 @@ def decide(policy: Policy, consents: Sequence[ConsentRecord], relationships: Seq
     org = organisations.get(viewer.organisation)
     cell = policy.cells.get((viewer.role, viewer.purpose, entry.category))
     source = organisations.get(entry.source_organisation)
-    if org is None or cell is None or source is None or (
-            viewer.organisation_type is not None and viewer.organisation_type != org.type):
+    if (
+        org is None
+        or cell is None
+        or source is None
+        or (viewer.organisation_type is not None and viewer.organisation_type != org.type)
+    ):
         return make_decision(_NONE, None, policy.digest, (_unknown(policy, viewer, entry),), None, alert)
     if viewer.organisation == entry.source_organisation:
         own = cell.own[alert]
         if own is not None:
             return own
-        return make_decision(LEVELS_BY_RANK[1], OWN_BASIS, policy.digest, cell.own_steps,
-                             source.contact, alert)
+        return make_decision(LEVELS_BY_RANK[1], OWN_BASIS, policy.digest, cell.own_steps, source.contact, alert)
     cap, fixed, closed, no_relationship, no_basis = cell.by_type[org.type]
     if closed is not None:
         return closed[alert]
@@ -63,15 +74,21 @@ def decide(policy: Policy, consents: Sequence[ConsentRecord], relationships: Seq
     labels = entry.labels
     if cell.org_rules:
         for rule in cell.org_rules:
-            if rule.max_rank < cap and org.code in (rule.organisations or ()) and (
-                    rule.organisation_types is None or org.type in rule.organisation_types):
+            if (
+                rule.max_rank < cap
+                and org.code in (rule.organisations or ())
+                and (rule.organisation_types is None or org.type in rule.organisation_types)
+            ):
                 cap = rule.max_rank
                 steps.append(rule.step)
     if labels and cell.label_rules:
         for rule in cell.label_rules:
-            if rule.max_rank < cap and not (rule.labels or frozenset()).isdisjoint(labels) and (
-                    rule.organisations is None or org.code in rule.organisations) and (
-                    rule.organisation_types is None or org.type in rule.organisation_types):
+            if (
+                rule.max_rank < cap
+                and not (rule.labels or frozenset()).isdisjoint(labels)
+                and (rule.organisations is None or org.code in rule.organisations)
+                and (rule.organisation_types is None or org.type in rule.organisation_types)
+            ):
                 cap = rule.max_rank
                 steps.append(rule.step)
     if cap == 0:
@@ -86,15 +103,15 @@ def decide(policy: Policy, consents: Sequence[ConsentRecord], relationships: Seq
             if len(steps) == 1:  # only "no relationship": the decision is ready-made
                 return no_relationship[alert]
             return _decision(policy, 0, fixed, steps, None, source, alert)
-    given, refusal = evaluate_consents(consents, org.code, org.type, entry.category, viewer.purpose,
-                                       entry.child_id, now, sealed, steps)
+    given, refusal = evaluate_consents(
+        consents, org.code, org.type, entry.category, viewer.purpose, entry.child_id, now, sealed, steps
+    )
     if given is not None:
         if reach == _UNSET:
             reach = _reach(policy, relationships, viewer, entry, cell, now, steps)
         if reach > 0:
             steps.append(given._step)
-            return _decision(policy, cap if cap < reach else reach, fixed, steps, given._step[0], source,
-                             alert)
+            return _decision(policy, cap if cap < reach else reach, fixed, steps, given._step[0], source, alert)
     if entry.sharing_basis.kind is not _LAWFUL and not cell.standing:
         usable: list[LawfulBasis] = []
     else:
@@ -120,14 +137,22 @@ def decide(policy: Policy, consents: Sequence[ConsentRecord], relationships: Seq
     return _decision(policy, level, fixed, steps, basis.basis, source, alert)
 
 
-def _decision(policy: Policy, rank: int, fixed: tuple[Step, ...], steps: list[Step], basis: str | None,
-              source: Organisation, alert: bool) -> Decision:
+def _decision(
+    policy: Policy,
+    rank: int,
+    fixed: tuple[Step, ...],
+    steps: list[Step],
+    basis: str | None,
+    source: Organisation,
+    alert: bool,
+) -> Decision:
     """The decision for `rank`, derived by the cell's fixed steps then this decision's own steps."""
     derivation = fixed + tuple(steps) if steps else fixed
     if rank <= 0:
         return make_decision(_NONE, None, policy.digest, derivation, None, alert)
-    return make_decision(LEVELS_BY_RANK[rank], basis, policy.digest, derivation,
-                         source.contact if rank == 1 else None, alert)
+    return make_decision(
+        LEVELS_BY_RANK[rank], basis, policy.digest, derivation, source.contact if rank == 1 else None, alert
+    )
 
 
 def _unknown(policy: Policy, viewer: Viewer, entry: Entry) -> Step:
@@ -137,11 +162,13 @@ def _unknown(policy: Policy, viewer: Viewer, entry: Entry) -> Step:
     if org is None:
         return "unknown-organisation", f"organisation '{viewer.organisation}' is not party to this policy"
     if viewer.organisation_type is not None and viewer.organisation_type != org.type:
-        return "organisation-type-mismatch", (f"organisation '{org.code}' is a {org.type} in this policy, "
-                                              f"not a {viewer.organisation_type}")
+        return "organisation-type-mismatch", (
+            f"organisation '{org.code}' is a {org.type} in this policy, not a {viewer.organisation_type}"
+        )
     if entry.source_organisation not in policy.organisations:
-        return "unknown-source-organisation", (f"source organisation '{entry.source_organisation}' is not "
-                                               f"party to this policy")
+        return "unknown-source-organisation", (
+            f"source organisation '{entry.source_organisation}' is not party to this policy"
+        )
     if role is None:
         return "unknown-role", f"role '{viewer.role}' is not in this policy"
     if viewer.purpose not in policy.purposes:
@@ -151,20 +178,37 @@ def _unknown(policy: Policy, viewer: Viewer, entry: Entry) -> Step:
     return "unknown-category", f"category '{entry.category}' is not in this policy"
 
 
-def _lawful_bases(policy: Policy, cell: Cell, org: Organisation, entry: Entry, now: datetime, sealed: bool,
-                  refusal: ConsentRecord | None, steps: list[Step]) -> list[LawfulBasis]:
+def _lawful_bases(
+    policy: Policy,
+    cell: Cell,
+    org: Organisation,
+    entry: Entry,
+    now: datetime,
+    sealed: bool,
+    refusal: ConsentRecord | None,
+    steps: list[Step],
+) -> list[LawfulBasis]:
     """The lawful bases that may open this entry to this viewer: recorded at source, or standing in the policy."""
     out: list[LawfulBasis] = []
     recorded = entry.sharing_basis
     if recorded.kind == _LAWFUL:
         basis = policy.lawful_bases.get(recorded.reference or "")
         if basis is None or basis.standing:
-            steps.append(("lawful-basis-unknown", f"lawful basis '{recorded.reference}' recorded at source is not "
-                                                  f"a recorded basis in this policy"))
-        elif basis.requires_decision and not ((recorded.decision_maker or "").strip()
-                                               and (recorded.reason or "").strip()):
-            steps.append((f"{basis.basis}:incomplete", f"lawful basis '{basis.code}' needs who decided and why, "
-                                                       f"and they are not recorded"))
+            steps.append(
+                (
+                    "lawful-basis-unknown",
+                    f"lawful basis '{recorded.reference}' recorded at source is not a recorded basis in this policy",
+                )
+            )
+        elif basis.requires_decision and not (
+            (recorded.decision_maker or "").strip() and (recorded.reason or "").strip()
+        ):
+            steps.append(
+                (
+                    f"{basis.basis}:incomplete",
+                    f"lawful basis '{basis.code}' needs who decided and why, and they are not recorded",
+                )
+            )
         elif recorded.recorded_at is not None and recorded.recorded_at > now:
             steps.append((f"{basis.basis}:not-yet", f"lawful basis '{basis.code}' was recorded after this moment"))
         else:
@@ -174,9 +218,11 @@ def _lawful_bases(policy: Policy, cell: Cell, org: Organisation, entry: Entry, n
     for basis in out:
         if cell.purpose not in basis.purposes:
             steps.append(basis.purpose_step)
-        elif (basis.roles is not None and cell.role not in basis.roles) or (
-                basis.organisation_types is not None and org.type not in basis.organisation_types) or (
-                basis.categories is not None and entry.category not in basis.categories):
+        elif (
+            (basis.roles is not None and cell.role not in basis.roles)
+            or (basis.organisation_types is not None and org.type not in basis.organisation_types)
+            or (basis.categories is not None and entry.category not in basis.categories)
+        ):
             steps.append(basis.scope_step)
         elif sealed:
             steps.append(basis.sealed_step)
@@ -187,21 +233,33 @@ def _lawful_bases(policy: Policy, cell: Cell, org: Organisation, entry: Entry, n
     return usable
 
 
-def _reach(policy: Policy, relationships: Sequence[Relationship], viewer: Viewer, entry: Entry, cell: Cell,
-           now: datetime, steps: list[Step]) -> int:
+def _reach(
+    policy: Policy,
+    relationships: Sequence[Relationship],
+    viewer: Viewer,
+    entry: Entry,
+    cell: Cell,
+    now: datetime,
+    steps: list[Step],
+) -> int:
     """The most a relationship allows: FULL with a legitimate relationship, else what break-glass allows, else 0."""
     org, role, user, team, child = viewer.organisation, viewer.role, viewer.user_id, viewer.team, entry.child_id
     for rel in relationships:
-        if (rel.organisation == org and rel.start <= now and (rel.end is None or now < rel.end)
-                and (rel.role is None or rel.role == role) and (rel.user_id is None or rel.user_id == user)
-                and (rel.team is None or rel.team == team) and (rel.child_id is None or rel.child_id == child)):
+        if (
+            rel.organisation == org
+            and rel.start <= now
+            and (rel.end is None or now < rel.end)
+            and (rel.role is None or rel.role == role)
+            and (rel.user_id is None or rel.user_id == user)
+            and (rel.team is None or rel.team == team)
+            and (rel.child_id is None or rel.child_id == child)
+        ):
             return 3
     steps.append(NO_RELATIONSHIP)
     return _break_glass(policy, viewer, entry, cell, now, steps)
 
 
-def _break_glass(policy: Policy, viewer: Viewer, entry: Entry, cell: Cell, now: datetime,
-                 steps: list[Step]) -> int:
+def _break_glass(policy: Policy, viewer: Viewer, entry: Entry, cell: Cell, now: datetime, steps: list[Step]) -> int:
     glass, rules = viewer.break_glass, policy.break_glass
     if glass is None:
         return 0
@@ -222,12 +280,18 @@ def _break_glass(policy: Policy, viewer: Viewer, entry: Entry, cell: Cell, now: 
     elif glass.expires_at - glass.starts_at > rules.max_duration:
         problem = f"break-glass lasts longer than the {rules.max_duration} the policy allows"
     elif not (entry.category in glass.categories or ANY in glass.categories) or not (
-            entry.category in rules.categories or ANY in rules.categories):
+        entry.category in rules.categories or ANY in rules.categories
+    ):
         problem = f"category '{entry.category}' is outside the break-glass scope"
     if problem is not None:
         steps.append(("break-glass-refused", problem))
         return 0
-    steps.append((f"break-glass:{glass.reason}", f"break-glass ({glass.reason}: {glass.justification.strip()}) "
-                                                 f"until {glass.expires_at.isoformat()}, at most "
-                                                 f"{rules.max_level.value}; IG alerted"))
+    steps.append(
+        (
+            f"break-glass:{glass.reason}",
+            f"break-glass ({glass.reason}: {glass.justification.strip()}) "
+            f"until {glass.expires_at.isoformat()}, at most "
+            f"{rules.max_level.value}; IG alerted",
+        )
+    )
     return rules.max_rank

@@ -17,8 +17,10 @@ Step = tuple[str, str]
 OWN_BASIS = "own-organisation"
 """The basis of a decision that shows an organisation its own entry."""
 OWN_STEP: Step = (OWN_BASIS, "the viewer's organisation recorded this entry")
-NO_RELATIONSHIP: Step = ("no-legitimate-relationship", "the viewer has no current legitimate relationship with "
-                                                       "the child")
+NO_RELATIONSHIP: Step = (
+    "no-legitimate-relationship",
+    "the viewer has no current legitimate relationship with the child",
+)
 NO_BASIS: Step = ("no-basis", "no consent record or lawful basis permits sharing this entry with the viewer")
 
 _MESSAGES: dict[Level, str] = {
@@ -90,13 +92,20 @@ class Decision:
 
 
 _new = object.__new__
-_SETTERS = tuple(Decision.__dict__[name].__set__ for name in
-                 ("level", "basis", "policy_version", "derivation", "contact", "alert"))
+_SETTERS = tuple(
+    Decision.__dict__[name].__set__ for name in ("level", "basis", "policy_version", "derivation", "contact", "alert")
+)
 _SET_LEVEL, _SET_BASIS, _SET_VERSION, _SET_DERIVATION, _SET_CONTACT, _SET_ALERT = _SETTERS
 
 
-def make_decision(level: Level, basis: str | None, policy_version: str, derivation: tuple[Step, ...],
-                  contact: Contact | None, alert: bool) -> Decision:
+def make_decision(
+    level: Level,
+    basis: str | None,
+    policy_version: str,
+    derivation: tuple[Step, ...],
+    contact: Contact | None,
+    alert: bool,
+) -> Decision:
     """Build a Decision without the frozen-dataclass __init__, which alone costs a third of a decision.
 
     Equivalent to `Decision(level, basis, policy_version, derivation, contact, alert)`; a test checks that.

@@ -248,11 +248,23 @@ class ConsentRecord:
         set_(self, "_any_category", ANY in self.categories or (unscoped and not self.categories))
         set_(self, "_any_purpose", ANY in self.purposes or (unscoped and not self.purposes))
         if self.status is ConsentStatus.GIVEN:
-            set_(self, "_step", (f"consent:{self.id}", f"consent given by {self.by.value} (record {self.id}) "
-                                                       f"covers this viewer, category and purpose"))
+            set_(
+                self,
+                "_step",
+                (
+                    f"consent:{self.id}",
+                    f"consent given by {self.by.value} (record {self.id}) covers this viewer, category and purpose",
+                ),
+            )
         else:
-            set_(self, "_step", (f"consent-{self.status.value}:{self.id}",
-                                 f"consent {self.status.value} by {self.by.value} (record {self.id})"))
+            set_(
+                self,
+                "_step",
+                (
+                    f"consent-{self.status.value}:{self.id}",
+                    f"consent {self.status.value} by {self.by.value} (record {self.id})",
+                ),
+            )
 
     @property
     def rule(self) -> str:

@@ -29,8 +29,7 @@ class _Checker:
     def fail(self, line: int, message: str) -> None:
         self.problems.append(Problem(self.spec.source, line, message))
 
-    def known(self, refs: Iterable[Ref] | None, declared: Container[str], kind: str,
-              wildcard: bool = False) -> None:
+    def known(self, refs: Iterable[Ref] | None, declared: Container[str], kind: str, wildcard: bool = False) -> None:
         for ref in refs or ():
             if ref.value not in declared and not (wildcard and ref.value == ANY):
                 self.fail(ref.line, f"unknown {kind} '{ref.value}'")
@@ -77,18 +76,26 @@ class _Checker:
                 if (role, purpose) in unreachable:
                     continue
                 unreachable.add((role, purpose))
-                self.fail(cell.purpose.line, f"unreachable: role '{role}' may not act for '{purpose}', "
-                                             f"so its '{purpose}' cells never apply")
+                self.fail(
+                    cell.purpose.line,
+                    f"unreachable: role '{role}' may not act for '{purpose}', so its '{purpose}' cells never apply",
+                )
                 continue
             if purpose == AUDIT and cell.level > Level.FLAG:
-                self.fail(cell.category.line, f"contradiction: acting for audit shows metadata only, so "
-                                              f"'{role}' / '{purpose}' / '{category}' cannot be {cell.level.value}")
+                self.fail(
+                    cell.category.line,
+                    f"contradiction: acting for audit shows metadata only, so "
+                    f"'{role}' / '{purpose}' / '{category}' cannot be {cell.level.value}",
+                )
             key = (role, purpose, category)
             first = seen.setdefault(key, cell)
             if first is not cell:  # a category listed under two levels (one list cannot hold it twice)
-                self.fail(cell.category.line, f"contradiction: matrix cell '{role}' / '{purpose}' / "
-                                              f"'{category}' is {cell.level.value} here but "
-                                              f"{first.level.value} on line {first.category.line}")
+                self.fail(
+                    cell.category.line,
+                    f"contradiction: matrix cell '{role}' / '{purpose}' / "
+                    f"'{category}' is {cell.level.value} here but "
+                    f"{first.level.value} on line {first.category.line}",
+                )
         levels: dict[tuple[str, str, str], int] = {}
         for role, purposes in self.roles.items():
             for purpose in purposes:
@@ -117,8 +124,17 @@ class _Checker:
     def reachable(self, rule: RuleSpec, levels: dict[tuple[str, str, str], int], earlier: list[RuleSpec]) -> None:
         """A rule is unreachable if, wherever it could match, the level is already at or below its limit."""
         name = f"rule '{rule.id.value}'"
-        if any(refs == () for refs in (rule.roles, rule.organisation_types, rule.organisations,
-                                       rule.categories, rule.purposes, rule.labels)):
+        if any(
+            refs == ()
+            for refs in (
+                rule.roles,
+                rule.organisation_types,
+                rule.organisations,
+                rule.categories,
+                rule.purposes,
+                rule.labels,
+            )
+        ):
             self.fail(rule.id.line, f"unreachable: {name} has an empty condition list, so it never matches")
             return
         if rule.organisations is not None and rule.organisation_types is not None:
@@ -129,15 +145,19 @@ class _Checker:
         shadows = [other for other in earlier if _covers(other, rule)]
         limit = min((other.max_level.rank for other in shadows), default=Level.FULL.rank)
         matched = [
-            min(rank, limit) for (role, purpose, category), rank in levels.items()
+            min(rank, limit)
+            for (role, purpose, category), rank in levels.items()
             if _hit(rule.roles, role) and _hit(rule.purposes, purpose) and _hit(rule.categories, category)
         ]
         if not matched:
             self.fail(rule.id.line, f"unreachable: {name} matches no role, purpose and category a viewer can have")
         elif max(matched) <= rule.max_level.rank:
             because = f" (given rule '{shadows[0].id.value}' on line {shadows[0].id.line})" if shadows else ""
-            self.fail(rule.id.line, f"unreachable: {name} never changes a decision: everything it matches is "
-                                    f"already at most {rule.max_level.value}{because}")
+            self.fail(
+                rule.id.line,
+                f"unreachable: {name} never changes a decision: everything it matches is "
+                f"already at most {rule.max_level.value}{because}",
+            )
 
     def lawful_bases(self) -> None:
         for basis in self.spec.lawful_bases:
@@ -149,11 +169,17 @@ class _Checker:
             self.known(basis.categories, self.categories, "category")
             for category in basis.categories or ():
                 if category.value in self.sealed:
-                    self.fail(category.line, f"contradiction: '{category.value}' is sealed, so {name} cannot "
-                                             f"open it (sealed entries need the young person's explicit consent)")
+                    self.fail(
+                        category.line,
+                        f"contradiction: '{category.value}' is sealed, so {name} cannot "
+                        f"open it (sealed entries need the young person's explicit consent)",
+                    )
             if basis.overrides_refusal and not basis.requires_decision:
-                self.fail(basis.code.line, f"contradiction: {name} overrides a refusal, so it must require a "
-                                           f"recorded decision (requires_decision: true)")
+                self.fail(
+                    basis.code.line,
+                    f"contradiction: {name} overrides a refusal, so it must require a "
+                    f"recorded decision (requires_decision: true)",
+                )
             if basis.standing and basis.requires_decision:
                 self.fail(basis.code.line, f"contradiction: {name} is standing, so no decision is recorded for it")
             if len(self.problems) > before:
@@ -161,8 +187,11 @@ class _Checker:
             purposes = {p.value for p in basis.purposes}
             roles = [r.value for r in basis.roles] if basis.roles is not None else list(self.roles)
             if not any(purposes & self.roles[role] for role in roles) or basis.max_level is Level.NONE:
-                self.fail(basis.code.line, f"unreachable: {name} can never open an entry (no role it covers may "
-                                           f"act for its purposes, or its max_level is none)")
+                self.fail(
+                    basis.code.line,
+                    f"unreachable: {name} can never open an entry (no role it covers may "
+                    f"act for its purposes, or its max_level is none)",
+                )
 
     def break_glass(self) -> None:
         bg = self.spec.break_glass
@@ -178,15 +207,16 @@ class _Checker:
         self.known(bg.categories, self.categories, "category", wildcard=True)
         for category in bg.categories:
             if category.value in self.sealed:
-                self.fail(category.line, f"contradiction: '{category.value}' is sealed, so break-glass cannot "
-                                         f"open it")
+                self.fail(category.line, f"contradiction: '{category.value}' is sealed, so break-glass cannot open it")
         if len(self.problems) > before:
             return
         purposes = {p.value for p in bg.purposes}
-        if bg.max_level is Level.NONE or not bg.categories or not any(
-                purposes & self.roles[r.value] for r in bg.roles):
-            self.fail(bg.line, "unreachable: break_glass can never open an entry (no role may act for its "
-                               "purposes, no categories, or max_level none)")
+        if bg.max_level is Level.NONE or not bg.categories or not any(purposes & self.roles[r.value] for r in bg.roles):
+            self.fail(
+                bg.line,
+                "unreachable: break_glass can never open an entry (no role may act for its "
+                "purposes, no categories, or max_level none)",
+            )
 
 
 def _hit(refs: tuple[Ref, ...] | None, value: str) -> bool:
@@ -195,9 +225,14 @@ def _hit(refs: tuple[Ref, ...] | None, value: str) -> bool:
 
 def _covers(wide: RuleSpec, narrow: RuleSpec) -> bool:
     """True if `wide` matches whenever `narrow` does (each of its conditions is absent or a superset)."""
-    pairs = ((wide.roles, narrow.roles), (wide.organisation_types, narrow.organisation_types),
-             (wide.organisations, narrow.organisations), (wide.categories, narrow.categories),
-             (wide.purposes, narrow.purposes), (wide.labels, narrow.labels))
+    pairs = (
+        (wide.roles, narrow.roles),
+        (wide.organisation_types, narrow.organisation_types),
+        (wide.organisations, narrow.organisations),
+        (wide.categories, narrow.categories),
+        (wide.purposes, narrow.purposes),
+        (wide.labels, narrow.labels),
+    )
     for outer, inner in pairs:
         if outer is None:
             continue

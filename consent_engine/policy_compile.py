@@ -81,12 +81,12 @@ def _matches(values: frozenset[str] | None, value: str) -> bool:
 def compile_policy(spec: PolicySpec) -> Policy:
     """Build the lookups. The spec must already have passed `check_spec`."""
     organisations = {
-        org.code.value: Organisation(org.code.value, org.name, org.type.value,
-                                     Contact(org.code.value, org.name or org.code.value, org.contact))
+        org.code.value: Organisation(
+            org.code.value, org.name, org.type.value, Contact(org.code.value, org.name or org.code.value, org.contact)
+        )
         for org in spec.organisations
     }
-    roles = {role.name.value: Role(role.name.value, role.description, _values(role.purposes))
-             for role in spec.roles}
+    roles = {role.name.value: Role(role.name.value, role.description, _values(role.purposes)) for role in spec.roles}
     categories = {named.name.value: named.description for named in spec.categories}
     matrix = {(c.role.value, c.purpose.value, c.category.value): c.level for c in spec.matrix}
     rules = tuple(_rule(rule) for rule in spec.rules)
@@ -117,7 +117,9 @@ def compile_policy(spec: PolicySpec) -> Policy:
         matrix=matrix,
         rules=rules,
         lawful_bases=bases,
-        break_glass=None if bg is None else BreakGlassPolicy(
+        break_glass=None
+        if bg is None
+        else BreakGlassPolicy(
             reasons={named.name.value: named.description for named in bg.reasons},
             roles=_values(bg.roles),
             purposes=_values(bg.purposes),
@@ -136,12 +138,21 @@ def compile_policy(spec: PolicySpec) -> Policy:
 
 def _refused(digest: str, derivation: tuple[Step, ...]) -> tuple[Decision, Decision]:
     """A ready-made NONE decision, without and with break-glass declared."""
-    return (Decision(Level.NONE, None, digest, derivation, None, False),
-            Decision(Level.NONE, None, digest, derivation, None, True))
+    return (
+        Decision(Level.NONE, None, digest, derivation, None, False),
+        Decision(Level.NONE, None, digest, derivation, None, True),
+    )
 
 
-def _cell(key: tuple[str, str, str], matrix: dict[tuple[str, str, str], Level], rules: tuple[LimitRule, ...],
-          bases: dict[str, LawfulBasis], sealed: bool, org_types: list[str], digest: str) -> Cell:
+def _cell(
+    key: tuple[str, str, str],
+    matrix: dict[tuple[str, str, str], Level],
+    rules: tuple[LimitRule, ...],
+    bases: dict[str, LawfulBasis],
+    sealed: bool,
+    org_types: list[str],
+    digest: str,
+) -> Cell:
     """Fold everything that does not depend on the child into the cell, per organisation type."""
     role, purpose, category = key
     level = matrix.get(key)
@@ -152,8 +163,9 @@ def _cell(key: tuple[str, str, str], matrix: dict[tuple[str, str, str], Level], 
     if level is None:
         level = Level.NONE
         cell_id = f"matrix:{role}/{purpose}/-"
-    steps: list[Step] = [(cell_id, f"minimum necessary: {role} acting for {purpose} may see {category} "
-                                   f"at most as {level.value}")]
+    steps: list[Step] = [
+        (cell_id, f"minimum necessary: {role} acting for {purpose} may see {category} at most as {level.value}")
+    ]
     cap = level.rank
     if purpose == AUDIT and cap > _FLAG:
         cap = _FLAG
@@ -163,8 +175,9 @@ def _cell(key: tuple[str, str, str], matrix: dict[tuple[str, str, str], Level], 
     label_rules: list[LimitRule] = []
     type_rules: list[LimitRule] = []
     for rule in rules:
-        if not (_matches(rule.roles, role) and _matches(rule.purposes, purpose)
-                and _matches(rule.categories, category)):
+        if not (
+            _matches(rule.roles, role) and _matches(rule.purposes, purpose) and _matches(rule.categories, category)
+        ):
             continue
         if rule.labels is not None:
             label_rules.append(rule)
@@ -183,21 +196,44 @@ def _cell(key: tuple[str, str, str], matrix: dict[tuple[str, str, str], Level], 
                 type_cap = rule.max_rank
                 type_steps.append(rule.step)
         fixed = tuple(type_steps)
-        by_type[org_type] = ForType(type_cap, fixed, _refused(digest, fixed) if type_cap == 0 else None,
-                                    _refused(digest, (*fixed, NO_RELATIONSHIP)), _refused(digest, (*fixed, NO_BASIS)))
+        by_type[org_type] = ForType(
+            type_cap,
+            fixed,
+            _refused(digest, fixed) if type_cap == 0 else None,
+            _refused(digest, (*fixed, NO_RELATIONSHIP)),
+            _refused(digest, (*fixed, NO_BASIS)),
+        )
     standing = tuple(
-        basis for basis in bases.values()
-        if basis.standing and purpose in basis.purposes and _matches(basis.roles, role)
+        basis
+        for basis in bases.values()
+        if basis.standing
+        and purpose in basis.purposes
+        and _matches(basis.roles, role)
         and _matches(basis.categories, category)
     )
-    relationship_free = any(not basis.requires_relationship for basis in bases.values()
-                            if not basis.standing or basis in standing)
+    relationship_free = any(
+        not basis.requires_relationship for basis in bases.values() if not basis.standing or basis in standing
+    )
     own_steps = (*own_steps, OWN_STEP)
     own: tuple[Decision | None, Decision | None] = (None, None)
     if own_cap != _FLAG:
         level = LEVELS_BY_RANK[own_cap]
         basis = OWN_BASIS if own_cap else None
-        own = (Decision(level, basis, digest, own_steps, None, False),
-               Decision(level, basis, digest, own_steps, None, True))
-    return Cell(role, purpose, category, own_cap, own_steps, own, by_type, tuple(org_rules), tuple(label_rules), sealed,
-                standing, relationship_free)
+        own = (
+            Decision(level, basis, digest, own_steps, None, False),
+            Decision(level, basis, digest, own_steps, None, True),
+        )
+    return Cell(
+        role,
+        purpose,
+        category,
+        own_cap,
+        own_steps,
+        own,
+        by_type,
+        tuple(org_rules),
+        tuple(label_rules),
+        sealed,
+        standing,
+        relationship_free,
+    )

@@ -65,9 +65,14 @@ class DiffReport:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "old_version": self.old_version, "new_version": self.new_version, "decisions": self.decisions,
-            "changed": self.changed, "widened": self.widened, "narrowed": self.narrowed,
-            "by_role": [vars_of(r) for r in self.by_role], "examples": [vars_of(c) for c in self.examples],
+            "old_version": self.old_version,
+            "new_version": self.new_version,
+            "decisions": self.decisions,
+            "changed": self.changed,
+            "widened": self.widened,
+            "narrowed": self.narrowed,
+            "by_role": [vars_of(r) for r in self.by_role],
+            "examples": [vars_of(c) for c in self.examples],
         }
 
     def table(self) -> str:
@@ -76,8 +81,12 @@ class DiffReport:
         rows += [(r.role, str(r.decisions), str(r.changed), str(r.widened), str(r.narrowed)) for r in self.by_role]
         rows.append(("total", str(self.decisions), str(self.changed), str(self.widened), str(self.narrowed)))
         widths = [max(len(row[i]) for row in rows) for i in range(5)]
-        lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
-                           for i, (cell, w) in enumerate(zip(row, widths, strict=True))) for row in rows]
+        lines = [
+            "  ".join(
+                cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            )
+            for row in rows
+        ]
         lines.insert(1, "  ".join("-" * w for w in widths))
         lines.insert(len(lines) - 1, lines[1])
         return "\n".join(lines)
@@ -100,13 +109,30 @@ def diff_policies(old: Policy, new: Policy, scenarios: Iterable[Scenario], examp
             row[1] += 1
             row[2 if after > before else 3] += 1
             if len(shown) < examples:
-                shown.append(Change(s.viewer.role, s.viewer.purpose, s.viewer.organisation, s.entry.category,
-                                    s.entry.labels, s.entry.sharing_basis.kind.value
-                                    + (f":{s.entry.sharing_basis.reference}" if s.entry.sharing_basis.reference
-                                       else ""), before.value, after.value))
+                shown.append(
+                    Change(
+                        s.viewer.role,
+                        s.viewer.purpose,
+                        s.viewer.organisation,
+                        s.entry.category,
+                        s.entry.labels,
+                        s.entry.sharing_basis.kind.value
+                        + (f":{s.entry.sharing_basis.reference}" if s.entry.sharing_basis.reference else ""),
+                        before.value,
+                        after.value,
+                    )
+                )
     by_role = tuple(RoleDiff(role, *row) for role, row in sorted(counts.items()))
-    return DiffReport(old.digest, new.digest, sum(r.decisions for r in by_role), sum(r.changed for r in by_role),
-                      sum(r.widened for r in by_role), sum(r.narrowed for r in by_role), by_role, tuple(shown))
+    return DiffReport(
+        old.digest,
+        new.digest,
+        sum(r.decisions for r in by_role),
+        sum(r.changed for r in by_role),
+        sum(r.widened for r in by_role),
+        sum(r.narrowed for r in by_role),
+        by_role,
+        tuple(shown),
+    )
 
 
 def _union(*maps: Iterable[str]) -> list[str]:
@@ -141,11 +167,20 @@ def generated_scenarios(old: Policy, new: Policy, now: datetime) -> Iterator[Sce
     labels: list[tuple[str, ...]] = [(), *((label,) for label in _union(old.labels, new.labels))]
     codes = _union(*(p.lawful_bases for p in (old, new)))
     bases = [SharingBasis(SharingKind.CONSENT)] + [
-        SharingBasis(SharingKind.LAWFUL_BASIS, code, "diff decision-maker", "diff reason") for code in codes
-        if not any(p.lawful_bases[code].standing for p in (old, new) if code in p.lawful_bases)]
-    consent = ConsentRecord("diff-consent", ConsentStatus.GIVEN, Consenter.YOUNG_PERSON, now - timedelta(days=30),
-                            competent=True, organisations=frozenset({ANY}), categories=frozenset(categories),
-                            purposes=frozenset({ANY}))
+        SharingBasis(SharingKind.LAWFUL_BASIS, code, "diff decision-maker", "diff reason")
+        for code in codes
+        if not any(p.lawful_bases[code].standing for p in (old, new) if code in p.lawful_bases)
+    ]
+    consent = ConsentRecord(
+        "diff-consent",
+        ConsentStatus.GIVEN,
+        Consenter.YOUNG_PERSON,
+        now - timedelta(days=30),
+        competent=True,
+        organisations=frozenset({ANY}),
+        categories=frozenset(categories),
+        purposes=frozenset({ANY}),
+    )
     sources = _union(old.organisations, new.organisations)
     for viewer in viewer_classes(old, new):
         source = next((code for code in sources if code != viewer.organisation), viewer.organisation)
@@ -167,5 +202,6 @@ def entry_scenarios(old: Policy, new: Policy, samples: Iterable[EntrySample], no
     viewers = viewer_classes(old, new)
     for sample in samples:
         for viewer in viewers:
-            yield Scenario(sample.consents, sample.relationships or (_relationship(viewer, now),), viewer,
-                           sample.entry, now)
+            yield Scenario(
+                sample.consents, sample.relationships or (_relationship(viewer, now),), viewer, sample.entry, now
+            )

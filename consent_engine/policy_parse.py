@@ -27,8 +27,23 @@ from consent_engine.policy_spec import (
     RuleSpec,
 )
 
-_TOP = ("name", "version", "description", "purposes", "organisation_types", "organisations", "roles",
-        "categories", "labels", "sealed", "matrix", "rules", "lawful_bases", "break_glass", "labelling")
+_TOP = (
+    "name",
+    "version",
+    "description",
+    "purposes",
+    "organisation_types",
+    "organisations",
+    "roles",
+    "categories",
+    "labels",
+    "sealed",
+    "matrix",
+    "rules",
+    "lawful_bases",
+    "break_glass",
+    "labelling",
+)
 _CONDITIONS = ("roles", "organisation_types", "organisations", "categories", "purposes", "labels")
 _LEVEL_KEYS = tuple(level.value for level in Level)
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -49,8 +64,9 @@ class _Reader:
     def fail(self, node: yaml.Node, message: str) -> None:
         self.problems.append(Problem(self.source, _line(node), message))
 
-    def mapping(self, node: yaml.Node, what: str, keys: tuple[str, ...] | None = None,
-                required: tuple[str, ...] = ()) -> dict[str, yaml.Node]:
+    def mapping(
+        self, node: yaml.Node, what: str, keys: tuple[str, ...] | None = None, required: tuple[str, ...] = ()
+    ) -> dict[str, yaml.Node]:
         if not isinstance(node, yaml.MappingNode):
             self.fail(node, f"{what} must be a mapping")
             return {}
@@ -175,8 +191,12 @@ def parse_spec(text: str, source: str = "<string>") -> tuple[PolicySpec | None, 
         return None, [Problem(source, line, f"not valid YAML: {exc.problem or exc.context}")]
     if root is None:
         return None, [Problem(source, 1, "the policy is empty")]
-    top = reader.mapping(root, "the policy", _TOP, required=("version", "purposes", "organisation_types",
-                                                             "organisations", "roles", "categories", "matrix"))
+    top = reader.mapping(
+        root,
+        "the policy",
+        _TOP,
+        required=("version", "purposes", "organisation_types", "organisations", "roles", "categories", "matrix"),
+    )
     if reader.problems and not top:
         return None, reader.problems
     sealed = reader.mapping(top["sealed"], "sealed", ("categories", "labels")) if "sealed" in top else {}
@@ -210,8 +230,14 @@ def _organisations(reader: _Reader, node: yaml.Node | None) -> tuple[Organisatio
         fields = reader.mapping(value, what, ("name", "type", "contact"), required=("name", "type"))
         org_type = reader.ref(fields["type"], f"the type of {what}") if "type" in fields else None
         if org_type is not None:
-            out.append(OrganisationSpec(code, reader.text(fields.get("name"), "name"),
-                                        org_type, reader.text(fields.get("contact"), "contact")))
+            out.append(
+                OrganisationSpec(
+                    code,
+                    reader.text(fields.get("name"), "name"),
+                    org_type,
+                    reader.text(fields.get("contact"), "contact"),
+                )
+            )
     return tuple(out)
 
 
@@ -220,8 +246,13 @@ def _roles(reader: _Reader, node: yaml.Node | None) -> tuple[RoleSpec, ...]:
     for name, value in reader.keyed(node, "roles"):
         what = f"role '{name.value}'"
         fields = reader.mapping(value, what, ("description", "purposes"), required=("purposes",))
-        out.append(RoleSpec(name, reader.text(fields.get("description"), "description"),
-                            reader.refs(fields.get("purposes"), f"the purposes of {what}")))
+        out.append(
+            RoleSpec(
+                name,
+                reader.text(fields.get("description"), "description"),
+                reader.refs(fields.get("purposes"), f"the purposes of {what}"),
+            )
+        )
     return tuple(out)
 
 
@@ -244,8 +275,9 @@ def _rules(reader: _Reader, node: yaml.Node | None) -> tuple[RuleSpec, ...]:
         return ()
     out: list[RuleSpec] = []
     for item in node.value:
-        fields = reader.mapping(item, "a rule", ("id", "description", "effect", "max_level", "when"),
-                                required=("id", "effect", "when"))
+        fields = reader.mapping(
+            item, "a rule", ("id", "description", "effect", "max_level", "when"), required=("id", "effect", "when")
+        )
         rule_id = reader.ref(fields["id"], "a rule id") if "id" in fields else None
         if rule_id is None or "effect" not in fields or "when" not in fields:
             continue
@@ -264,8 +296,7 @@ def _rules(reader: _Reader, node: yaml.Node | None) -> tuple[RuleSpec, ...]:
             continue
         when = reader.mapping(fields["when"], f"the conditions of {what}", _CONDITIONS)
         conditions = {key: reader.optional_refs(when.get(key), f"{what} {key}") for key in _CONDITIONS}
-        out.append(RuleSpec(rule_id, reader.text(fields.get("description"), "description"), max_level,
-                            **conditions))
+        out.append(RuleSpec(rule_id, reader.text(fields.get("description"), "description"), max_level, **conditions))
     return tuple(out)
 
 
@@ -273,39 +304,59 @@ def _lawful_bases(reader: _Reader, node: yaml.Node | None) -> tuple[LawfulBasisS
     out: list[LawfulBasisSpec] = []
     for code, value in reader.keyed(node, "lawful_bases"):
         what = f"lawful basis '{code.value}'"
-        fields = reader.mapping(value, what, ("description", "applies", "purposes", "roles", "organisation_types",
-                                              "categories", "requires_decision", "overrides_refusal",
-                                              "requires_relationship", "max_level"),
-                                required=("applies", "purposes"))
+        fields = reader.mapping(
+            value,
+            what,
+            (
+                "description",
+                "applies",
+                "purposes",
+                "roles",
+                "organisation_types",
+                "categories",
+                "requires_decision",
+                "overrides_refusal",
+                "requires_relationship",
+                "max_level",
+            ),
+            required=("applies", "purposes"),
+        )
         applies = reader.scalar(fields["applies"], f"where {what} applies") if "applies" in fields else None
         if applies not in ("recorded", "standing"):
             if "applies" in fields:
                 reader.fail(fields["applies"], f"{what} applies must be 'recorded' or 'standing'")
             continue
-        out.append(LawfulBasisSpec(
-            code=code,
-            description=reader.text(fields.get("description"), "description"),
-            standing=applies == "standing",
-            purposes=reader.refs(fields.get("purposes"), f"the purposes of {what}"),
-            roles=reader.optional_refs(fields.get("roles"), f"the roles of {what}"),
-            organisation_types=reader.optional_refs(fields.get("organisation_types"),
-                                                    f"the organisation types of {what}"),
-            categories=reader.optional_refs(fields.get("categories"), f"the categories of {what}"),
-            requires_decision=reader.boolean(fields.get("requires_decision"), "requires_decision", False),
-            overrides_refusal=reader.boolean(fields.get("overrides_refusal"), "overrides_refusal", False),
-            requires_relationship=reader.boolean(fields.get("requires_relationship"), "requires_relationship",
-                                                 True),
-            max_level=reader.level(fields.get("max_level"), f"the max_level of {what}", Level.FULL),
-        ))
+        out.append(
+            LawfulBasisSpec(
+                code=code,
+                description=reader.text(fields.get("description"), "description"),
+                standing=applies == "standing",
+                purposes=reader.refs(fields.get("purposes"), f"the purposes of {what}"),
+                roles=reader.optional_refs(fields.get("roles"), f"the roles of {what}"),
+                organisation_types=reader.optional_refs(
+                    fields.get("organisation_types"), f"the organisation types of {what}"
+                ),
+                categories=reader.optional_refs(fields.get("categories"), f"the categories of {what}"),
+                requires_decision=reader.boolean(fields.get("requires_decision"), "requires_decision", False),
+                overrides_refusal=reader.boolean(fields.get("overrides_refusal"), "overrides_refusal", False),
+                requires_relationship=reader.boolean(
+                    fields.get("requires_relationship"), "requires_relationship", True
+                ),
+                max_level=reader.level(fields.get("max_level"), f"the max_level of {what}", Level.FULL),
+            )
+        )
     return tuple(out)
 
 
 def _break_glass(reader: _Reader, node: yaml.Node | None) -> BreakGlassSpec | None:
     if node is None:
         return None
-    fields = reader.mapping(node, "break_glass",
-                            ("reasons", "roles", "purposes", "categories", "max_level", "max_minutes"),
-                            required=("reasons", "roles", "purposes", "categories", "max_level", "max_minutes"))
+    fields = reader.mapping(
+        node,
+        "break_glass",
+        ("reasons", "roles", "purposes", "categories", "max_level", "max_minutes"),
+        required=("reasons", "roles", "purposes", "categories", "max_level", "max_minutes"),
+    )
     return BreakGlassSpec(
         line=_line(node),
         reasons=reader.named(fields.get("reasons"), "break_glass reasons"),
@@ -325,8 +376,12 @@ def _labelling(reader: _Reader, node: yaml.Node | None) -> tuple[LabelRuleSpec, 
         return ()
     out: list[LabelRuleSpec] = []
     for item in node.value:
-        fields = reader.mapping(item, "a labelling rule", ("id", "system", "codes", "prefixes", "labels"),
-                                required=("id", "system", "labels"))
+        fields = reader.mapping(
+            item,
+            "a labelling rule",
+            ("id", "system", "codes", "prefixes", "labels"),
+            required=("id", "system", "labels"),
+        )
         rule_id = reader.ref(fields["id"], "a labelling rule id") if "id" in fields else None
         system = reader.scalar(fields["system"], "a code system") if "system" in fields else None
         if rule_id is None or system is None:
@@ -336,6 +391,7 @@ def _labelling(reader: _Reader, node: yaml.Node | None) -> tuple[LabelRuleSpec, 
         prefixes = tuple(ref.value for ref in reader.refs(fields.get("prefixes"), f"the prefixes of {what}"))
         if not codes and not prefixes:
             reader.fail(item, f"{what} needs codes or prefixes")
-        out.append(LabelRuleSpec(rule_id, system, codes, prefixes,
-                                 reader.refs(fields.get("labels"), f"the labels of {what}")))
+        out.append(
+            LabelRuleSpec(rule_id, system, codes, prefixes, reader.refs(fields.get("labels"), f"the labels of {what}"))
+        )
     return tuple(out)

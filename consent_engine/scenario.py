@@ -133,6 +133,8 @@ def entry_sample_from_mapping(data: object, what: str = "sample") -> EntrySample
     unknown = sorted(set(data) - {"entry", "consents", "relationships"})
     if unknown or "entry" not in data:
         raise ScenarioError(f"{what} needs 'entry' and may have 'consents' and 'relationships' only")
-    return EntrySample(entry_from_mapping(data["entry"], f"{what}.entry"),
-                       _many(data.get("consents"), f"{what}.consents", consent_from_mapping),
-                       _many(data.get("relationships"), f"{what}.relationships", relationship_from_mapping))
+    return EntrySample(
+        entry_from_mapping(data["entry"], f"{what}.entry"),
+        _many(data.get("consents"), f"{what}.consents", consent_from_mapping),
+        _many(data.get("relationships"), f"{what}.relationships", relationship_from_mapping),
+    )

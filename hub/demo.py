@@ -26,15 +26,34 @@ def segment(name: str, fields: dict[int, str]) -> str:
     return "|".join([name, *values])
 
 
-def adt(trigger: str, control_id: str, nhs: str, mrn: str, given: str, family: str, born: str, sex: str,
-        when: datetime, patient_class: str = "E") -> bytes:
+def adt(
+    trigger: str,
+    control_id: str,
+    nhs: str,
+    mrn: str,
+    given: str,
+    family: str,
+    born: str,
+    sex: str,
+    when: datetime,
+    patient_class: str = "E",
+) -> bytes:
     ts = when.strftime("%Y%m%d%H%M%S")
     segments = [
         f"MSH|^~\\&|DEMO-PAS|RX1|ONESTORY|HUB|{ts}||ADT^{trigger}|{control_id}|P|2.4",
         f"EVN|{trigger}|{ts}",
         f"PID|1||{mrn}^^^RX1^MR~{nhs}^^^NHS^NH||{family}^{given}||{born}|{sex}|||1 Demo Street^^Nottingham^^NG1 1AA",
-        segment("PV1", {1: "1", 2: patient_class, 3: "PAEDS^BAY1^BED2", 7: "C123^Consultant^Demo",
-                        19: f"V{control_id[:-1]}", 44: ts}),
+        segment(
+            "PV1",
+            {
+                1: "1",
+                2: patient_class,
+                3: "PAEDS^BAY1^BED2",
+                7: "C123^Consultant^Demo",
+                19: f"V{control_id[:-1]}",
+                44: ts,
+            },
+        ),
     ]
     return "\r".join(segments).encode()
 
@@ -50,6 +69,10 @@ def demo_messages(seed: int = 7, children: int = 4, now: datetime | None = None)
         sex = "F" if i % 2 else "M"
         start = now - timedelta(days=30 - i)
         messages.append(adt("A04", f"DEMO{i}A", nhs, f"M{1000 + i}", given, family, born, sex, start))
-        messages.append(adt("A01", f"DEMO{i}B", nhs, f"M{1000 + i}", given, family, born, sex, start + timedelta(hours=2), "I"))
-        messages.append(adt("A03", f"DEMO{i}C", nhs, f"M{1000 + i}", given, family, born, sex, start + timedelta(days=2), "I"))
+        messages.append(
+            adt("A01", f"DEMO{i}B", nhs, f"M{1000 + i}", given, family, born, sex, start + timedelta(hours=2), "I")
+        )
+        messages.append(
+            adt("A03", f"DEMO{i}C", nhs, f"M{1000 + i}", given, family, born, sex, start + timedelta(days=2), "I")
+        )
     return messages

@@ -29,11 +29,13 @@ class HubSettings(BaseSettings):
     oidc_jwks_url: str | None = None
     oidc_audience: str = "onestory"
     smart_redirect_uris: list[str] = Field(
-        default_factory=list, description="SMART redirect URIs accepted besides the hub's own viewer page")
+        default_factory=list, description="SMART redirect URIs accepted besides the hub's own viewer page"
+    )
     smart_authorization_endpoint: str | None = Field(None, description="with oidc_issuer: the issuer's authorize URL")
     smart_token_endpoint: str | None = Field(None, description="with oidc_issuer: the issuer's token URL")
     viewer_frame_ancestors: str = Field(
-        "'self'", description="CSP frame-ancestors for the viewer page: the EPR origins allowed to embed it")
+        "'self'", description="CSP frame-ancestors for the viewer page: the EPR origins allowed to embed it"
+    )
     worker_web_port: int = 0
     policy_file: str | None = Field(None, description="data-sharing policy YAML; None = the bundled default")
     topic_replication_factor: int = Field(1, description="replication factor of topics this hub creates")

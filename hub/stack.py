@@ -58,8 +58,14 @@ def api_context(
     s: HubSettings, engine: Engine, codec: EventCodec, health: Callable[[], Awaitable[dict[str, Any]]]
 ) -> ApiContext:
     """What the API needs, the same for `onestory up` and the stand-alone `onestory api`."""
-    return ApiContext(engine=engine, codec=codec, verifier=token_verifier(s), health=health,
-                      policy=load_policy(s.policy_file), settings=s)
+    return ApiContext(
+        engine=engine,
+        codec=codec,
+        verifier=token_verifier(s),
+        health=health,
+        policy=load_policy(s.policy_file),
+        settings=s,
+    )
 
 
 class _EmbeddedUvicorn(uvicorn.Server):
@@ -102,15 +108,27 @@ class Stack:
 
     def start_worker(self) -> None:
         self.worker_port = self.settings.worker_web_port or free_port()
-        cmd = [sys.executable, "-m", "hub", "worker", "--kafka", self.bootstrap,
-               "--database", self.settings.database_url(), "--data-dir", str(self.settings.data_dir),
-               "--web-port", str(self.worker_port)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "hub",
+            "worker",
+            "--kafka",
+            self.bootstrap,
+            "--database",
+            self.settings.database_url(),
+            "--data-dir",
+            str(self.settings.data_dir),
+            "--web-port",
+            str(self.worker_port),
+        ]
         # The worker's stdout goes to our stderr: stdout carries only the `ready` line and demo hints.
         env = dict(os.environ)
         if self.settings.policy_file:  # the worker reads its settings from ONESTORY_* like any deployable
             env["ONESTORY_POLICY_FILE"] = str(Path(self.settings.policy_file).resolve())
-        self.worker = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=sys.stderr, preexec_fn=die_with_parent,
-                                       env=env)
+        self.worker = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=sys.stderr, preexec_fn=die_with_parent, env=env
+        )
 
     async def start_edges(self) -> None:
         assert self.engine is not None
@@ -126,8 +144,15 @@ class Stack:
         api = create_api(ctx)
         if self.education_drop is not None:
             self._drop_task = asyncio.create_task(DropFolderWatcher(self.education_drop, publisher).run())
-        config = uvicorn.Config(api, host=s.api_host, port=s.api_port, log_level="warning", lifespan="off",
-                                log_config=None, access_log=False)  # JSON logs; no URLs with identifiers
+        config = uvicorn.Config(
+            api,
+            host=s.api_host,
+            port=s.api_port,
+            log_level="warning",
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+        )  # JSON logs; no URLs with identifiers
         self.api = _EmbeddedUvicorn(config)
         self._api_task = asyncio.create_task(self.api.serve())
         self._checkpoint_task = start_periodic(self.engine, s.data_dir, self.producer)
@@ -188,8 +213,10 @@ class Stack:
         s = self.settings
         db = make_url(s.database_url()).render_as_string(hide_password=True)
         api = f"http://{s.api_host}:{s.api_port}"
-        return (f"ready api={api} fhir={api}/fhir mllp={s.mllp_host}:{self.mllp.port if self.mllp else s.mllp_port} "
-                f"kafka={self.bootstrap} database={db} data_dir={s.data_dir}")
+        return (
+            f"ready api={api} fhir={api}/fhir mllp={s.mllp_host}:{self.mllp.port if self.mllp else s.mllp_port} "
+            f"kafka={self.bootstrap} database={db} data_dir={s.data_dir}"
+        )
 
     async def supervise_worker(self, max_restarts: int = 5) -> None:
         """Restart the worker if it dies (its agents resume from their tracked offsets); give up after a few."""
@@ -199,12 +226,16 @@ class Stack:
             if self.worker is None or self.worker.poll() is None:
                 continue
             if restarts >= max_restarts:
-                log.error("the worker exited with code %s again; not restarting after %d restarts",
-                          self.worker.returncode, restarts)
+                log.error(
+                    "the worker exited with code %s again; not restarting after %d restarts",
+                    self.worker.returncode,
+                    restarts,
+                )
                 return
             restarts += 1
-            log.error("the worker exited with code %s; restarting (%d of %d)", self.worker.returncode, restarts,
-                      max_restarts)
+            log.error(
+                "the worker exited with code %s; restarting (%d of %d)", self.worker.returncode, restarts, max_restarts
+            )
             await asyncio.sleep(min(2.0**restarts, 30.0))
             self.start_worker()
 

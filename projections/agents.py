@@ -39,8 +39,8 @@ PROJECTOR = "projector.timeline"
 
 def _headers(event: EventT) -> dict[str, bytes]:
     raw = event.message.headers or []
-    items = raw.items() if isinstance(raw, dict) else raw
-    return {k: (v if isinstance(v, bytes) else str(v).encode()) for k, v in items}
+    items: Any = raw.items() if isinstance(raw, dict) else raw
+    return {str(k): (v if isinstance(v, bytes) else str(v).encode()) for k, v in items}
 
 
 async def _send_with_retry(deps: WorkerDeps, records: list[OutRecord]) -> None:
@@ -64,11 +64,20 @@ def _resolve_batch(deps: WorkerDeps, batch: list[EventT]) -> tuple[list[OutRecor
 
     def reject(ev: EventT, exc: Exception) -> None:
         reason = f"intake record {ev.message.partition}/{ev.message.offset} unusable: {exc}"
-        bad.append(OutRecord(DEADLETTER, ev.key or b"", ev.value, (
-            ("onestory-connector", b"processor"), ("onestory-phase", b"decode"),
-            ("onestory-reason", reason.encode()), ("onestory-content-type", b"avro/binary"),
-            ("onestory-received-at", now.isoformat().encode()),
-        )))
+        bad.append(
+            OutRecord(
+                DEADLETTER,
+                ev.key or b"",
+                ev.value,
+                (
+                    ("onestory-connector", b"processor"),
+                    ("onestory-phase", b"decode"),
+                    ("onestory-reason", reason.encode()),
+                    ("onestory-content-type", b"avro/binary"),
+                    ("onestory-received-at", now.isoformat().encode()),
+                ),
+            )
+        )
 
     decoded: list[tuple[EventT, dict[str, Any]]] = []
     for ev in batch:
@@ -96,19 +105,24 @@ def _store_deadletters(deps: WorkerDeps, batch: list[EventT]) -> int:
     rows = []
     for ev in batch:
         h = _headers(ev)
-        rows.append({
-            "id": h.get("onestory-deadletter-id", f"{ev.message.topic}:{ev.message.partition}:{ev.message.offset}".encode()).decode(),
-            "received_at": datetime.fromisoformat(h["onestory-received-at"].decode()) if "onestory-received-at" in h
-            else datetime.now(UTC),
-            "connector": h.get("onestory-connector", b"unknown").decode(),
-            "phase": h.get("onestory-phase", b"unknown").decode(),
-            "reason": h.get("onestory-reason", b"no reason recorded").decode(),
-            "content_type": h.get("onestory-content-type", b"application/octet-stream").decode(),
-            "body": ev.value or b"",
-            "status": "held",
-            "replayed_at": None,
-            "replay_result": None,
-        })
+        rows.append(
+            {
+                "id": h.get(
+                    "onestory-deadletter-id", f"{ev.message.topic}:{ev.message.partition}:{ev.message.offset}".encode()
+                ).decode(),
+                "received_at": datetime.fromisoformat(h["onestory-received-at"].decode())
+                if "onestory-received-at" in h
+                else datetime.now(UTC),
+                "connector": h.get("onestory-connector", b"unknown").decode(),
+                "phase": h.get("onestory-phase", b"unknown").decode(),
+                "reason": h.get("onestory-reason", b"no reason recorded").decode(),
+                "content_type": h.get("onestory-content-type", b"application/octet-stream").decode(),
+                "body": ev.value or b"",
+                "status": "held",
+                "replayed_at": None,
+                "replay_result": None,
+            }
+        )
     count_deadletters(rows)
     with deps.engine.begin() as conn:
         return insert_ignore(conn, deadletters, rows)
@@ -130,19 +144,19 @@ def _append(deps: WorkerDeps, batch: list[EventT]) -> int:
 def register(app: faust.App, deps: WorkerDeps) -> None:
     @app.agent(raw_topic(app, INTAKE), name="identity")
     async def identity(stream: faust.StreamT[bytes]) -> None:
-        async for batch in stream.take_events(BATCH, within=WITHIN):
+        async for batch in stream.take_events(BATCH, within=WITHIN):  # type: ignore[attr-defined]
             with traced_batch("process", "identity", batch, app.consumer) as traced:
                 out, bad = await in_thread_retrying("identity", _resolve_batch, deps, batch)
                 await _send_with_retry(deps, traced.rewrite(out) + bad)
 
     @app.agent(raw_topic(app, EVENTS), name="timeline")
     async def timeline(stream: faust.StreamT[bytes]) -> None:
-        async for batch in stream.take_events(BATCH, within=WITHIN):
+        async for batch in stream.take_events(BATCH, within=WITHIN):  # type: ignore[attr-defined]
             with traced_batch("project", "timeline", batch, app.consumer):
                 new = await in_thread_retrying("timeline", _append, deps, batch)
             log.info("timeline: %d new of %d", new, len(batch))
 
     @app.agent(raw_topic(app, DEADLETTER), name="deadletters")
     async def deadletter_store(stream: faust.StreamT[bytes]) -> None:
-        async for batch in stream.take_events(BATCH, within=WITHIN):
+        async for batch in stream.take_events(BATCH, within=WITHIN):  # type: ignore[attr-defined]
             await in_thread_retrying("deadletters", _store_deadletters, deps, batch)

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 
 from consent_engine import Policy
+from hub.audit import governance
+from hub.audit import log as audit
 from hub.db.projection_tables import consent_pending
 from hub.db.tables import event_store
 from hub.db.upsert import insert_ignore
@@ -49,7 +51,7 @@ def _rows_by_child(conn: Connection, table: Any, child_ids: list[str]) -> dict[s
     out: dict[str, list[dict[str, Any]]] = {c: [] for c in child_ids}
     for r in conn.execute(select(table).where(table.c.child_id.in_(child_ids))):
         row = {k: aware(v) if isinstance(v, datetime) else v for k, v in r._mapping.items()}
-        out[row["child_id"]].append(row)
+        out[str(row["child_id"])].append(row)
     return out
 
 
@@ -161,9 +163,27 @@ def apply_events(
             row = consent_row(event)
             state.consents = [c for c in state.consents if c["consent_id"] != row["consent_id"]] + [row]
             state.changed_consents.add(row["consent_id"])
-    pending = [e["event_id"] for e in events if e["kind"] in CONSENT_KINDS]
-    if pending and pending_marker:
-        conn.execute(delete(consent_pending).where(consent_pending.c.event_id.in_(pending)))
+    consent_events = [e for e in events if e["kind"] in CONSENT_KINDS]
+    if consent_events and pending_marker:  # the live path: rebuilds and re-projections audit nothing again
+        conn.execute(
+            delete(consent_pending).where(consent_pending.c.event_id.in_([e["event_id"] for e in consent_events]))
+        )
+        for event in consent_events:
+            row = consent_row(event)
+            recorded_by = payload_of(event).get("recorded_by") or "system"
+            audit.append(
+                conn,
+                governance.consent_change(
+                    user_id=str(recorded_by),
+                    organisation=event["source"]["organisation"],
+                    role="system",
+                    child_id=event["child_id"],
+                    consent_id=row["consent_id"],
+                    status=row["status"],
+                    policy_version=policy.version,
+                ),
+                now,
+            )
 
     deciders = {child_id: _Decider(policy, rules, state, now) for child_id, state in states.items()}
     for row in timeline_new:

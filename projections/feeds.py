@@ -209,9 +209,15 @@ def process_child(
     rows = {r["entry_id"]: r for r in children.timeline(conn, child_id)}
     held = _sent(conn, child_id)
     team_orgs = {m["organisation"] for m in ctx.team if m.get("until") is None}
-    joined = None if widened is None else {
-        m["organisation"] for m in ctx.team if m["organisation"] in widened and m["since"] >= widened[m["organisation"]]
-    }
+    joined = (
+        None
+        if widened is None
+        else {
+            m["organisation"]
+            for m in ctx.team
+            if m["organisation"] in widened and m["since"] >= widened[m["organisation"]]
+        }
+    )
     count = 0
     for recipient in recipients:
         mine = held.get(recipient.key, {})

@@ -50,8 +50,9 @@ def _clear_children(conn: Connection, shadow: ProjectionTables, child_ids: list[
 def _project_children(conn: Connection, ctx: RebuildContext, child_ids: list[str]) -> int:
     events = _child_events(conn, ctx.codec, child_ids)
     if events:
-        apply_events(conn, ctx.policy, ctx.rules, events, datetime.now(UTC), ctx.shadow, pending_marker=False,
-                     fresh=True)
+        apply_events(
+            conn, ctx.policy, ctx.rules, events, datetime.now(UTC), ctx.shadow, pending_marker=False, fresh=True
+        )
     return len(events)
 
 

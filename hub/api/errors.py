@@ -23,8 +23,9 @@ def operation_outcome(status: int, code: str, diagnostics: str) -> JSONResponse:
 def problem(request: Request, status: int, code: str, detail: str) -> JSONResponse:
     if request.url.path.startswith("/fhir"):
         return operation_outcome(status, code, detail)
-    return JSONResponse({"status": status, "code": code, "detail": detail}, status_code=status,
-                        media_type="application/problem+json")
+    return JSONResponse(
+        {"status": status, "code": code, "detail": detail}, status_code=status, media_type="application/problem+json"
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -6,19 +6,33 @@ from fastapi import FastAPI
 
 from hub.api import errors
 from hub.api.context import ApiContext
-from hub.api.routes import fhir, health, identity, timeline
-from hub.api.routes import smart as smart_routes
-from hub.api.routes import viewer as viewer_routes
+from hub.api.routes import (
+    fhir,
+    health,
+    identity,
+    intake_education,
+    intake_fhir,
+    intake_self_referral,
+    intake_social_care,
+    intake_vcse,
+    timeline,
+)
 from hub.api.routes import ig as ig_routes
+from hub.api.routes import smart as smart_routes
 from hub.api.routes import subscriptions as fhir_subscriptions
-from hub.api.routes import intake_education, intake_fhir, intake_self_referral, intake_social_care, intake_vcse
+from hub.api.routes import viewer as viewer_routes
 from hub.web.self_referral import page as self_referral_page
 
 
 def create_api(ctx: ApiContext) -> FastAPI:
     # FastAPI's native telemetry traces each request (hub.telemetry scrubs paths and queries); probes are not traced.
-    app = FastAPI(title="OneStory hub", version="0.1.0", docs_url=None, redoc_url=None,
-                  telemetry={"exclude": lambda scope: scope.get("path") == "/healthz"})
+    app = FastAPI(
+        title="OneStory hub",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+        telemetry={"exclude": lambda scope: scope.get("path") == "/healthz"},
+    )
     app.state.ctx = ctx
     errors.install(app)
     app.include_router(health.router)

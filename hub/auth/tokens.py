@@ -105,6 +105,8 @@ class TokenVerifier:
     def verify(self, token: str) -> Principal:
         try:
             key = self._jwks.get_signing_key_from_jwt(token).key if self._jwks else self._public_key
+            if key is None:
+                raise AuthError("no key to verify tokens with")
             claims = jwt.decode(
                 token,
                 key,

@@ -94,7 +94,7 @@ def batched_projector_rate(bootstrap: str, topic: str, expected: int, database: 
             continue
         rows, offsets = [], {}
         for m in batch:
-            event = codec.decode(m.value())
+            event = codec.decode(m.value() or b"")
             rows.append({"event_id": event["event_id"], "child": event["source"]["record_id"][:36], "body": m.value()})
             offsets[m.partition()] = m.offset()
         with engine.begin() as conn:

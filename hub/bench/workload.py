@@ -81,7 +81,7 @@ def child_events(nhs: str, rng: random.Random, per_child: int) -> list[dict[str,
     """About `per_child` events for one child: the fixed journey, then weekly attendance to fill."""
     ref = {"referral": f"R-{nhs}"}
     start = T0 + timedelta(days=rng.randrange(30))
-    journey = [
+    journey: list[tuple[Any, ...]] = [
         (
             GP,
             "person.registered",

@@ -40,9 +40,14 @@ from hub.commands.policy import load_policy
 Inputs = tuple[Sequence[ConsentRecord], Sequence[Relationship], Viewer, Entry]
 
 _ROLES_BY_TYPE = {
-    "gp-practice": ("gp",), "camhs": ("camhs-clinician",), "acute-trust": ("camhs-clinician",),
-    "community-health": ("school-nurse",), "school": ("school-dsl", "teacher", "teacher"),
-    "local-authority": ("social-worker",), "vcse": ("vcse-worker",), "hub": ("ig-officer", "system"),
+    "gp-practice": ("gp",),
+    "camhs": ("camhs-clinician",),
+    "acute-trust": ("camhs-clinician",),
+    "community-health": ("school-nurse",),
+    "school": ("school-dsl", "teacher", "teacher"),
+    "local-authority": ("social-worker",),
+    "vcse": ("vcse-worker",),
+    "hub": ("ig-officer", "system"),
 }
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -55,22 +60,38 @@ def _consents(rng: random.Random, child: str, policy: Policy, orgs: list[str]) -
         status = rng.choices(list(ConsentStatus), [8, 1, 1])[0]
         young = rng.random() < 0.6
         recorded = NOW - timedelta(days=rng.randint(1, 400))
-        records.append(ConsentRecord(
-            id=f"{child}-c{n}", status=status,
-            by=Consenter.YOUNG_PERSON if young else Consenter.PARENTAL_RESPONSIBILITY,
-            competent=young and rng.random() < 0.9, recorded_at=recorded, child_id=child,
-            organisations=frozenset(rng.sample(orgs, rng.randint(0, 2))),
-            organisation_types=frozenset(rng.sample(types, rng.randint(1, 3))) if rng.random() < 0.9
-            else frozenset({ANY}),
-            categories=frozenset(rng.sample(categories, rng.randint(3, 10))) if status is ConsentStatus.GIVEN
-            else frozenset(rng.sample(categories, 2)),
-            purposes=frozenset({"direct-care"}) if rng.random() < 0.8 else frozenset({ANY}),
-            end=NOW + timedelta(days=200) if rng.random() < 0.3 else None,
-        ))
+        records.append(
+            ConsentRecord(
+                id=f"{child}-c{n}",
+                status=status,
+                by=Consenter.YOUNG_PERSON if young else Consenter.PARENTAL_RESPONSIBILITY,
+                competent=young and rng.random() < 0.9,
+                recorded_at=recorded,
+                child_id=child,
+                organisations=frozenset(rng.sample(orgs, rng.randint(0, 2))),
+                organisation_types=frozenset(rng.sample(types, rng.randint(1, 3)))
+                if rng.random() < 0.9
+                else frozenset({ANY}),
+                categories=frozenset(rng.sample(categories, rng.randint(3, 10)))
+                if status is ConsentStatus.GIVEN
+                else frozenset(rng.sample(categories, 2)),
+                purposes=frozenset({"direct-care"}) if rng.random() < 0.8 else frozenset({ANY}),
+                end=NOW + timedelta(days=200) if rng.random() < 0.3 else None,
+            )
+        )
     if rng.random() < 0.15:
         target = records[0]
-        records.append(ConsentRecord(f"{child}-w", ConsentStatus.WITHDRAWN, target.by, NOW - timedelta(hours=2),
-                                     competent=target.competent, withdraws=target.id, child_id=child))
+        records.append(
+            ConsentRecord(
+                f"{child}-w",
+                ConsentStatus.WITHDRAWN,
+                target.by,
+                NOW - timedelta(hours=2),
+                competent=target.competent,
+                withdraws=target.id,
+                child_id=child,
+            )
+        )
     return records
 
 
@@ -85,24 +106,51 @@ def workload(policy: Policy, children: int = 400, seed: int = 7) -> list[Inputs]
         child = f"child-{c}"
         consents = _consents(rng, child, policy, orgs)
         involved = rng.sample(orgs, rng.randint(2, 6))
-        relationships = [Relationship(org, start=NOW - timedelta(days=rng.randint(30, 900)),
-                                      end=None if rng.random() < 0.85 else NOW - timedelta(days=1), child_id=child)
-                         for org in involved]
+        relationships = [
+            Relationship(
+                org,
+                start=NOW - timedelta(days=rng.randint(30, 900)),
+                end=None if rng.random() < 0.85 else NOW - timedelta(days=1),
+                child_id=child,
+            )
+            for org in involved
+        ]
         for n in range(25):
             source = rng.choice(involved)
-            basis = rng.choices([SharingBasis(SharingKind.CONSENT), SharingBasis(SharingKind.NONE),
-                                 SharingBasis(SharingKind.LAWFUL_BASIS, "direct-care"),
-                                 SharingBasis(SharingKind.LAWFUL_BASIS, "safeguarding", "dsl-1",
-                                              "risk of significant harm")],
-                                [5, 2, 2, 1])[0]
-            entry = Entry(f"{child}-e{n}", child, source, rng.choice(categories),
-                          tuple(rng.sample(labels, rng.choice([0, 0, 0, 1, 1, 2]))), basis, NOW - timedelta(days=n))
+            basis = rng.choices(
+                [
+                    SharingBasis(SharingKind.CONSENT),
+                    SharingBasis(SharingKind.NONE),
+                    SharingBasis(SharingKind.LAWFUL_BASIS, "direct-care"),
+                    SharingBasis(SharingKind.LAWFUL_BASIS, "safeguarding", "dsl-1", "risk of significant harm"),
+                ],
+                [5, 2, 2, 1],
+            )[0]
+            entry = Entry(
+                f"{child}-e{n}",
+                child,
+                source,
+                rng.choice(categories),
+                tuple(rng.sample(labels, rng.choice([0, 0, 0, 1, 1, 2]))),
+                basis,
+                NOW - timedelta(days=n),
+            )
             org = rng.choice(involved) if rng.random() < 0.8 else rng.choice(orgs)
             role = rng.choice(_ROLES_BY_TYPE.get(policy.organisations[org].type, ("gp",)))
             purpose = {"ig-officer": "audit", "system": "audit"}.get(role) or rng.choices(
-                ["direct-care", "safeguarding"], [85, 15])[0]
-            glass = BreakGlass("emergency-care", "collapsed in A&E", child, NOW - timedelta(minutes=30),
-                               NOW + timedelta(minutes=90)) if rng.random() < 0.02 else None
+                ["direct-care", "safeguarding"], [85, 15]
+            )[0]
+            glass = (
+                BreakGlass(
+                    "emergency-care",
+                    "collapsed in A&E",
+                    child,
+                    NOW - timedelta(minutes=30),
+                    NOW + timedelta(minutes=90),
+                )
+                if rng.random() < 0.02
+                else None
+            )
             inputs.append((consents, relationships, Viewer(f"user-{org}-{role}", org, role, purpose, glass), entry))
     return inputs
 
@@ -157,8 +205,10 @@ def measure(policy: Policy, seconds: float, children: int = 400) -> dict[str, ob
         "levels": {level.value: n for level, n in levels.items()},
         "policy_version": policy.digest,
         "machine": {
-            "platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "python": sys.version.split()[0], "implementation": platform.python_implementation(),
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "python": sys.version.split()[0],
+            "implementation": platform.python_implementation(),
             "cpu_count": os.cpu_count(),
         },
     }
@@ -166,8 +216,13 @@ def measure(policy: Policy, seconds: float, children: int = 400) -> dict[str, ob
 
 @click.command("consent")
 @click.option("--seconds", type=float, default=5.0, show_default=True, help="How long to measure decisions.")
-@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Policy YAML (default: the bundled default policy).")
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Policy YAML (default: the bundled default policy).",
+)
 @click.option("--children", type=int, default=400, show_default=True, help="Children in the generated mix.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only.")
 def consent(seconds: float, policy_path: str | None, children: int, as_json: bool) -> None:
@@ -176,8 +231,11 @@ def consent(seconds: float, policy_path: str | None, children: int, as_json: boo
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    click.echo(f"{result['decisions_per_second']:,} decisions/s on one core "
-               f"({result['microseconds_per_decision']} us each; aim 200,000)")
-    click.echo(f"baseline {result['baseline_per_second']:,}/s ({result['baseline']}); "
-               f"ratio {result['ratio_to_baseline']}")
+    click.echo(
+        f"{result['decisions_per_second']:,} decisions/s on one core "
+        f"({result['microseconds_per_decision']} us each; aim 200,000)"
+    )
+    click.echo(
+        f"baseline {result['baseline_per_second']:,}/s ({result['baseline']}); ratio {result['ratio_to_baseline']}"
+    )
     click.echo(json.dumps(result, indent=2))

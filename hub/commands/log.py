@@ -30,7 +30,7 @@ def log() -> None:
 @click.option("--batch", type=int, default=5000, show_default=True)
 def restore(kafka: str, data_dir: str, database: str | None, batch: int) -> None:
     """Republish every archived event, in archive order, to onestory.events.v1."""
-    settings = HubSettings(data_dir=data_dir, database=database, kafka=kafka)  # type: ignore[arg-type]
+    settings = HubSettings(data_dir=data_dir, database=database, kafka=kafka)
     ensure_topics(kafka, settings.partitions)
     engine = make_engine(settings.database_url())
     producer = DurableProducer(kafka, client_id="onestory-restore")

@@ -136,26 +136,41 @@ def _record(text: str, what: str) -> dict[str, Any]:
 
 
 def _scenario_from_flags(opts: dict[str, Any]) -> Scenario:
-    missing = [f"--{name.replace('_', '-')}" for name in ("viewer_role", "viewer_org", "category", "source_org")
-               if not opts[name]]
+    missing = [
+        f"--{name.replace('_', '-')}"
+        for name in ("viewer_role", "viewer_org", "category", "source_org")
+        if not opts[name]
+    ]
     if missing:
         raise click.UsageError(f"give --scenario FILE, or all of: {', '.join(missing)}")
     now = parse_time(opts["now"], "--now") if opts["now"] else datetime.now(UTC)
     glass = break_glass_from_mapping(_record(opts["break_glass"], "--break-glass")) if opts["break_glass"] else None
-    viewer = Viewer(opts["viewer_user"], opts["viewer_org"], opts["viewer_role"], opts["purpose"], glass,
-                    opts["viewer_org_type"], opts["viewer_team"])
+    viewer = Viewer(
+        opts["viewer_user"],
+        opts["viewer_org"],
+        opts["viewer_role"],
+        opts["purpose"],
+        glass,
+        opts["viewer_org_type"],
+        opts["viewer_team"],
+    )
     basis = SharingBasis(opts["basis"], opts["basis_ref"], opts["decision_maker"], opts["basis_reason"])
     entry = Entry(opts["entry_id"], opts["child"], opts["source_org"], opts["category"], tuple(opts["label"]), basis)
     consents = tuple(consent_from_mapping(_record(text, "--consent"), "--consent") for text in opts["consent"])
-    relationships = tuple(relationship_from_mapping(_record(text, "--relationship"), "--relationship")
-                          for text in opts["relationship"])
+    relationships = tuple(
+        relationship_from_mapping(_record(text, "--relationship"), "--relationship") for text in opts["relationship"]
+    )
     return Scenario(consents, relationships, viewer, entry, now)
 
 
 @policy.command()
 @click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False), help="Policy YAML.")
-@click.option("--scenario", "scenario_path", type=click.Path(exists=True, dir_okay=False),
-              help="JSON/YAML file: {now, viewer, entry, consents, relationships} (instead of the flags).")
+@click.option(
+    "--scenario",
+    "scenario_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSON/YAML file: {now, viewer, entry, consents, relationships} (instead of the flags).",
+)
 @click.option("--viewer-role")
 @click.option("--viewer-org")
 @click.option("--viewer-org-type", default=None, help="Checked against the policy's type for the organisation.")
@@ -165,32 +180,46 @@ def _scenario_from_flags(opts: dict[str, Any]) -> Scenario:
 @click.option("--category")
 @click.option("--source-org")
 @click.option("--label", multiple=True, help="A sensitivity label of the entry (repeatable).")
-@click.option("--basis", type=click.Choice(["consent", "lawful-basis", "none"]), default="none", show_default=True,
-              help="Sharing basis recorded at source.")
+@click.option(
+    "--basis",
+    type=click.Choice(["consent", "lawful-basis", "none"]),
+    default="none",
+    show_default=True,
+    help="Sharing basis recorded at source.",
+)
 @click.option("--basis-ref", default=None, help="Consent record id or lawful basis code recorded at source.")
 @click.option("--decision-maker", default=None, help="Who decided to share without consent.")
 @click.option("--basis-reason", default=None, help="Why they decided to share without consent.")
 @click.option("--child", default="child", show_default=True)
 @click.option("--entry-id", default="entry", show_default=True)
-@click.option("--consent", multiple=True, help="A consent record, e.g. 'id=C1,status=given,by=young-person,"
-              "competent=yes,organisation-types=camhs,categories=mental-health+referral,purposes=direct-care,"
-              "recorded-at=2026-01-01T00:00:00Z' (repeatable; also start, end, withdraws, organisations).")
-@click.option("--relationship", multiple=True, help="A legitimate relationship, e.g. 'organisation=RX4,"
-              "role=camhs-clinician,start=2026-01-01T00:00:00Z' (repeatable; also end, user-id, team).")
-@click.option("--break-glass", default=None, help="e.g. 'reason=emergency-care,justification=...,child-id=child,"
-              "starts-at=...,expires-at=...,categories=*'.")
+@click.option(
+    "--consent",
+    multiple=True,
+    help="A consent record, e.g. 'id=C1,status=given,by=young-person,"
+    "competent=yes,organisation-types=camhs,categories=mental-health+referral,purposes=direct-care,"
+    "recorded-at=2026-01-01T00:00:00Z' (repeatable; also start, end, withdraws, organisations).",
+)
+@click.option(
+    "--relationship",
+    multiple=True,
+    help="A legitimate relationship, e.g. 'organisation=RX4,"
+    "role=camhs-clinician,start=2026-01-01T00:00:00Z' (repeatable; also end, user-id, team).",
+)
+@click.option(
+    "--break-glass",
+    default=None,
+    help="e.g. 'reason=emergency-care,justification=...,child-id=child,starts-at=...,expires-at=...,categories=*'.",
+)
 @click.option("--now", default=None, help="ISO 8601 time of the decision (default: the current time).")
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
 def explain(policy_path: str | None, scenario_path: str | None, as_json: bool, **opts: Any) -> None:
     """Explain one decision: the level, the practitioner's message and the full derivation for IG."""
     loaded = _load_or_exit(policy_path)
     try:
-        scenario = (scenario_from_mapping(_document(scenario_path)) if scenario_path
-                    else _scenario_from_flags(opts))
+        scenario = scenario_from_mapping(_document(scenario_path)) if scenario_path else _scenario_from_flags(opts)
     except (ScenarioError, ValueError, TypeError) as exc:
         raise click.UsageError(str(exc)) from exc
-    decision = decide(loaded, scenario.consents, scenario.relationships, scenario.viewer, scenario.entry,
-                      scenario.now)
+    decision = decide(loaded, scenario.consents, scenario.relationships, scenario.viewer, scenario.entry, scenario.now)
     if as_json:
         click.echo(json.dumps(decision.to_dict(), indent=2))
         return
@@ -202,8 +231,12 @@ def explain(policy_path: str | None, scenario_path: str | None, as_json: bool, *
 @policy.command()
 @click.argument("old", type=click.Path(exists=True, dir_okay=False))
 @click.argument("new", type=click.Path(exists=True, dir_okay=False))
-@click.option("--entries", "entries_path", type=click.Path(exists=True, dir_okay=False),
-              help="JSON/YAML list of {entry, consents?, relationships?} to use instead of the generated sample.")
+@click.option(
+    "--entries",
+    "entries_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSON/YAML list of {entry, consents?, relationships?} to use instead of the generated sample.",
+)
 @click.option("--now", default=None, help="ISO 8601 time of the decisions (default: the current time).")
 @click.option("--examples", default=10, show_default=True, help="How many changed decisions to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -226,10 +259,14 @@ def diff(old: str, new: str, entries_path: str | None, now: str | None, examples
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
         return
-    click.echo(f"{old} ({before.version}) -> {new} ({after.version}): {report.changed} of {report.decisions} "
-               f"decisions change level ({report.widened} wider, {report.narrowed} narrower)")
+    click.echo(
+        f"{old} ({before.version}) -> {new} ({after.version}): {report.changed} of {report.decisions} "
+        f"decisions change level ({report.widened} wider, {report.narrowed} narrower)"
+    )
     click.echo(report.table())
     for change in report.examples:
         labels = "+".join(change.labels) or "-"
-        click.echo(f"  {change.role} ({change.purpose}, {change.organisation}) {change.category} [{labels}] "
-                   f"{change.basis}: {change.old} -> {change.new}")
+        click.echo(
+            f"  {change.role} ({change.purpose}, {change.organisation}) {change.category} [{labels}] "
+            f"{change.basis}: {change.old} -> {change.new}"
+        )

@@ -30,7 +30,7 @@ from projections.table_set import PROJECTIONS
 @click.option("--chunk", type=int, default=200, show_default=True, help="Children per committed step.")
 def rebuild(data_dir: str, database: str | None, names: tuple[str, ...], policy_file: str | None, chunk: int) -> None:
     """Rebuild projections from the event store; resumes an interrupted rebuild; safe while the hub runs."""
-    settings = HubSettings(data_dir=data_dir, database=database)  # type: ignore[arg-type]
+    settings = HubSettings(data_dir=data_dir, database=database)
     engine = make_engine(settings.database_url())
     upgrade(engine)
     bar = tqdm(unit="child", desc="rebuild", dynamic_ncols=True)

@@ -18,14 +18,22 @@ from hub.auth.tokens import PURPOSES, AuthError, issue_token, load_or_create_sig
 @click.option("--purpose", type=click.Choice(PURPOSES), default="direct-care", show_default=True)
 @click.option("--ttl-minutes", type=int, default=480, show_default=True)
 @click.option("--scope", "scopes", multiple=True, default=("user/*.read",), show_default=True)
-def token(data_dir: Path, user: str, org: str, role: str, purpose: str, ttl_minutes: int, scopes: tuple[str, ...]) -> None:
+def token(
+    data_dir: Path, user: str, org: str, role: str, purpose: str, ttl_minutes: int, scopes: tuple[str, ...]
+) -> None:
     """Print a signed bearer token for USER acting for ORG in ROLE."""
     try:
         key = load_or_create_signing_key(data_dir)
         click.echo(
             issue_token(
-                key, user=user, organisation=org, role=role, purpose=purpose, now=datetime.now(UTC),
-                ttl=timedelta(minutes=ttl_minutes), scopes=scopes,
+                key,
+                user=user,
+                organisation=org,
+                role=role,
+                purpose=purpose,
+                now=datetime.now(UTC),
+                ttl=timedelta(minutes=ttl_minutes),
+                scopes=scopes,
             )
         )
     except AuthError as exc:

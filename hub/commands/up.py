@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from connectors.hl7v2.mllp_client import ack_code, send_message
+from connectors.hl7v2.parse import parse
 from hub.auth.tokens import issue_token, load_or_create_signing_key
 from hub.demo import demo_messages
 from hub.settings import HubSettings
@@ -47,9 +48,17 @@ async def _run(stack: Stack, demo: bool, ready_timeout: float) -> int:
         click.echo("stopped " + " ".join(f"{k}={v:.1f}s" for k, v in stack.timings.items()), err=True)
 
 
+def _first_nhs_number(messages: list[bytes]) -> str:
+    """The demo children's NHS numbers are synthetic (999 range); show one the reader can search for."""
+    pid = parse(messages[0]).first("PID")
+    reps = pid.repetitions(3) if pid else []
+    return next((r[0] for r in reps if len(r) > 3 and r[3] == "NHS"), "9434765870")
+
+
 def _load_demo(stack: Stack) -> None:
     assert stack.mllp is not None
-    codes = [ack_code(send_message(stack.settings.mllp_host, stack.mllp.port, m)) for m in demo_messages()]
+    messages = demo_messages()
+    codes = [ack_code(send_message(stack.settings.mllp_host, stack.mllp.port, m)) for m in messages]
     key = load_or_create_signing_key(stack.settings.data_dir)
     token = issue_token(
         key, user="demo.gp", organisation="RX1", role="gp", purpose="direct-care", now=datetime.now(UTC)
@@ -58,7 +67,7 @@ def _load_demo(stack: Stack) -> None:
     click.echo(f"demo: sent {len(codes)} HL7 messages over MLLP, ACKs {sorted(set(codes))}")
     click.echo(
         f"demo: try  curl -H 'Authorization: Bearer {token}' "
-        f"'{api}/fhir/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|<nhs-number>'"
+        f"'{api}/fhir/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|{_first_nhs_number(messages)}'"
     )
 
 
@@ -101,7 +110,12 @@ def up(
     Prints one line starting with `ready` when every component answers; stops cleanly on SIGINT/SIGTERM.
     """
     settings = HubSettings(
-        data_dir=data_dir, api_port=api_port, mllp_port=mllp_port, kafka=kafka, database=database, demo=demo,
+        data_dir=data_dir,
+        api_port=api_port,
+        mllp_port=mllp_port,
+        kafka=kafka,
+        database=database,
+        demo=demo,
         policy_file=policy_file,
     )
     telemetry = configure_telemetry("onestory-hub", settings)

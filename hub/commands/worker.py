@@ -8,6 +8,7 @@ import click
 import faust
 
 from hub.app import WorkerDeps, create_app
+from hub.audit.policy_in_force import record_policy_in_force
 from hub.commands.policy import load_policy
 from hub.db.engine import make_engine
 from hub.events.codec import EventCodec
@@ -33,11 +34,16 @@ def build_worker_app(settings: HubSettings, web_port: int) -> faust.App:
         policy=load_policy(settings.policy_file),
         rules=bundled_rules(),
     )
+    record_policy_in_force(deps.engine, deps.policy)
     app = create_app(settings.kafka, web_port, datadir=str(settings.data_dir / "faust"))
     agents.register(app, deps)
     outbound = OutboundConfig.load()
-    ensure_feed_topics(settings.kafka, [s.organisation for s in outbound.subscribers], settings.partitions,
-                       settings.topic_replication_factor)
+    ensure_feed_topics(
+        settings.kafka,
+        [s.organisation for s in outbound.subscribers],
+        settings.partitions,
+        settings.topic_replication_factor,
+    )
     feeds_agent.register(app, deps, outbound)
 
     @app.page("/healthz")
@@ -64,5 +70,6 @@ def worker(kafka: str | None, database: str | None, data_dir: str | None, web_po
     settings = HubSettings(**{k: v for k, v in given.items() if v is not None})
     telemetry = configure_telemetry("onestory-worker", settings, configure_logs=False)
     app = build_worker_app(settings, web_port)
-    faust.Worker(app, loglevel=settings.log_level, quiet=True,
-                 logging_config=telemetry.logging_config()).execute_from_commandline()
+    faust.Worker(
+        app, loglevel=settings.log_level, quiet=True, logging_config=telemetry.logging_config()
+    ).execute_from_commandline()

@@ -12,7 +12,7 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.schema import expand_schema, fingerprint, load_schema, to_parsing_canonical_form
@@ -44,8 +44,11 @@ def _define_once(schema: Any, seen: set[str]) -> Any:
     if not isinstance(schema, dict):
         return schema
     if schema.get("type") in ("record", "enum", "fixed") and "name" in schema:
-        name = schema["name"] if "." in schema["name"] or "namespace" not in schema else (
-            f"{schema['namespace']}.{schema['name']}")
+        name = (
+            schema["name"]
+            if "." in schema["name"] or "namespace" not in schema
+            else (f"{schema['namespace']}.{schema['name']}")
+        )
         if name in seen:
             return name
         seen.add(name)
@@ -98,8 +101,9 @@ class EventCodec:
         if writer is None:
             raise DecodeError(f"unknown writer schema fingerprint {data[2:10].hex()}")
         try:
-            record: dict[str, Any] = schemaless_reader(
-                io.BytesIO(data[10:]), writer, self.reader, return_record_name=True
+            record = cast(
+                dict[str, Any],
+                schemaless_reader(io.BytesIO(data[10:]), writer, self.reader, return_record_name=True),
             )
         except (EOFError, ValueError, IndexError) as exc:
             raise DecodeError(f"corrupt Avro body: {type(exc).__name__}") from exc

@@ -11,7 +11,9 @@ from connectors.identifiers import NHS_NUMBER_SYSTEM
 _GENDER = {"M": "male", "F": "female", "O": "other", "U": "unknown", "MALE": "male", "FEMALE": "female"}
 
 
-def patient_resource(child_id: str, identifiers: list[tuple[str, str]], subject: dict[str, Any] | None) -> dict[str, Any]:
+def patient_resource(
+    child_id: str, identifiers: list[tuple[str, str]], subject: dict[str, Any] | None
+) -> dict[str, Any]:
     ordered = sorted(identifiers, key=lambda i: i[0] != NHS_NUMBER_SYSTEM)
     resource: dict[str, Any] = {
         "resourceType": "Patient",

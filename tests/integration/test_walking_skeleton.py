@@ -149,8 +149,16 @@ def test_every_endpoint_but_healthz_needs_a_valid_token(running_hub: RunningHub)
     assert _get(hub, paths[0], good).status_code == 200
     # A SMART patient-context token reads only its own patient: a valid token, so 403 rather than 401.
     key = load_or_create_signing_key(hub.data_dir)
-    scoped = issue_token(key, user="u1", organisation="RX1", role="gp", purpose="direct-care",
-                         now=datetime.now(UTC), scopes=("patient/*.read",), patient="some-other-child")
+    scoped = issue_token(
+        key,
+        user="u1",
+        organisation="RX1",
+        role="gp",
+        purpose="direct-care",
+        now=datetime.now(UTC),
+        scopes=("patient/*.read",),
+        patient="some-other-child",
+    )
     denied = _get(hub, paths[1], scoped)
     assert denied.status_code == 403 and "another patient" in denied.json()["detail"]
     assert _get(hub, paths[0], None).headers["content-type"].startswith("application/fhir+json")

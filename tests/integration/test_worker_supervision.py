@@ -39,8 +39,12 @@ def test_a_killed_worker_is_restarted_and_nothing_is_lost(tmp_path: Path) -> Non
         deadline = time.monotonic() + 60
         total = 0
         while time.monotonic() < deadline and not total:
-            reply = httpx.get(f"{hub.api}/fhir/Patient", params={"identifier": f"https://fhir.nhs.uk/Id/nhs-number|{NHS}"},
-                              headers={"Authorization": f"Bearer {token}"}, timeout=10)
+            reply = httpx.get(
+                f"{hub.api}/fhir/Patient",
+                params={"identifier": f"https://fhir.nhs.uk/Id/nhs-number|{NHS}"},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            )
             total = reply.json().get("total", 0)
             time.sleep(0.5)
         assert total == 1, "the admission sent while the worker was down was processed after the restart"

@@ -14,4 +14,6 @@ router = APIRouter()
 async def healthz(ctx: Ctx) -> JSONResponse:
     components = await ctx.health()
     ok = all(c.get("status") == "ok" for c in components.values())
-    return JSONResponse({"status": "ok" if ok else "degraded", "components": components}, status_code=200 if ok else 503)
+    return JSONResponse(
+        {"status": "ok" if ok else "degraded", "components": components}, status_code=200 if ok else 503
+    )

@@ -20,15 +20,26 @@ from hub.telemetry.spans import read_span
 router = APIRouter(prefix="/api")
 
 
-def _read(ctx: Ctx, viewer: Principal, client: str | None, child_id: str, what: str,
-          shape: Any) -> dict[str, Any]:
+def _read(ctx: Ctx, viewer: Principal, client: str | None, child_id: str, what: str, shape: Any) -> dict[str, Any]:
     now = datetime.now(UTC)
     if viewer.patient is not None and viewer.patient != child_id:  # a SMART patient/*.read token
         with ctx.engine.begin() as conn:
-            audit.append(conn, audit.AuditRecord(
-                action="read", outcome="denied", user_id=viewer.user, organisation=viewer.organisation,
-                role=viewer.role, purpose=viewer.purpose, child_id=child_id, query=what, client_address=client,
-                policy_version=ctx.policy.version), now)
+            audit.append(
+                conn,
+                audit.AuditRecord(
+                    action="read",
+                    outcome="denied",
+                    user_id=viewer.user,
+                    organisation=viewer.organisation,
+                    role=viewer.role,
+                    purpose=viewer.purpose,
+                    child_id=child_id,
+                    query=what,
+                    client_address=client,
+                    policy_version=ctx.policy.version,
+                ),
+                now,
+            )
         raise HTTPException(403, "the token is limited to another patient")
     with read_span(what, viewer.role, viewer.purpose) as read, ctx.engine.begin() as conn:
         exists = children.child_exists(conn, child_id)
@@ -39,10 +50,16 @@ def _read(ctx: Ctx, viewer: Principal, client: str | None, child_id: str, what: 
         read_id = audit.append(
             conn,
             audit.AuditRecord(
-                action="read", outcome="success" if exists else "not-found", user_id=viewer.user,
-                organisation=viewer.organisation, role=viewer.role, purpose=viewer.purpose,
-                child_id=child_id if exists else None, query=what,
-                entries=story.audit_entries() if story else [], client_address=client,
+                action="read",
+                outcome="success" if exists else "not-found",
+                user_id=viewer.user,
+                organisation=viewer.organisation,
+                role=viewer.role,
+                purpose=viewer.purpose,
+                child_id=child_id if exists else None,
+                query=what,
+                entries=story.audit_entries() if story else [],
+                client_address=client,
                 policy_version=ctx.policy.version,
                 legitimate_relationship=relationship_of(story, viewer_of(viewer), now),
             ),

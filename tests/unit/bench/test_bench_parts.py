@@ -30,20 +30,59 @@ def test_percentile_picks_the_nearest_rank() -> None:
 
 def test_report_writes_json_markdown_and_plot(tmp_path: Path) -> None:
     results = {
-        "database": "sqlite", "machine": {"platform": "Linux", "cpus": 2, "memory_kib": "2048000", "python": "3.11",
-                                          "faust": "0.15", "fastavro": "1.13", "sqlalchemy": "2.1", "at": "now"},
-        "baselines": {"raw_consume_events_per_s": 800000.0, "fastavro_decode_events_per_s": 90000.0,
-                      "batched_projector_events_per_s": 50000.0, "naive_faust_events_per_s": 900.0},
-        "figures": {"sustained_events_per_s": 5000.0, "sustained_events": 20000, "rebuild_events_per_s": 9000.0,
-                    "rebuild_events": 20000, "worker_peak_rss_mib": 180.0, "bench_process_peak_rss_mib": 300.0,
-                    "latency": {"offered_events_per_s": 1000, "events": 5000, "seen": 5000, "p50_ms": 120.0,
-                                "p95_ms": 300.0, "p99_ms": 450.0},
-                    "consent_reprojection": {"child_events": 1000, "changes": 10, "p50_ms": 80.0, "p99_ms": 150.0,
-                                             "max_ms": 160.0}},
-        "ratios": {"sustained_vs_batched_projector": 0.1, "sustained_vs_naive_faust": 5.56,
-                   "sustained_vs_raw_consume": 0.00625, "rebuild_vs_batched_projector": 0.18},
+        "database": "sqlite",
+        "machine": {
+            "platform": "Linux",
+            "cpus": 2,
+            "memory_kib": "2048000",
+            "python": "3.11",
+            "faust": "0.15",
+            "fastavro": "1.13",
+            "sqlalchemy": "2.1",
+            "at": "now",
+        },
+        "baselines": {
+            "raw_consume_events_per_s": 800000.0,
+            "fastavro_decode_events_per_s": 90000.0,
+            "batched_projector_events_per_s": 50000.0,
+            "naive_faust_events_per_s": 900.0,
+        },
+        "figures": {
+            "sustained_events_per_s": 5000.0,
+            "sustained_events": 20000,
+            "rebuild_events_per_s": 9000.0,
+            "rebuild_events": 20000,
+            "worker_peak_rss_mib": 180.0,
+            "bench_process_peak_rss_mib": 300.0,
+            "latency": {
+                "offered_events_per_s": 1000,
+                "events": 5000,
+                "seen": 5000,
+                "p50_ms": 120.0,
+                "p95_ms": 300.0,
+                "p99_ms": 450.0,
+            },
+            "consent_reprojection": {
+                "child_events": 1000,
+                "changes": 10,
+                "p50_ms": 80.0,
+                "p99_ms": 150.0,
+                "max_ms": 160.0,
+            },
+        },
+        "ratios": {
+            "sustained_vs_batched_projector": 0.1,
+            "sustained_vs_naive_faust": 5.56,
+            "sustained_vs_raw_consume": 0.00625,
+            "rebuild_vs_batched_projector": 0.18,
+        },
     }
     md = report.write(results, tmp_path, "pipeline-test", "onestory bench pipeline --quick")
     text = md.read_text()
-    assert "5,000 events/s" in text and "5.6× naive Faust" in text and "p99 450 ms" in text
+    assert (
+        "5,000 events/s" in text
+        and "5.6× naive Faust" in text
+        and "0.0063× raw consume" in text
+        and "p99 450 ms" in text
+    )
     assert (tmp_path / "pipeline-test.json").exists() and (tmp_path / "pipeline-test.png").stat().st_size > 1000

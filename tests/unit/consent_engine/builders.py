@@ -31,7 +31,16 @@ CHILD = "child-1"
 
 # Organisations of the default policy
 GP, CAMHS, ACUTE, COMMUNITY, SCHOOL, SCHOOL2, LA, VCSE, HUB = (
-    "A81001", "RX4", "RX1", "RY7", "100001", "100002", "990", "VCSE01", "ONESTORY")
+    "A81001",
+    "RX4",
+    "RX1",
+    "RY7",
+    "100001",
+    "100002",
+    "990",
+    "VCSE01",
+    "ONESTORY",
+)
 
 
 @cache
@@ -48,14 +57,30 @@ def ago(days: float = 0, **kw: float) -> datetime:
     return NOW - timedelta(days=days, **kw)
 
 
-def consent(id: str = "C1", status: ConsentStatus | str = ConsentStatus.GIVEN,
-            by: Consenter | str = Consenter.YOUNG_PERSON, competent: bool = True,
-            recorded_at: datetime | None = None, organisations: Iterable[str] = (),
-            organisation_types: Iterable[str] = ("camhs",), categories: Iterable[str] = ("mental-health",),
-            purposes: Iterable[str] = ("direct-care",), **kw: object) -> ConsentRecord:
-    return ConsentRecord(id, ConsentStatus(status), Consenter(by), recorded_at or ago(30), competent,
-                         frozenset(organisations), frozenset(organisation_types), frozenset(categories),
-                         frozenset(purposes), **kw)  # type: ignore[arg-type]
+def consent(
+    id: str = "C1",
+    status: ConsentStatus | str = ConsentStatus.GIVEN,
+    by: Consenter | str = Consenter.YOUNG_PERSON,
+    competent: bool = True,
+    recorded_at: datetime | None = None,
+    organisations: Iterable[str] = (),
+    organisation_types: Iterable[str] = ("camhs",),
+    categories: Iterable[str] = ("mental-health",),
+    purposes: Iterable[str] = ("direct-care",),
+    **kw: object,
+) -> ConsentRecord:
+    return ConsentRecord(
+        id,
+        ConsentStatus(status),
+        Consenter(by),
+        recorded_at or ago(30),
+        competent,
+        frozenset(organisations),
+        frozenset(organisation_types),
+        frozenset(categories),
+        frozenset(purposes),
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def parent(id: str = "P1", **kw: object) -> ConsentRecord:
@@ -74,31 +99,48 @@ def rel(organisation: str = CAMHS, **kw: object) -> Relationship:
     return Relationship(organisation, **kw)  # type: ignore[arg-type]
 
 
-def viewer(role: str = "camhs-clinician", organisation: str = CAMHS, purpose: str = "direct-care",
-           **kw: object) -> Viewer:
+def viewer(
+    role: str = "camhs-clinician", organisation: str = CAMHS, purpose: str = "direct-care", **kw: object
+) -> Viewer:
     return Viewer(f"user-{role}", organisation, role, purpose, **kw)  # type: ignore[arg-type]
 
 
-def entry(category: str = "mental-health", source: str = GP, labels: Iterable[str] = (),
-          basis: SharingBasis = NO_BASIS, child: str = CHILD) -> Entry:
+def entry(
+    category: str = "mental-health",
+    source: str = GP,
+    labels: Iterable[str] = (),
+    basis: SharingBasis = NO_BASIS,
+    child: str = CHILD,
+) -> Entry:
     return Entry("entry-1", child, source, category, tuple(labels), basis, ago(1))
 
 
-def safeguarding(decision_maker: str | None = "Jo Bloggs, DSL", reason: str | None = "risk of significant harm",
-                 **kw: object) -> SharingBasis:
+def safeguarding(
+    decision_maker: str | None = "Jo Bloggs, DSL", reason: str | None = "risk of significant harm", **kw: object
+) -> SharingBasis:
     return SharingBasis(SharingKind.LAWFUL_BASIS, "safeguarding", decision_maker, reason, **kw)  # type: ignore[arg-type]
 
 
-def glass(reason: str = "emergency-care", justification: str = "collapsed, unable to consent",
-          child: str = CHILD, starts: datetime | None = None, minutes: float = 60,
-          categories: Iterable[str] = ("*",)) -> BreakGlass:
+def glass(
+    reason: str = "emergency-care",
+    justification: str = "collapsed, unable to consent",
+    child: str = CHILD,
+    starts: datetime | None = None,
+    minutes: float = 60,
+    categories: Iterable[str] = ("*",),
+) -> BreakGlass:
     start = starts or ago(minutes=10)
     return BreakGlass(reason, justification, child, start, start + timedelta(minutes=minutes), frozenset(categories))
 
 
-def run(v: Viewer, e: Entry, consents: Iterable[ConsentRecord] = (),
-        relationships: Iterable[Relationship] | None = None, policy: Policy | None = None,
-        now: datetime = NOW) -> Decision:
+def run(
+    v: Viewer,
+    e: Entry,
+    consents: Iterable[ConsentRecord] = (),
+    relationships: Iterable[Relationship] | None = None,
+    policy: Policy | None = None,
+    now: datetime = NOW,
+) -> Decision:
     """Decide with the default policy; by default the viewer's organisation has a relationship."""
     rels = [rel(v.organisation)] if relationships is None else list(relationships)
     return decide(policy or default_policy(), list(consents), rels, v, e, now)

@@ -63,11 +63,26 @@ def test_render_prints_the_docs(runner: CliRunner, tmp_path: Path) -> None:
     assert failed.exit_code == 1 and f"{bad}:1: the policy needs 'purposes'" in failed.output
 
 
-EXPLAIN = ["explain", "--viewer-role", "teacher", "--viewer-org", "100001", "--category", "mental-health",
-           "--source-org", "RX4", "--label", "PSY", "--now", "2026-05-01T12:00:00Z",
-           "--consent", "id=C1,status=given,by=young-person,competent=yes,organisation-types=school+camhs,"
-                        "categories=mental-health,purposes=direct-care,recorded-at=2026-01-01T00:00:00Z,end=",
-           "--relationship", "organisation=100001,start=2025-09-01T00:00:00Z"]
+EXPLAIN = [
+    "explain",
+    "--viewer-role",
+    "teacher",
+    "--viewer-org",
+    "100001",
+    "--category",
+    "mental-health",
+    "--source-org",
+    "RX4",
+    "--label",
+    "PSY",
+    "--now",
+    "2026-05-01T12:00:00Z",
+    "--consent",
+    "id=C1,status=given,by=young-person,competent=yes,organisation-types=school+camhs,"
+    "categories=mental-health,purposes=direct-care,recorded-at=2026-01-01T00:00:00Z,end=",
+    "--relationship",
+    "organisation=100001,start=2025-09-01T00:00:00Z",
+]
 
 
 def test_explain_with_flags(runner: CliRunner) -> None:
@@ -80,12 +95,35 @@ def test_explain_with_flags(runner: CliRunner) -> None:
 
 
 def test_explain_break_glass_and_lawful_basis(runner: CliRunner) -> None:
-    args = ["explain", "--viewer-role", "social-worker", "--viewer-org", "990", "--purpose", "safeguarding",
-            "--category", "mental-health", "--source-org", "A81001", "--basis", "lawful-basis", "--basis-ref",
-            "safeguarding", "--decision-maker", "Jo Bloggs", "--basis-reason", "risk of harm", "--child", "c1",
-            "--break-glass", "reason=urgent-safeguarding,justification=at risk tonight,child-id=c1,"
-                             "starts-at=2026-05-01T11:00:00Z,expires-at=2026-05-01T13:00:00Z,categories=*",
-            "--now", "2026-05-01T12:00:00Z", "--json"]
+    args = [
+        "explain",
+        "--viewer-role",
+        "social-worker",
+        "--viewer-org",
+        "990",
+        "--purpose",
+        "safeguarding",
+        "--category",
+        "mental-health",
+        "--source-org",
+        "A81001",
+        "--basis",
+        "lawful-basis",
+        "--basis-ref",
+        "safeguarding",
+        "--decision-maker",
+        "Jo Bloggs",
+        "--basis-reason",
+        "risk of harm",
+        "--child",
+        "c1",
+        "--break-glass",
+        "reason=urgent-safeguarding,justification=at risk tonight,child-id=c1,"
+        "starts-at=2026-05-01T11:00:00Z,expires-at=2026-05-01T13:00:00Z,categories=*",
+        "--now",
+        "2026-05-01T12:00:00Z",
+        "--json",
+    ]
     data = json.loads(runner.invoke(policy, args).output)
     assert data["level"] == "summary" and data["alert"] is True
     assert "break-glass:urgent-safeguarding" in data["matched_rules"]
@@ -99,13 +137,16 @@ def test_explain_with_a_scenario_file(runner: CliRunner, tmp_path: Path) -> None
     assert "level: full" in result.output and "alert: yes" in result.output
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["explain", "--viewer-role", "gp"], "--viewer-org, --category, --source-org"),
-    ([*EXPLAIN, "--consent", "status"], "expected key=value"),
-    ([*EXPLAIN, "--consent", "id=C2,status=given,by=robot,recorded-at=2026-01-01T00:00:00Z"], "robot"),
-    ([*EXPLAIN[:-2], "--relationship", "organisation=100001,start=yesterday"], "not an ISO 8601 time"),
-    ([*EXPLAIN[:-6], "--now", "2026-05-01"], "timezone-aware"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["explain", "--viewer-role", "gp"], "--viewer-org, --category, --source-org"),
+        ([*EXPLAIN, "--consent", "status"], "expected key=value"),
+        ([*EXPLAIN, "--consent", "id=C2,status=given,by=robot,recorded-at=2026-01-01T00:00:00Z"], "robot"),
+        ([*EXPLAIN[:-2], "--relationship", "organisation=100001,start=yesterday"], "not an ISO 8601 time"),
+        ([*EXPLAIN[:-6], "--now", "2026-05-01"], "timezone-aware"),
+    ],
+)
 def test_explain_usage_errors(runner: CliRunner, args: list[str], message: str) -> None:
     result = runner.invoke(policy, args)
     assert result.exit_code == 2, result.output
@@ -121,8 +162,9 @@ def test_explain_bad_scenario_file(runner: CliRunner, tmp_path: Path) -> None:
 
 def test_diff_generated(runner: CliRunner, tmp_path: Path, mini: str) -> None:
     new = tmp_path / "new.yaml"
-    new.write_text(MINI.replace("      flag: [mental-health]\n", "").replace('version: "1"', 'version: "2"'),
-                   encoding="utf-8")
+    new.write_text(
+        MINI.replace("      flag: [mental-health]\n", "").replace('version: "1"', 'version: "2"'), encoding="utf-8"
+    )
     result = runner.invoke(policy, ["diff", mini, str(new), "--now", "2026-05-01T12:00:00Z"])
     assert result.exit_code == 0, result.output
     assert "(1) ->" in result.output and "(2):" in result.output and "0 wider" in result.output
@@ -135,8 +177,10 @@ def test_diff_generated(runner: CliRunner, tmp_path: Path, mini: str) -> None:
 
 def test_diff_with_entries(runner: CliRunner, tmp_path: Path, mini: str) -> None:
     entries = tmp_path / "entries.json"
-    entries.write_text(json.dumps([{"entry": {"id": "e1", "child_id": "c1", "source_organisation": "GP1",
-                                              "category": "attendance"}}]), encoding="utf-8")
+    entries.write_text(
+        json.dumps([{"entry": {"id": "e1", "child_id": "c1", "source_organisation": "GP1", "category": "attendance"}}]),
+        encoding="utf-8",
+    )
     result = runner.invoke(policy, ["diff", mini, mini, "--entries", str(entries), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["changed"] == 0

@@ -26,8 +26,9 @@ def test_organisation_rules() -> None:
     assert limited.level is Level.SUMMARY and "limit-attendance-named-schools" in limited.matched_rules
     gp = viewer("gp", "GP1")  # named in the rule, but not a school: the rule does not apply
     assert run(gp, entry("attendance", source="SCH1"), [given()], policy=policy).level is Level.SUMMARY
-    assert run(viewer("teacher", "SCH1"), entry("attendance", source="GP1"), [given()], policy=policy).level \
-        is Level.FULL
+    assert (
+        run(viewer("teacher", "SCH1"), entry("attendance", source="GP1"), [given()], policy=policy).level is Level.FULL
+    )
 
 
 def test_label_rules_with_organisation_conditions() -> None:
@@ -35,8 +36,10 @@ def test_label_rules_with_organisation_conditions() -> None:
     e = entry("attendance", source="GP1", labels=["PSY"])
     assert run(viewer("teacher", "SCH1"), e, [given()], policy=policy).level is Level.FLAG
     assert run(viewer("teacher", "SCH2"), e, [given()], policy=policy).level is Level.SUMMARY
-    assert run(viewer("teacher", "SCH1"), entry("attendance", source="GP1", labels=["R"]), [given()],
-               policy=policy).level is Level.FULL
+    assert (
+        run(viewer("teacher", "SCH1"), entry("attendance", source="GP1", labels=["R"]), [given()], policy=policy).level
+        is Level.FULL
+    )
 
 
 def test_basis_without_relationship() -> None:
@@ -66,8 +69,9 @@ def test_best_of_several_bases_is_used() -> None:
 
 
 def test_policy_without_break_glass() -> None:
-    decision = run(viewer("gp", "GP1", break_glass=glass()), entry(source="SCH1", basis=CARE), [], [],
-                   policy=mini_policy())
+    decision = run(
+        viewer("gp", "GP1", break_glass=glass()), entry(source="SCH1", basis=CARE), [], [], policy=mini_policy()
+    )
     assert decision.level is Level.NONE and decision.alert
     assert "does not allow break-glass" in decision.explanation
 
@@ -81,21 +85,50 @@ def test_standing_basis_without_role_limits() -> None:
 
 def test_consent_state_corner_cases() -> None:
     steps: list = []
-    future_withdrawal = consent("W1", status=ConsentStatus.WITHDRAWN, withdraws="C1",
-                                recorded_at=NOW.replace(year=2027))
+    future_withdrawal = consent(
+        "W1", status=ConsentStatus.WITHDRAWN, withdraws="C1", recorded_at=NOW.replace(year=2027)
+    )
     other_child_withdrawal = consent("W2", status=ConsentStatus.WITHDRAWN, withdraws="C1", child_id="other")
     two_denies = [refusal("R1", recorded_at=ago(10)), refusal("R2", recorded_at=ago(5))]
     withdrawals = [consent(f"W{n}", status=ConsentStatus.WITHDRAWN, withdraws="C0") for n in (3, 4)]
-    best, deny = evaluate_consents([consent(), future_withdrawal, other_child_withdrawal, *withdrawals, *two_denies],
-                                   "RX4",
-                                   "camhs", "mental-health", "direct-care", "child-1", NOW, False, steps)
+    best, deny = evaluate_consents(
+        [consent(), future_withdrawal, other_child_withdrawal, *withdrawals, *two_denies],
+        "RX4",
+        "camhs",
+        "mental-health",
+        "direct-care",
+        "child-1",
+        NOW,
+        False,
+        steps,
+    )
     assert best is None and deny is not None and deny.id == "R2"
-    records = [consent("C2", recorded_at=ago(5)), consent("C1", recorded_at=ago(50)),
-               parent("P1", recorded_at=ago(1), organisation_types=["camhs"])]
-    best, deny = evaluate_consents([*records, refusal("R3", by=Consenter.PARENTAL_RESPONSIBILITY,
-                                                      recorded_at=ago(100))],
-                                   "RX4", "camhs", "mental-health", "direct-care", "child-1", NOW, False, steps)
+    records = [
+        consent("C2", recorded_at=ago(5)),
+        consent("C1", recorded_at=ago(50)),
+        parent("P1", recorded_at=ago(1), organisation_types=["camhs"]),
+    ]
+    best, deny = evaluate_consents(
+        [*records, refusal("R3", by=Consenter.PARENTAL_RESPONSIBILITY, recorded_at=ago(100))],
+        "RX4",
+        "camhs",
+        "mental-health",
+        "direct-care",
+        "child-1",
+        NOW,
+        False,
+        steps,
+    )
     assert best is not None and best.id == "C2" and deny is None
-    best, _ = evaluate_consents([consent("C1", recorded_at=ago(50)), consent("C2", recorded_at=ago(5))], "RX4",
-                                "camhs", "mental-health", "direct-care", "child-1", NOW, True, steps)
+    best, _ = evaluate_consents(
+        [consent("C1", recorded_at=ago(50)), consent("C2", recorded_at=ago(5))],
+        "RX4",
+        "camhs",
+        "mental-health",
+        "direct-care",
+        "child-1",
+        NOW,
+        True,
+        steps,
+    )
     assert best is not None and best.id == "C2"

@@ -37,22 +37,25 @@ def test_levels_are_ordered_and_named() -> None:
         assert Level.FULL < "full"
 
 
-@pytest.mark.parametrize(("build", "message"), [
-    (lambda: consent(recorded_at=datetime(2026, 1, 1)), "timezone-aware"),
-    (lambda: consent(recorded_at="2026-01-01"), "timezone-aware"),  # type: ignore[arg-type]
-    (lambda: consent(id=""), "non-empty string"),
-    (lambda: consent(status="maybe"), "maybe"),
-    (lambda: consent(by="neighbour"), "neighbour"),
-    (lambda: ConsentRecord("C", "given", "young-person", NOW, categories="mh"), "not the string"),  # type: ignore[arg-type]
-    (lambda: Entry("e", "c", "", "mental-health"), "non-empty string"),
-    (lambda: Entry("e", "c", "GP", "mental-health", "PSY"), "not a string"),  # type: ignore[arg-type]
-    (lambda: Entry("e", "c", "GP", "mental-health", occurred_at=datetime(2026, 1, 1)), "timezone-aware"),
-    (lambda: SharingBasis("implied"), "implied"),  # type: ignore[arg-type]
-    (lambda: Relationship("", NOW), "non-empty string"),
-    (lambda: Relationship("GP", datetime(2026, 1, 1)), "timezone-aware"),
-    (lambda: BreakGlass("r", "j", "c", NOW, datetime(2026, 1, 1)), "timezone-aware"),
-    (lambda: BreakGlass("r", "j", "c", NOW, NOW, "*"), "not the string"),  # type: ignore[arg-type]
-])
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: consent(recorded_at=datetime(2026, 1, 1)), "timezone-aware"),
+        (lambda: consent(recorded_at="2026-01-01"), "timezone-aware"),  # type: ignore[arg-type]
+        (lambda: consent(id=""), "non-empty string"),
+        (lambda: consent(status="maybe"), "maybe"),
+        (lambda: consent(by="neighbour"), "neighbour"),
+        (lambda: ConsentRecord("C", "given", "young-person", NOW, categories="mh"), "not the string"),  # type: ignore[arg-type]
+        (lambda: Entry("e", "c", "", "mental-health"), "non-empty string"),
+        (lambda: Entry("e", "c", "GP", "mental-health", "PSY"), "not a string"),  # type: ignore[arg-type]
+        (lambda: Entry("e", "c", "GP", "mental-health", occurred_at=datetime(2026, 1, 1)), "timezone-aware"),
+        (lambda: SharingBasis("implied"), "implied"),  # type: ignore[arg-type]
+        (lambda: Relationship("", NOW), "non-empty string"),
+        (lambda: Relationship("GP", datetime(2026, 1, 1)), "timezone-aware"),
+        (lambda: BreakGlass("r", "j", "c", NOW, datetime(2026, 1, 1)), "timezone-aware"),
+        (lambda: BreakGlass("r", "j", "c", NOW, NOW, "*"), "not the string"),  # type: ignore[arg-type]
+    ],
+)
 def test_records_validate_at_the_boundary(build: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         build()  # type: ignore[operator]
@@ -82,10 +85,16 @@ def test_practitioner_message_is_generic() -> None:
     contact = Contact("RX4", "Northshire CAMHS", "01632 960002")
     flag = Decision(Level.FLAG, "consent:C1", "v", (("r", "secret reason"),), contact)
     assert flag.practitioner_message == "A record exists. Contact Northshire CAMHS: 01632 960002."
-    assert Decision(Level.FLAG, "b", "v", ()).practitioner_message == \
-        "A record exists. Contact the recording organisation."
-    hidden = [run(viewer(), entry(), []), run(viewer(), entry(), [refusal()]), run(viewer("surgeon"), entry()),
-              run(viewer(), entry("sexual-health"), [consent(categories=["*"])])]
+    assert (
+        Decision(Level.FLAG, "b", "v", ()).practitioner_message
+        == "A record exists. Contact the recording organisation."
+    )
+    hidden = [
+        run(viewer(), entry(), []),
+        run(viewer(), entry(), [refusal()]),
+        run(viewer("surgeon"), entry()),
+        run(viewer(), entry("sexual-health"), [consent(categories=["*"])]),
+    ]
     assert {d.practitioner_message for d in hidden} == {"No information is available to you."}
     assert all("secret" not in d.practitioner_message for d in hidden)
     assert Decision(Level.FULL, "b", "v", ()).practitioner_message == "Shown in full."
@@ -93,15 +102,17 @@ def test_practitioner_message_is_generic() -> None:
 
 
 def test_explanation_and_json_view() -> None:
-    decision = run(viewer("teacher", "100001"), entry(source="RX4"),
-                   [consent(organisation_types=["school"])])
+    decision = run(viewer("teacher", "100001"), entry(source="RX4"), [consent(organisation_types=["school"])])
     text = decision.explanation
     assert "level: flag" in text and "basis: consent:C1" in text and decision.policy_version in text
     assert "contact: Northshire CAMHS (RX4)" in text and "1. [matrix:teacher/direct-care/mental-health]" in text
     data = decision.to_dict()
     assert data["level"] == "flag" and data["matched_rules"] == list(decision.matched_rules)
-    assert data["contact"] == {"organisation": "RX4", "name": "Northshire CAMHS",
-                               "text": "CAMHS single point of access, 01632 960002"}
+    assert data["contact"] == {
+        "organisation": "RX4",
+        "name": "Northshire CAMHS",
+        "text": "CAMHS single point of access, 01632 960002",
+    }
     hidden = run(viewer(), entry(), []).to_dict()
     assert hidden["contact"] is None and hidden["basis"] is None and hidden["alert"] is False
     assert "basis: -" in run(viewer(), entry(), []).explanation
@@ -111,7 +122,8 @@ def test_labels_for_codes() -> None:
     policy = default_policy()
     assert labels_for(policy, [("http://hl7.org/fhir/sid/icd-10", "F32.1")]) == ("PSY",)
     assert labels_for(policy, ["http://hl7.org/fhir/sid/icd-10|F10.2"]) == ("ETH", "PSY")
-    assert labels_for(policy, [("http://snomed.info/sct", "86406008"), ("urn:onestory:cin-category-of-abuse",
-                                                                       "SAB")]) == ("HIV", "SDV")
+    assert labels_for(
+        policy, [("http://snomed.info/sct", "86406008"), ("urn:onestory:cin-category-of-abuse", "SAB")]
+    ) == ("HIV", "SDV")
     assert labels_for(policy, [("http://snomed.info/sct", "F32"), "no-system-code", ("x", "y")]) == ()
     assert labels_for(policy, []) == ()

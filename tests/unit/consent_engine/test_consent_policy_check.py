@@ -37,126 +37,303 @@ def test_digest_ignores_layout_and_comments() -> None:
 # (replace this, with this, expected message fragment, the line to report is where this text is)
 MUTATIONS = [
     # structure
-    ('  PSY: Psychiatry.\n', '  PSY: Psychiatry.\n  ~: nothing\n', "must be a single value", "~: nothing"),
+    ("  PSY: Psychiatry.\n", "  PSY: Psychiatry.\n  ~: nothing\n", "must be a single value", "~: nothing"),
     ("sealed:\n", "sealed_categorys: [x]\nsealed:\n", "unknown key 'sealed_categorys'", "sealed_categorys"),
-    ("      summary: [attendance]\n    safeguarding:", "      summary: [attendance]\n    direct-care: {}\n"
-     "    safeguarding:", "duplicate key 'direct-care'", "direct-care: {}"),
-    ("  SCH1: {name: School One, type: school}", "  SCH1: just-a-school", "organisation 'SCH1' must be a mapping",
-     "just-a-school"),
-    ("  SCH1: {name: School One, type: school}", "  SCH1: {name: School One, type: ~}", "must be a single value",
-     "SCH1"),
+    (
+        "      summary: [attendance]\n    safeguarding:",
+        "      summary: [attendance]\n    direct-care: {}\n    safeguarding:",
+        "duplicate key 'direct-care'",
+        "direct-care: {}",
+    ),
+    (
+        "  SCH1: {name: School One, type: school}",
+        "  SCH1: just-a-school",
+        "organisation 'SCH1' must be a mapping",
+        "just-a-school",
+    ),
+    (
+        "  SCH1: {name: School One, type: school}",
+        "  SCH1: {name: School One, type: ~}",
+        "must be a single value",
+        "SCH1",
+    ),
     ("  SCH1: {name: School One, type: school}", "  SCH1: {name: School One}", "needs 'type'", "SCH1"),
     ("  teacher: {purposes: [direct-care]}", "  teacher: {purposes: direct-care}", "must be a list", "teacher:"),
     ("      full: [attendance]", "      full: [attendance, attendance]", "listed twice", "full: [attendance, att"),
-    ("    requires_decision: true\n    requires_relationship: false", "    requires_decision: maybe\n"
-     "    requires_relationship: false", "must be true or false", "requires_decision: maybe"),
+    (
+        "    requires_decision: true\n    requires_relationship: false",
+        "    requires_decision: maybe\n    requires_relationship: false",
+        "must be true or false",
+        "requires_decision: maybe",
+    ),
     ("    max_level: summary\n  care:", "    max_level: lots\n  care:", "must be one of", "max_level: lots"),
-    ("rules:\n  - id: deny-sch2", "rules:\n  - id: ~\n    effect: deny\n    when: {}\n  - id: deny-sch2",
-     "a rule id must be a single value", "id: ~"),
-    ("    effect: deny\n    when: {organisations: [SCH2]", "    effect: forbid\n    when: {organisations: [SCH2]",
-     "must be 'deny' or 'limit'", "effect: forbid"),
-    ("    effect: deny\n    when: {organisations: [SCH2]", "    effect: deny\n    max_level: flag\n"
-     "    when: {organisations: [SCH2]", "cannot also have a max_level", "max_level: flag\n    when: {organisations"),
-    ("    effect: limit\n    max_level: summary\n    when: {organisations",
-     "    effect: limit\n    when: {organisations", "needs a max_level", "- id: limit-attendance"),
-    ("  - id: deny-sch2-mental-health\n", "  - description: no id\n    effect: deny\n    when: {}\n"
-     "  - id: deny-sch2-mental-health\n", "a rule needs 'id'", "description: no id"),
-    ("    when: {organisations: [SCH2], categories: [mental-health]}",
-     "    when: {organisations: [SCH2], categories: [mental-health], staff: [x]}", "unknown key 'staff'",
-     "staff"),
-    ("  care:\n    applies: recorded", "  care:\n    applies: sometimes", "must be 'recorded' or 'standing'",
-     "applies: sometimes"),
+    (
+        "rules:\n  - id: deny-sch2",
+        "rules:\n  - id: ~\n    effect: deny\n    when: {}\n  - id: deny-sch2",
+        "a rule id must be a single value",
+        "id: ~",
+    ),
+    (
+        "    effect: deny\n    when: {organisations: [SCH2]",
+        "    effect: forbid\n    when: {organisations: [SCH2]",
+        "must be 'deny' or 'limit'",
+        "effect: forbid",
+    ),
+    (
+        "    effect: deny\n    when: {organisations: [SCH2]",
+        "    effect: deny\n    max_level: flag\n    when: {organisations: [SCH2]",
+        "cannot also have a max_level",
+        "max_level: flag\n    when: {organisations",
+    ),
+    (
+        "    effect: limit\n    max_level: summary\n    when: {organisations",
+        "    effect: limit\n    when: {organisations",
+        "needs a max_level",
+        "- id: limit-attendance",
+    ),
+    (
+        "  - id: deny-sch2-mental-health\n",
+        "  - description: no id\n    effect: deny\n    when: {}\n  - id: deny-sch2-mental-health\n",
+        "a rule needs 'id'",
+        "description: no id",
+    ),
+    (
+        "    when: {organisations: [SCH2], categories: [mental-health]}",
+        "    when: {organisations: [SCH2], categories: [mental-health], staff: [x]}",
+        "unknown key 'staff'",
+        "staff",
+    ),
+    (
+        "  care:\n    applies: recorded",
+        "  care:\n    applies: sometimes",
+        "must be 'recorded' or 'standing'",
+        "applies: sometimes",
+    ),
     ("  care:\n    applies: recorded", "  care:\n    description: x", "needs 'applies'", "description: x"),
     ("lawful_bases:", "rules2: 1\nlawful_bases:", "unknown key 'rules2'", "rules2"),
     ("name: Mini policy", "name: Mini policy\nlabelling: {a: b}", "labelling must be a list", "labelling:"),
-    ("name: Mini policy", "name: Mini policy\nlabelling:\n  - {id: x, system: s, labels: [PSY]}",
-     "needs codes or prefixes", "- {id: x"),
-    ("name: Mini policy", "name: Mini policy\nlabelling:\n  - {id: x, labels: [PSY]}", "needs 'system'",
-     "- {id: x"),
-    ("name: Mini policy", "name: Mini policy\nbreak_glass: {reasons: {a: b}}", "break_glass needs 'roles'",
-     "break_glass:"),
-    ("name: Mini policy", "name: Mini policy\nbreak_glass: {reasons: {a: b}, roles: [gp], purposes: [direct-care],"
-     " categories: ['*'], max_level: flag, max_minutes: soon}", "must be a whole number", "break_glass:"),
-    ("rules:\n  - id: deny-sch2", "rules: {a: b}\nold_rules:\n  - id: deny-sch2", "rules must be a list",
-     "rules: {a: b}"),
+    (
+        "name: Mini policy",
+        "name: Mini policy\nlabelling:\n  - {id: x, system: s, labels: [PSY]}",
+        "needs codes or prefixes",
+        "- {id: x",
+    ),
+    ("name: Mini policy", "name: Mini policy\nlabelling:\n  - {id: x, labels: [PSY]}", "needs 'system'", "- {id: x"),
+    (
+        "name: Mini policy",
+        "name: Mini policy\nbreak_glass: {reasons: {a: b}}",
+        "break_glass needs 'roles'",
+        "break_glass:",
+    ),
+    (
+        "name: Mini policy",
+        "name: Mini policy\nbreak_glass: {reasons: {a: b}, roles: [gp], purposes: [direct-care],"
+        " categories: ['*'], max_level: flag, max_minutes: soon}",
+        "must be a whole number",
+        "break_glass:",
+    ),
+    (
+        "rules:\n  - id: deny-sch2",
+        "rules: {a: b}\nold_rules:\n  - id: deny-sch2",
+        "rules must be a list",
+        "rules: {a: b}",
+    ),
     ("roles:\n", "roles: 3\nold_roles:\n", "roles must be a mapping", "roles: 3"),
     # semantics
     ('version: "1"', 'version: ""', "non-empty version", "name: Mini"),
-    ("  SCH1: {name: School One, type: school}", "  SCH1: {name: School One, type: academy}",
-     "unknown organisation type 'academy'", "SCH1"),
-    ("  teacher: {purposes: [direct-care]}", "  teacher: {purposes: [teaching]}", "unknown purpose 'teaching'",
-     "teacher:"),
-    ("  categories: [sexual-health]", "  categories: [sexual-health, gender]", "unknown category 'gender'",
-     "  categories: [sexual-health, gender]"),
-    ("  categories: [sexual-health]\n", "  categories: [sexual-health]\n  labels: [HIV]\n", "unknown label 'HIV'",
-     "labels: [HIV]"),
+    (
+        "  SCH1: {name: School One, type: school}",
+        "  SCH1: {name: School One, type: academy}",
+        "unknown organisation type 'academy'",
+        "SCH1",
+    ),
+    (
+        "  teacher: {purposes: [direct-care]}",
+        "  teacher: {purposes: [teaching]}",
+        "unknown purpose 'teaching'",
+        "teacher:",
+    ),
+    (
+        "  categories: [sexual-health]",
+        "  categories: [sexual-health, gender]",
+        "unknown category 'gender'",
+        "  categories: [sexual-health, gender]",
+    ),
+    (
+        "  categories: [sexual-health]\n",
+        "  categories: [sexual-health]\n  labels: [HIV]\n",
+        "unknown label 'HIV'",
+        "labels: [HIV]",
+    ),
     ("  ig-officer:\n    audit:", "  nurse:\n    audit:", "unknown role 'nurse'", "  nurse:"),
     ("  ig-officer:\n    audit:", "  ig-officer:\n    reading:", "unknown purpose 'reading'", "reading:"),
     ("      full: [attendance]", "      full: [attendance, maths]", "unknown category 'maths'", "maths"),
-    ("  teacher:\n    direct-care:", "  teacher:\n    safeguarding:\n      full: [attendance]\n"
-     "      flag: [mental-health]\n    direct-care:", "unreachable: role 'teacher' may not act for 'safeguarding'",
-     "    safeguarding:\n      full: [attendance]\n      flag"),
-    ('    audit:\n      flag: ["*"]', '    audit:\n      summary: ["*"]', "acting for audit shows metadata only",
-     'summary: ["*"]'),
-    ("      flag: [mental-health]", "      flag: [mental-health]\n      summary: [mental-health]",
-     "contradiction: matrix cell 'teacher' / 'direct-care' / 'mental-health' is summary here but flag",
-     "summary: [mental-health]"),
-    ("      full: [attendance]\n      flag", "      full: [attendance]\n      none: [sexual-health]\n      flag",
-     "", ""),  # an explicit none is fine
-    ("rules:\n", "rules:\n  - id: deny-sch2-mental-health\n    effect: deny\n    when: {organisations: [SCH1],"
-     " categories: [mental-health]}\n", "duplicate rule id 'deny-sch2-mental-health'", "  - id: deny-sch2-mental"
-     "-health\n    description"),
-    ("when: {organisations: [SCH2], categories: [mental-health]}",
-     "when: {organisations: [SCH9], categories: [mental-health]}", "unknown organisation 'SCH9'", "SCH9"),
-    ("when: {organisations: [SCH2], categories: [mental-health]}",
-     "when: {organisations: [SCH2], categories: [mental-health], labels: [XYZ]}", "unknown label 'XYZ'", "XYZ"),
-    ("when: {organisations: [SCH2], categories: [mental-health]}",
-     "when: {organisations: [SCH2], categories: []}", "empty condition list", "- id: deny-sch2"),
-    ("when: {organisations: [SCH2], categories: [mental-health]}",
-     "when: {organisations: [SCH2], organisation_types: [hub]}", "none of the organisations", "- id: deny-sch2"),
-    ("when: {organisations: [SCH2], categories: [mental-health]}",
-     "when: {roles: [ig-officer], purposes: [direct-care]}", "matches no role, purpose and category",
-     "- id: deny-sch2"),
-    ("when: {organisations: [SCH2], categories: [mental-health]}",
-     "when: {roles: [teacher], categories: [sexual-health]}", "never changes a decision", "- id: deny-sch2"),
-    ("rules:\n", "rules:\n  - id: deny-teacher-psy\n    effect: deny\n    when: {roles: [teacher], labels: [PSY]}\n"
-     "  - id: limit-teacher-psy-sch1\n    effect: limit\n    max_level: flag\n    when: {roles: [teacher], "
-     "organisations: [SCH1], labels: [PSY]}\n", "(given rule 'deny-teacher-psy'", "- id: limit-teacher-psy-sch1"),
-    ("    effect: limit\n    max_level: summary\n    when: {organisations",
-     "    effect: limit\n    max_level: full\n    when: {organisations", "already at most full",
-     "- id: limit-attendance"),
-    ("  care:\n    applies: recorded\n    purposes: [direct-care]",
-     "  care:\n    applies: recorded\n    purposes: [caring]", "unknown purpose 'caring'", "caring"),
-    ("  care:\n    applies: recorded\n    purposes: [direct-care]",
-     "  care:\n    applies: recorded\n    purposes: [direct-care]\n    categories: [mental-health]", "", ""),
+    (
+        "  teacher:\n    direct-care:",
+        "  teacher:\n    safeguarding:\n      full: [attendance]\n      flag: [mental-health]\n    direct-care:",
+        "unreachable: role 'teacher' may not act for 'safeguarding'",
+        "    safeguarding:\n      full: [attendance]\n      flag",
+    ),
+    (
+        '    audit:\n      flag: ["*"]',
+        '    audit:\n      summary: ["*"]',
+        "acting for audit shows metadata only",
+        'summary: ["*"]',
+    ),
+    (
+        "      flag: [mental-health]",
+        "      flag: [mental-health]\n      summary: [mental-health]",
+        "contradiction: matrix cell 'teacher' / 'direct-care' / 'mental-health' is summary here but flag",
+        "summary: [mental-health]",
+    ),
+    (
+        "      full: [attendance]\n      flag",
+        "      full: [attendance]\n      none: [sexual-health]\n      flag",
+        "",
+        "",
+    ),  # an explicit none is fine
+    (
+        "rules:\n",
+        "rules:\n  - id: deny-sch2-mental-health\n    effect: deny\n    when: {organisations: [SCH1],"
+        " categories: [mental-health]}\n",
+        "duplicate rule id 'deny-sch2-mental-health'",
+        "  - id: deny-sch2-mental-health\n    description",
+    ),
+    (
+        "when: {organisations: [SCH2], categories: [mental-health]}",
+        "when: {organisations: [SCH9], categories: [mental-health]}",
+        "unknown organisation 'SCH9'",
+        "SCH9",
+    ),
+    (
+        "when: {organisations: [SCH2], categories: [mental-health]}",
+        "when: {organisations: [SCH2], categories: [mental-health], labels: [XYZ]}",
+        "unknown label 'XYZ'",
+        "XYZ",
+    ),
+    (
+        "when: {organisations: [SCH2], categories: [mental-health]}",
+        "when: {organisations: [SCH2], categories: []}",
+        "empty condition list",
+        "- id: deny-sch2",
+    ),
+    (
+        "when: {organisations: [SCH2], categories: [mental-health]}",
+        "when: {organisations: [SCH2], organisation_types: [hub]}",
+        "none of the organisations",
+        "- id: deny-sch2",
+    ),
+    (
+        "when: {organisations: [SCH2], categories: [mental-health]}",
+        "when: {roles: [ig-officer], purposes: [direct-care]}",
+        "matches no role, purpose and category",
+        "- id: deny-sch2",
+    ),
+    (
+        "when: {organisations: [SCH2], categories: [mental-health]}",
+        "when: {roles: [teacher], categories: [sexual-health]}",
+        "never changes a decision",
+        "- id: deny-sch2",
+    ),
+    (
+        "rules:\n",
+        "rules:\n  - id: deny-teacher-psy\n    effect: deny\n    when: {roles: [teacher], labels: [PSY]}\n"
+        "  - id: limit-teacher-psy-sch1\n    effect: limit\n    max_level: flag\n    when: {roles: [teacher], "
+        "organisations: [SCH1], labels: [PSY]}\n",
+        "(given rule 'deny-teacher-psy'",
+        "- id: limit-teacher-psy-sch1",
+    ),
+    (
+        "    effect: limit\n    max_level: summary\n    when: {organisations",
+        "    effect: limit\n    max_level: full\n    when: {organisations",
+        "already at most full",
+        "- id: limit-attendance",
+    ),
+    (
+        "  care:\n    applies: recorded\n    purposes: [direct-care]",
+        "  care:\n    applies: recorded\n    purposes: [caring]",
+        "unknown purpose 'caring'",
+        "caring",
+    ),
+    (
+        "  care:\n    applies: recorded\n    purposes: [direct-care]",
+        "  care:\n    applies: recorded\n    purposes: [direct-care]\n    categories: [mental-health]",
+        "",
+        "",
+    ),
     ("      full: [attendance]", "      full: [attendance, ~]", "an item of matrix", "full: [attendance, ~]"),
-    ("  care:\n    applies: recorded\n    purposes: [direct-care]",
-     "  care:\n    applies: recorded\n    purposes: [direct-care]\n    categories: [sexual-health]",
-     "'sexual-health' is sealed, so lawful basis 'care' cannot open it", "categories: [sexual-health]\n  statutory"),
-    ("  care:\n    applies: recorded\n    purposes: [direct-care]",
-     "  care:\n    applies: recorded\n    purposes: [direct-care]\n    overrides_refusal: true",
-     "overrides a refusal, so it must require", "  care:"),
-    ("    applies: standing\n    purposes: [audit]", "    applies: standing\n    purposes: [audit]\n"
-     "    requires_decision: true", "is standing, so no decision is recorded", "  audit:\n    applies"),
-    ("  care:\n    applies: recorded\n    purposes: [direct-care]",
-     "  care:\n    applies: recorded\n    purposes: [safeguarding]\n    roles: [teacher]",
-     "lawful basis 'care' can never open an entry", "  care:"),
-    ("  care:\n    applies: recorded\n    purposes: [direct-care]",
-     "  care:\n    applies: recorded\n    purposes: [direct-care]\n    max_level: none",
-     "lawful basis 'care' can never open an entry", "  care:"),
-    ("name: Mini policy", "name: Mini policy\nbreak_glass: {reasons: {}, roles: [gp], purposes: [direct-care],"
-     " categories: ['*'], max_level: flag, max_minutes: 0}", "at least one reason", "break_glass:"),
-    ("name: Mini policy", "name: Mini policy\nbreak_glass: {reasons: {a: b}, roles: [gp], purposes: [direct-care],"
-     " categories: ['*'], max_level: flag, max_minutes: 0}", "max_minutes must be positive", "break_glass:"),
-    ("name: Mini policy", "name: Mini policy\nbreak_glass: {reasons: {a: b}, roles: [gp], purposes: [direct-care],"
-     " categories: [sexual-health], max_level: flag, max_minutes: 10}", "break-glass cannot open it", "break_glass:"),
-    ("name: Mini policy", "name: Mini policy\nbreak_glass: {reasons: {a: b}, roles: [vet], purposes: [direct-care],"
-     " categories: ['*'], max_level: flag, max_minutes: 10}", "unknown role 'vet'", "break_glass:"),
-    ("name: Mini policy", "name: Mini policy\nbreak_glass: {reasons: {a: b}, roles: [teacher], purposes: [audit],"
-     " categories: ['*'], max_level: flag, max_minutes: 10}", "break_glass can never open", "break_glass:"),
-    ("name: Mini policy", "name: Mini policy\nlabelling:\n  - {id: x, system: s, codes: [a], labels: [ZZ]}\n"
-     "  - {id: x, system: s, prefixes: [b], labels: [PSY]}", "duplicate labelling rule id 'x'",
-     "  - {id: x, system: s, p"),
+    (
+        "  care:\n    applies: recorded\n    purposes: [direct-care]",
+        "  care:\n    applies: recorded\n    purposes: [direct-care]\n    categories: [sexual-health]",
+        "'sexual-health' is sealed, so lawful basis 'care' cannot open it",
+        "categories: [sexual-health]\n  statutory",
+    ),
+    (
+        "  care:\n    applies: recorded\n    purposes: [direct-care]",
+        "  care:\n    applies: recorded\n    purposes: [direct-care]\n    overrides_refusal: true",
+        "overrides a refusal, so it must require",
+        "  care:",
+    ),
+    (
+        "    applies: standing\n    purposes: [audit]",
+        "    applies: standing\n    purposes: [audit]\n    requires_decision: true",
+        "is standing, so no decision is recorded",
+        "  audit:\n    applies",
+    ),
+    (
+        "  care:\n    applies: recorded\n    purposes: [direct-care]",
+        "  care:\n    applies: recorded\n    purposes: [safeguarding]\n    roles: [teacher]",
+        "lawful basis 'care' can never open an entry",
+        "  care:",
+    ),
+    (
+        "  care:\n    applies: recorded\n    purposes: [direct-care]",
+        "  care:\n    applies: recorded\n    purposes: [direct-care]\n    max_level: none",
+        "lawful basis 'care' can never open an entry",
+        "  care:",
+    ),
+    (
+        "name: Mini policy",
+        "name: Mini policy\nbreak_glass: {reasons: {}, roles: [gp], purposes: [direct-care],"
+        " categories: ['*'], max_level: flag, max_minutes: 0}",
+        "at least one reason",
+        "break_glass:",
+    ),
+    (
+        "name: Mini policy",
+        "name: Mini policy\nbreak_glass: {reasons: {a: b}, roles: [gp], purposes: [direct-care],"
+        " categories: ['*'], max_level: flag, max_minutes: 0}",
+        "max_minutes must be positive",
+        "break_glass:",
+    ),
+    (
+        "name: Mini policy",
+        "name: Mini policy\nbreak_glass: {reasons: {a: b}, roles: [gp], purposes: [direct-care],"
+        " categories: [sexual-health], max_level: flag, max_minutes: 10}",
+        "break-glass cannot open it",
+        "break_glass:",
+    ),
+    (
+        "name: Mini policy",
+        "name: Mini policy\nbreak_glass: {reasons: {a: b}, roles: [vet], purposes: [direct-care],"
+        " categories: ['*'], max_level: flag, max_minutes: 10}",
+        "unknown role 'vet'",
+        "break_glass:",
+    ),
+    (
+        "name: Mini policy",
+        "name: Mini policy\nbreak_glass: {reasons: {a: b}, roles: [teacher], purposes: [audit],"
+        " categories: ['*'], max_level: flag, max_minutes: 10}",
+        "break_glass can never open",
+        "break_glass:",
+    ),
+    (
+        "name: Mini policy",
+        "name: Mini policy\nlabelling:\n  - {id: x, system: s, codes: [a], labels: [ZZ]}\n"
+        "  - {id: x, system: s, prefixes: [b], labels: [PSY]}",
+        "duplicate labelling rule id 'x'",
+        "  - {id: x, system: s, p",
+    ),
 ]
 
 
@@ -177,13 +354,16 @@ def test_bad_policy_names_the_line(old: str, new: str, message: str, where: str)
     assert message in str(raised.value)
 
 
-@pytest.mark.parametrize(("text", "message", "line"), [
-    ("", "the policy is empty", 1),
-    ("- a\n- b\n", "the policy must be a mapping", 1),
-    ("name: x\nmatrix: [unclosed\n", "not valid YAML", 3),
-    ("a: 1\n---\nb: 2\n", "not valid YAML", 2),
-    ("name: x\n", "the policy needs 'version'", 1),
-])
+@pytest.mark.parametrize(
+    ("text", "message", "line"),
+    [
+        ("", "the policy is empty", 1),
+        ("- a\n- b\n", "the policy must be a mapping", 1),
+        ("name: x\nmatrix: [unclosed\n", "not valid YAML", 3),
+        ("a: 1\n---\nb: 2\n", "not valid YAML", 2),
+        ("name: x\n", "the policy needs 'version'", 1),
+    ],
+)
 def test_unusable_files(text: str, message: str, line: int) -> None:
     problems = problems_of(text)
     assert any(message in p.message and p.line == line for p in problems), problems
@@ -207,5 +387,14 @@ def test_policy_exposes_its_parts() -> None:
     assert [rule.id for rule in policy.rules][0] == "deny-sch2-mental-health"
     default = parse_policy(default_text())
     assert default.break_glass is not None and default.break_glass.max_level is Level.SUMMARY
-    assert set(default.roles) == {"gp", "camhs-clinician", "school-nurse", "school-dsl", "teacher",
-                                  "social-worker", "vcse-worker", "ig-officer", "system"}
+    assert set(default.roles) == {
+        "gp",
+        "camhs-clinician",
+        "school-nurse",
+        "school-dsl",
+        "teacher",
+        "social-worker",
+        "vcse-worker",
+        "ig-officer",
+        "system",
+    }

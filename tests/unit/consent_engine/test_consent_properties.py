@@ -55,17 +55,25 @@ def subsets(values: list[str], wildcard: bool = True) -> st.SearchStrategy[froze
     return st.frozensets(st.sampled_from(pool), max_size=4)
 
 
-ROLES_BY_TYPE = {"gp-practice": ["gp"], "camhs": ["camhs-clinician"], "acute-trust": ["camhs-clinician"],
-                 "community-health": ["school-nurse"], "school": ["school-dsl", "teacher"],
-                 "local-authority": ["social-worker"], "vcse": ["vcse-worker"], "hub": ["ig-officer", "system"]}
+ROLES_BY_TYPE = {
+    "gp-practice": ["gp"],
+    "camhs": ["camhs-clinician"],
+    "acute-trust": ["camhs-clinician"],
+    "community-health": ["school-nurse"],
+    "school": ["school-dsl", "teacher"],
+    "local-authority": ["social-worker"],
+    "vcse": ["vcse-worker"],
+    "hub": ["ig-officer", "system"],
+}
 
 
 @cache
 def scope(values: tuple[str, ...], relevant: str) -> st.SearchStrategy[frozenset[str]]:
     """A scope set that often covers the value that matters to this decision, so decisions are interesting."""
     some = subsets(list(values))
-    return st.one_of(some, st.just(frozenset({relevant})), st.just(frozenset({ANY})),
-                     some.map(lambda s: s | {relevant}))
+    return st.one_of(
+        some, st.just(frozenset({relevant})), st.just(frozenset({ANY})), some.map(lambda s: s | {relevant})
+    )
 
 
 @cache
@@ -73,36 +81,70 @@ def pool(values: tuple[str, ...]) -> st.SearchStrategy[str]:
     return st.sampled_from(values)
 
 
-GLASS = st.none() | st.none() | st.builds(
-    BreakGlass, reason=st.sampled_from([*(POLICY.break_glass.reasons if POLICY.break_glass else ()), "curiosity"]),
-    justification=st.sampled_from(["", "collapsed in clinic"]), child_id=st.sampled_from([CHILD, "child-2"]),
-    starts_at=times, expires_at=times, categories=scope(tuple(CATEGORIES), ANY))
+GLASS = (
+    st.none()
+    | st.none()
+    | st.builds(
+        BreakGlass,
+        reason=st.sampled_from([*(POLICY.break_glass.reasons if POLICY.break_glass else ()), "curiosity"]),
+        justification=st.sampled_from(["", "collapsed in clinic"]),
+        child_id=st.sampled_from([CHILD, "child-2"]),
+        starts_at=times,
+        expires_at=times,
+        categories=scope(tuple(CATEGORIES), ANY),
+    )
+)
 SHARING = st.one_of(
     st.builds(SharingBasis, kind=st.sampled_from([SharingKind.NONE, SharingKind.CONSENT])),
-    st.builds(SharingBasis, kind=st.just(SharingKind.LAWFUL_BASIS), reference=st.sampled_from([*BASES, "x"]),
-              decision_maker=st.sampled_from([None, "Jo, DSL", "Jo, DSL"]),
-              reason=st.sampled_from([None, "risk of harm", "risk of harm"]), recorded_at=optional_times))
+    st.builds(
+        SharingBasis,
+        kind=st.just(SharingKind.LAWFUL_BASIS),
+        reference=st.sampled_from([*BASES, "x"]),
+        decision_maker=st.sampled_from([None, "Jo, DSL", "Jo, DSL"]),
+        reason=st.sampled_from([None, "risk of harm", "risk of harm"]),
+        recorded_at=optional_times,
+    ),
+)
 LABEL_SETS = st.just(()) | st.lists(st.sampled_from(LABELS), max_size=2, unique=True).map(tuple)
 CHILDREN = st.none() | st.sampled_from([CHILD, CHILD, "child-2"])
 
 
 @cache
 def consent_lists(org: str, org_type: str, category: str, purpose: str) -> st.SearchStrategy[list[ConsentRecord]]:
-    return st.lists(st.builds(
-        ConsentRecord, id=st.sampled_from(IDS), status=st.sampled_from(list(ConsentStatus)),
-        by=st.sampled_from(list(Consenter)), recorded_at=times, competent=st.booleans(),
-        organisations=scope(tuple(ORGS), org), organisation_types=scope(tuple(TYPES), org_type),
-        categories=scope(tuple(CATEGORIES), category), purposes=scope(tuple(PURPOSES), purpose),
-        start=st.none() | optional_times, end=st.none() | st.none() | times,
-        withdraws=st.none() | st.none() | st.sampled_from(IDS), child_id=CHILDREN), max_size=4)
+    return st.lists(
+        st.builds(
+            ConsentRecord,
+            id=st.sampled_from(IDS),
+            status=st.sampled_from(list(ConsentStatus)),
+            by=st.sampled_from(list(Consenter)),
+            recorded_at=times,
+            competent=st.booleans(),
+            organisations=scope(tuple(ORGS), org),
+            organisation_types=scope(tuple(TYPES), org_type),
+            categories=scope(tuple(CATEGORIES), category),
+            purposes=scope(tuple(PURPOSES), purpose),
+            start=st.none() | optional_times,
+            end=st.none() | st.none() | times,
+            withdraws=st.none() | st.none() | st.sampled_from(IDS),
+            child_id=CHILDREN,
+        ),
+        max_size=4,
+    )
 
 
 @cache
 def relationship_lists(org: str) -> st.SearchStrategy[list[Relationship]]:
-    return st.lists(st.builds(
-        Relationship, organisation=st.sampled_from(ORGS) | st.just(org), start=times,
-        end=st.none() | st.none() | times, role=st.none() | st.none() | st.sampled_from(ROLES),
-        child_id=CHILDREN), max_size=3)
+    return st.lists(
+        st.builds(
+            Relationship,
+            organisation=st.sampled_from(ORGS) | st.just(org),
+            start=times,
+            end=st.none() | st.none() | times,
+            role=st.none() | st.none() | st.sampled_from(ROLES),
+            child_id=CHILDREN,
+        ),
+        max_size=3,
+    )
 
 
 @st.composite
@@ -123,10 +165,19 @@ def scenarios(draw: st.DrawFn) -> tuple[list[ConsentRecord], list[Relationship],
     if draw(st.integers(0, 9)) < 7:  # usually the viewer's organisation is involved with the child
         relationships_.insert(draw(st.integers(0, len(relationships_))), Relationship(org, NOW - timedelta(days=90)))
     if draw(st.integers(0, 9)) < 6:  # and usually someone has consented to something relevant
-        consents_.insert(draw(st.integers(0, len(consents_))), ConsentRecord(
-            "C9", ConsentStatus.GIVEN, draw(st.sampled_from(list(Consenter))), NOW - timedelta(days=30),
-            draw(st.booleans()), organisation_types=frozenset({org_type}), categories=frozenset({category}),
-            purposes=frozenset({purpose})))
+        consents_.insert(
+            draw(st.integers(0, len(consents_))),
+            ConsentRecord(
+                "C9",
+                ConsentStatus.GIVEN,
+                draw(st.sampled_from(list(Consenter))),
+                NOW - timedelta(days=30),
+                draw(st.booleans()),
+                organisation_types=frozenset({org_type}),
+                categories=frozenset({category}),
+                purposes=frozenset({purpose}),
+            ),
+        )
     return consents_, relationships_, viewer, entry
 
 
@@ -135,16 +186,24 @@ inputs = scenarios()
 
 def denies(record: ConsentRecord) -> st.SearchStrategy[ConsentRecord]:
     """A refusal or withdrawal recorded by now (not after), possibly scoped, possibly targeting `record`."""
-    return st.builds(ConsentRecord, id=st.just("D1"), status=st.sampled_from([ConsentStatus.REFUSED,
-                                                                              ConsentStatus.WITHDRAWN]),
-                     by=st.sampled_from(list(Consenter)), recorded_at=times.filter(lambda t: t <= NOW),
-                     competent=st.booleans(), organisations=subsets(ORGS), organisation_types=subsets(TYPES),
-                     categories=subsets(CATEGORIES), purposes=subsets(PURPOSES),
-                     withdraws=st.sampled_from([None, record.id]))
+    return st.builds(
+        ConsentRecord,
+        id=st.just("D1"),
+        status=st.sampled_from([ConsentStatus.REFUSED, ConsentStatus.WITHDRAWN]),
+        by=st.sampled_from(list(Consenter)),
+        recorded_at=times.filter(lambda t: t <= NOW),
+        competent=st.booleans(),
+        organisations=subsets(ORGS),
+        organisation_types=subsets(TYPES),
+        categories=subsets(CATEGORIES),
+        purposes=subsets(PURPOSES),
+        withdraws=st.sampled_from([None, record.id]),
+    )
 
 
-def level(policy: Policy, consents_: list[ConsentRecord], rels: list[Relationship], viewer: Viewer,
-          entry: Entry) -> Level:
+def level(
+    policy: Policy, consents_: list[ConsentRecord], rels: list[Relationship], viewer: Viewer, entry: Entry
+) -> Level:
     return decide(policy, consents_, rels, viewer, entry, NOW).level
 
 
@@ -162,8 +221,12 @@ def test_same_inputs_same_decision(args: tuple, random: object) -> None:
     random.shuffle(shuffled_c)  # type: ignore[attr-defined]
     random.shuffle(shuffled_r)  # type: ignore[attr-defined]
     again = decide(POLICY, shuffled_c, shuffled_r, viewer, entry, NOW)
-    assert (again.level, again.basis, again.alert, again.contact) == (first.level, first.basis, first.alert,
-                                                                      first.contact)
+    assert (again.level, again.basis, again.alert, again.contact) == (
+        first.level,
+        first.basis,
+        first.alert,
+        first.contact,
+    )
 
 
 @PROPERTY_SETTINGS
@@ -185,8 +248,7 @@ def test_withdrawing_consent_never_widens(args: tuple, data: st.DataObject) -> N
         return
     record = data.draw(st.sampled_from(given_))
     moment = data.draw(times.filter(lambda t: t <= NOW))
-    withdrawal = ConsentRecord("W1", ConsentStatus.WITHDRAWN, record.by, moment, record.competent,
-                               withdraws=record.id)
+    withdrawal = ConsentRecord("W1", ConsentStatus.WITHDRAWN, record.by, moment, record.competent, withdraws=record.id)
     assert level(POLICY, [*consents_, withdrawal], rels, viewer, entry) <= before
     replaced = [dataclasses.replace(c, status=ConsentStatus.WITHDRAWN) if c is record else c for c in consents_]
     assert level(POLICY, replaced, rels, viewer, entry) <= before
@@ -199,18 +261,18 @@ rule_specs = st.builds(
     id=st.just(Ref("extra-rule", 1)),
     description=st.just(""),
     max_level=st.sampled_from([Level.NONE, Level.FLAG, Level.SUMMARY]),
-    roles=st.none() | st.lists(st.sampled_from(ROLES), min_size=1, max_size=3).map(lambda v: tuple(Ref(x, 1)
-                                                                                                 for x in v)),
-    organisation_types=st.none() | st.lists(st.sampled_from(TYPES), min_size=1, max_size=3)
-    .map(lambda v: tuple(Ref(x, 1) for x in v)),
-    organisations=st.none() | st.lists(st.sampled_from(ORGS), min_size=1, max_size=3)
-    .map(lambda v: tuple(Ref(x, 1) for x in v)),
-    categories=st.none() | st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=4)
-    .map(lambda v: tuple(Ref(x, 1) for x in v)),
-    purposes=st.none() | st.lists(st.sampled_from(PURPOSES), min_size=1, max_size=2)
-    .map(lambda v: tuple(Ref(x, 1) for x in v)),
-    labels=st.none() | st.lists(st.sampled_from(LABELS), min_size=1, max_size=2)
-    .map(lambda v: tuple(Ref(x, 1) for x in v)),
+    roles=st.none()
+    | st.lists(st.sampled_from(ROLES), min_size=1, max_size=3).map(lambda v: tuple(Ref(x, 1) for x in v)),
+    organisation_types=st.none()
+    | st.lists(st.sampled_from(TYPES), min_size=1, max_size=3).map(lambda v: tuple(Ref(x, 1) for x in v)),
+    organisations=st.none()
+    | st.lists(st.sampled_from(ORGS), min_size=1, max_size=3).map(lambda v: tuple(Ref(x, 1) for x in v)),
+    categories=st.none()
+    | st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=4).map(lambda v: tuple(Ref(x, 1) for x in v)),
+    purposes=st.none()
+    | st.lists(st.sampled_from(PURPOSES), min_size=1, max_size=2).map(lambda v: tuple(Ref(x, 1) for x in v)),
+    labels=st.none()
+    | st.lists(st.sampled_from(LABELS), min_size=1, max_size=2).map(lambda v: tuple(Ref(x, 1) for x in v)),
 )
 BASE_SPEC = parse_spec(default_text())[0]
 
@@ -234,8 +296,11 @@ def test_no_level_above_none_without_consent_or_lawful_basis(args: tuple) -> Non
         return
     own = viewer.organisation == entry.source_organisation
     given_ids = {f"consent:{c.id}" for c in consents_ if c.status is ConsentStatus.GIVEN and c.recorded_at <= NOW}
-    recorded = {f"lawful-basis:{entry.sharing_basis.reference}"} \
-        if entry.sharing_basis.kind is SharingKind.LAWFUL_BASIS else set()
+    recorded = (
+        {f"lawful-basis:{entry.sharing_basis.reference}"}
+        if entry.sharing_basis.kind is SharingKind.LAWFUL_BASIS
+        else set()
+    )
     standing = {b.basis for b in POLICY.lawful_bases.values() if b.standing}
     assert decision.basis in ({"own-organisation"} if own else set()) | given_ids | recorded | standing
     if not own:
@@ -253,9 +318,16 @@ def test_sealed_entries_never_leak_without_explicit_consent(args: tuple) -> None
     decision = decide(POLICY, consents_, rels, viewer, entry, NOW)
     if decision.level is Level.NONE:
         return
-    explicit = [c for c in consents_ if f"consent:{c.id}" == decision.basis and c.status is ConsentStatus.GIVEN
-                and c.by is Consenter.YOUNG_PERSON and c.competent and entry.category in c.categories
-                and c.recorded_at <= NOW]
+    explicit = [
+        c
+        for c in consents_
+        if f"consent:{c.id}" == decision.basis
+        and c.status is ConsentStatus.GIVEN
+        and c.by is Consenter.YOUNG_PERSON
+        and c.competent
+        and entry.category in c.categories
+        and c.recorded_at <= NOW
+    ]
     assert explicit, decision.explanation
 
 
@@ -273,6 +345,11 @@ def test_limits_always_hold(args: tuple) -> None:
     if decision.level is Level.NONE:
         assert decision.practitioner_message == "No information is available to you."
     assert (decision.contact is not None) is (decision.level is Level.FLAG)
-    if viewer.break_glass is None and viewer.organisation != entry.source_organisation and decision.level > \
-            Level.NONE and decision.basis and not decision.basis.endswith("ig-audit"):
+    if (
+        viewer.break_glass is None
+        and viewer.organisation != entry.source_organisation
+        and decision.level > Level.NONE
+        and decision.basis
+        and not decision.basis.endswith("ig-audit")
+    ):
         assert any(r.organisation == viewer.organisation for r in rels)  # a legitimate relationship

@@ -20,12 +20,55 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 
 # Modules that do I/O (files, network, databases, brokers, processes), read clocks or draw random numbers.
 DENIED = {
-    "os", "pathlib", "io", "shutil", "tempfile", "glob", "fileinput", "socket", "ssl", "select", "selectors",
-    "asyncio", "subprocess", "multiprocessing", "threading", "concurrent", "signal", "http", "urllib",
-    "requests", "httpx", "aiohttp", "sqlite3", "sqlalchemy", "psycopg", "psycopg2", "alembic",
-    "confluent_kafka", "aiokafka", "kafka", "faust", "fastapi", "starlette", "uvicorn", "logging", "time",
-    "random", "secrets", "uuid", "importlib", "pickle", "shelve", "dbm", "mmap", "ctypes", "click", "hub",
-    "projections", "connectors",
+    "os",
+    "pathlib",
+    "io",
+    "shutil",
+    "tempfile",
+    "glob",
+    "fileinput",
+    "socket",
+    "ssl",
+    "select",
+    "selectors",
+    "asyncio",
+    "subprocess",
+    "multiprocessing",
+    "threading",
+    "concurrent",
+    "signal",
+    "http",
+    "urllib",
+    "requests",
+    "httpx",
+    "aiohttp",
+    "sqlite3",
+    "sqlalchemy",
+    "psycopg",
+    "psycopg2",
+    "alembic",
+    "confluent_kafka",
+    "aiokafka",
+    "kafka",
+    "faust",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "logging",
+    "time",
+    "random",
+    "secrets",
+    "uuid",
+    "importlib",
+    "pickle",
+    "shelve",
+    "dbm",
+    "mmap",
+    "ctypes",
+    "click",
+    "hub",
+    "projections",
+    "connectors",
 }
 DENIED_CALLS = {"open", "input", "print", "eval", "exec", "compile", "__import__", "breakpoint"}
 CLOCK_READS = {"now", "utcnow", "today", "time", "monotonic", "perf_counter"}
@@ -58,16 +101,42 @@ def test_module_imports_and_calls_nothing_impure(path: Path) -> None:
 
 
 def test_importing_the_engine_loads_no_io_modules() -> None:
-    modules = [f"consent_engine.{p.relative_to(PACKAGE).with_suffix('').as_posix().replace('/', '.')}"
-               for p in MODULES if p.name != "__init__.py"]
-    code = ("import json, sys\nbefore = set(sys.modules)\nimport consent_engine\n"
-            + "".join(f"import {name}\n" for name in modules)
-            + "print(json.dumps(sorted(set(sys.modules) - before)))")
-    loaded = json.loads(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                                       text=True, cwd=ROOT).stdout)
-    io_modules = {"socket", "ssl", "sqlite3", "sqlalchemy", "psycopg", "confluent_kafka", "aiokafka", "faust",
-                  "httpx", "fastapi", "starlette", "asyncio", "subprocess", "http", "urllib.request", "requests",
-                  "multiprocessing", "threading", "click", "hub", "projections"}
+    modules = [
+        f"consent_engine.{p.relative_to(PACKAGE).with_suffix('').as_posix().replace('/', '.')}"
+        for p in MODULES
+        if p.name != "__init__.py"
+    ]
+    code = (
+        "import json, sys\nbefore = set(sys.modules)\nimport consent_engine\n"
+        + "".join(f"import {name}\n" for name in modules)
+        + "print(json.dumps(sorted(set(sys.modules) - before)))"
+    )
+    loaded = json.loads(
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    )
+    io_modules = {
+        "socket",
+        "ssl",
+        "sqlite3",
+        "sqlalchemy",
+        "psycopg",
+        "confluent_kafka",
+        "aiokafka",
+        "faust",
+        "httpx",
+        "fastapi",
+        "starlette",
+        "asyncio",
+        "subprocess",
+        "http",
+        "urllib.request",
+        "requests",
+        "multiprocessing",
+        "threading",
+        "click",
+        "hub",
+        "projections",
+    }
     assert not {m for m in loaded if m in io_modules or m.split(".")[0] in io_modules}
 
 

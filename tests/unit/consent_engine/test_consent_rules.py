@@ -37,15 +37,20 @@ CAMHS_VIEWER = viewer()
 
 # --- The source organisation always sees its own entries ------------------------------------------------------
 
-@pytest.mark.parametrize(("role", "org", "category", "labels", "expected"), [
-    ("gp", GP, "mental-health", (), Level.FULL),
-    ("gp", GP, "sexual-health", ("HIV", "V"), Level.FULL),  # sealed, still its own
-    ("teacher", SCHOOL, "pastoral-concern", ("ETH", "SDV"), Level.SUMMARY),  # deny rule does not apply to own
-    ("teacher", SCHOOL, "safeguarding-concern", (), Level.FLAG),  # minimum necessary within the organisation
-    ("teacher", SCHOOL, "sexual-health", (), Level.NONE),  # no need to know, even inside the organisation
-])
-def test_source_organisation_sees_its_own_entries(role: str, org: str, category: str, labels: tuple[str, ...],
-                                                  expected: Level) -> None:
+
+@pytest.mark.parametrize(
+    ("role", "org", "category", "labels", "expected"),
+    [
+        ("gp", GP, "mental-health", (), Level.FULL),
+        ("gp", GP, "sexual-health", ("HIV", "V"), Level.FULL),  # sealed, still its own
+        ("teacher", SCHOOL, "pastoral-concern", ("ETH", "SDV"), Level.SUMMARY),  # deny rule does not apply to own
+        ("teacher", SCHOOL, "safeguarding-concern", (), Level.FLAG),  # minimum necessary within the organisation
+        ("teacher", SCHOOL, "sexual-health", (), Level.NONE),  # no need to know, even inside the organisation
+    ],
+)
+def test_source_organisation_sees_its_own_entries(
+    role: str, org: str, category: str, labels: tuple[str, ...], expected: Level
+) -> None:
     v = viewer(role, org)
     e = entry(category, source=org, labels=labels)
     decision = run(v, e, consents=[refusal(recorded_at=ago(1))], relationships=[])
@@ -68,6 +73,7 @@ def test_own_decisions_with_break_glass_still_alert() -> None:
 
 
 # --- An explicit deny beats any permit ------------------------------------------------------------------------
+
 
 def test_deny_rule_beats_consent() -> None:
     v = viewer("teacher", SCHOOL)
@@ -109,22 +115,27 @@ def test_organisation_type_rule() -> None:
 GIVEN_BY_PARENT = parent(recorded_at=ago(60))
 
 
-@pytest.mark.parametrize(("records", "expected"), [
-    ([GIVEN_BY_PARENT], Level.FULL),
-    ([GIVEN_BY_PARENT, refusal(recorded_at=ago(10))], Level.NONE),  # competent refusal, later
-    ([refusal(recorded_at=ago(90)), GIVEN_BY_PARENT], Level.NONE),  # competent refusal, earlier: still stands
-    ([GIVEN_BY_PARENT, refusal(competent=False, recorded_at=ago(10))], Level.FULL),  # not competent
-    ([consent(recorded_at=ago(60)), refusal(by=Consenter.PARENTAL_RESPONSIBILITY, recorded_at=ago(10))],
-     Level.FULL),  # a parent cannot override a competent young person
-    ([GIVEN_BY_PARENT, refusal(by=Consenter.PARENTAL_RESPONSIBILITY, recorded_at=ago(10))], Level.NONE),
-    ([refusal(recorded_at=ago(90)), consent(recorded_at=ago(5))], Level.FULL),  # changed their mind
-    ([refusal(recorded_at=ago(5)), consent(recorded_at=ago(5))], Level.NONE),  # same moment: deny wins
-    ([refusal(by=Consenter.PARENTAL_RESPONSIBILITY, recorded_at=ago(90)), parent(recorded_at=ago(5))], Level.FULL),
-    ([refusal(recorded_at=ago(10), categories=["referral"]), GIVEN_BY_PARENT], Level.FULL),  # other scope
-    ([refusal(recorded_at=ago(10), organisation_types=["school"]), GIVEN_BY_PARENT], Level.FULL),
-    ([refusal(recorded_at=ago(10), purposes=["safeguarding"]), GIVEN_BY_PARENT], Level.FULL),
-    ([refusal(recorded_at=ago(10), organisations=[CAMHS]), GIVEN_BY_PARENT], Level.NONE),
-])
+@pytest.mark.parametrize(
+    ("records", "expected"),
+    [
+        ([GIVEN_BY_PARENT], Level.FULL),
+        ([GIVEN_BY_PARENT, refusal(recorded_at=ago(10))], Level.NONE),  # competent refusal, later
+        ([refusal(recorded_at=ago(90)), GIVEN_BY_PARENT], Level.NONE),  # competent refusal, earlier: still stands
+        ([GIVEN_BY_PARENT, refusal(competent=False, recorded_at=ago(10))], Level.FULL),  # not competent
+        (
+            [consent(recorded_at=ago(60)), refusal(by=Consenter.PARENTAL_RESPONSIBILITY, recorded_at=ago(10))],
+            Level.FULL,
+        ),  # a parent cannot override a competent young person
+        ([GIVEN_BY_PARENT, refusal(by=Consenter.PARENTAL_RESPONSIBILITY, recorded_at=ago(10))], Level.NONE),
+        ([refusal(recorded_at=ago(90)), consent(recorded_at=ago(5))], Level.FULL),  # changed their mind
+        ([refusal(recorded_at=ago(5)), consent(recorded_at=ago(5))], Level.NONE),  # same moment: deny wins
+        ([refusal(by=Consenter.PARENTAL_RESPONSIBILITY, recorded_at=ago(90)), parent(recorded_at=ago(5))], Level.FULL),
+        ([refusal(recorded_at=ago(10), categories=["referral"]), GIVEN_BY_PARENT], Level.FULL),  # other scope
+        ([refusal(recorded_at=ago(10), organisation_types=["school"]), GIVEN_BY_PARENT], Level.FULL),
+        ([refusal(recorded_at=ago(10), purposes=["safeguarding"]), GIVEN_BY_PARENT], Level.FULL),
+        ([refusal(recorded_at=ago(10), organisations=[CAMHS]), GIVEN_BY_PARENT], Level.NONE),
+    ],
+)
 def test_refusal_and_authority(records: list, expected: Level) -> None:
     decision = run(CAMHS_VIEWER, entry(), records)
     assert decision.level is expected, decision.explanation
@@ -163,10 +174,18 @@ def test_direct_care_basis_does_not_override_refusal() -> None:
 
 # --- Withdrawal applies from the moment it is recorded --------------------------------------------------------
 
+
 def test_withdrawal_applies_from_the_moment_recorded() -> None:
     moment = ago(2)
-    withdrawal = consent("W1", status=ConsentStatus.WITHDRAWN, recorded_at=moment, withdraws="C1",
-                         organisation_types=(), categories=(), purposes=())
+    withdrawal = consent(
+        "W1",
+        status=ConsentStatus.WITHDRAWN,
+        recorded_at=moment,
+        withdraws="C1",
+        organisation_types=(),
+        categories=(),
+        purposes=(),
+    )
     records = [consent(recorded_at=ago(30)), withdrawal]
     just_before = run(CAMHS_VIEWER, entry(), records, now=moment - timedelta(microseconds=1))
     assert just_before.level is Level.FULL
@@ -176,8 +195,15 @@ def test_withdrawal_applies_from_the_moment_recorded() -> None:
 
 
 def test_targeted_withdrawal_ends_only_its_record() -> None:
-    withdrawal = consent("W1", status=ConsentStatus.WITHDRAWN, recorded_at=ago(2), withdraws="C1",
-                         organisation_types=(), categories=(), purposes=())
+    withdrawal = consent(
+        "W1",
+        status=ConsentStatus.WITHDRAWN,
+        recorded_at=ago(2),
+        withdraws="C1",
+        organisation_types=(),
+        categories=(),
+        purposes=(),
+    )
     records = [consent(recorded_at=ago(30)), withdrawal, consent("C2", recorded_at=ago(1))]
     decision = run(CAMHS_VIEWER, entry(), records)
     assert decision.level is Level.FULL and decision.basis == "consent:C2"
@@ -189,47 +215,65 @@ def test_parent_cannot_withdraw_a_competent_young_persons_consent() -> None:
 
 
 def test_withdrawal_revives_an_earlier_refusal() -> None:
-    records = [refusal(recorded_at=ago(90)), consent(recorded_at=ago(30)),
-               consent("W1", status=ConsentStatus.WITHDRAWN, recorded_at=ago(2), withdraws="C1",
-                       organisation_types=(), categories=(), purposes=())]
+    records = [
+        refusal(recorded_at=ago(90)),
+        consent(recorded_at=ago(30)),
+        consent(
+            "W1",
+            status=ConsentStatus.WITHDRAWN,
+            recorded_at=ago(2),
+            withdraws="C1",
+            organisation_types=(),
+            categories=(),
+            purposes=(),
+        ),
+    ]
     e = entry(basis=SharingBasis(SharingKind.LAWFUL_BASIS, "direct-care"))
     assert run(CAMHS_VIEWER, e, records).level is Level.NONE
 
 
 def test_scoped_withdrawal() -> None:
-    records = [consent(recorded_at=ago(30)),
-               consent("W1", status=ConsentStatus.WITHDRAWN, recorded_at=ago(2), organisation_types=("camhs",))]
+    records = [
+        consent(recorded_at=ago(30)),
+        consent("W1", status=ConsentStatus.WITHDRAWN, recorded_at=ago(2), organisation_types=("camhs",)),
+    ]
     assert run(CAMHS_VIEWER, entry(), records).level is Level.NONE
 
 
 def test_future_withdrawal_and_future_consent_do_not_apply_yet() -> None:
-    withdrawal = consent("W1", status=ConsentStatus.WITHDRAWN, recorded_at=NOW + timedelta(seconds=1),
-                         withdraws="C1")
+    withdrawal = consent("W1", status=ConsentStatus.WITHDRAWN, recorded_at=NOW + timedelta(seconds=1), withdraws="C1")
     assert run(CAMHS_VIEWER, entry(), [consent(), withdrawal]).level is Level.FULL
     assert run(CAMHS_VIEWER, entry(), [consent(recorded_at=NOW + timedelta(seconds=1))]).level is Level.NONE
 
 
 # --- Safeguarding lawful basis --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("role", "org", "category", "expected"), [
-    ("social-worker", LA, "mental-health", Level.FULL),
-    ("school-nurse", COMMUNITY, "mental-health", Level.SUMMARY),  # only at the level the policy allows
-    ("school-dsl", SCHOOL, "encounter", Level.FLAG),
-    ("school-dsl", SCHOOL, "sexual-health", Level.NONE),  # sealed: safeguarding basis does not open it
-])
+
+@pytest.mark.parametrize(
+    ("role", "org", "category", "expected"),
+    [
+        ("social-worker", LA, "mental-health", Level.FULL),
+        ("school-nurse", COMMUNITY, "mental-health", Level.SUMMARY),  # only at the level the policy allows
+        ("school-dsl", SCHOOL, "encounter", Level.FLAG),
+        ("school-dsl", SCHOOL, "sexual-health", Level.NONE),  # sealed: safeguarding basis does not open it
+    ],
+)
 def test_safeguarding_basis_levels(role: str, org: str, category: str, expected: Level) -> None:
     decision = run(viewer(role, org, "safeguarding"), entry(category, source=CAMHS, basis=safeguarding()))
     assert decision.level is expected, decision.explanation
 
 
-@pytest.mark.parametrize("basis", [
-    safeguarding(decision_maker=None),
-    safeguarding(reason="  "),
-    safeguarding(recorded_at=NOW + timedelta(minutes=1)),
-    SharingBasis(SharingKind.LAWFUL_BASIS, "not-a-basis", "x", "y"),
-    SharingBasis(SharingKind.LAWFUL_BASIS, None, "x", "y"),
-    SharingBasis(SharingKind.LAWFUL_BASIS, "ig-audit", "x", "y"),  # standing bases are not recorded
-])
+@pytest.mark.parametrize(
+    "basis",
+    [
+        safeguarding(decision_maker=None),
+        safeguarding(reason="  "),
+        safeguarding(recorded_at=NOW + timedelta(minutes=1)),
+        SharingBasis(SharingKind.LAWFUL_BASIS, "not-a-basis", "x", "y"),
+        SharingBasis(SharingKind.LAWFUL_BASIS, None, "x", "y"),
+        SharingBasis(SharingKind.LAWFUL_BASIS, "ig-audit", "x", "y"),  # standing bases are not recorded
+    ],
+)
 def test_incomplete_or_unknown_lawful_basis_opens_nothing(basis: SharingBasis) -> None:
     decision = run(viewer("social-worker", LA, "safeguarding"), entry(source=CAMHS, basis=basis))
     assert decision.level is Level.NONE
@@ -253,13 +297,16 @@ def test_lawful_basis_scope() -> None:
 NURSE = viewer("school-nurse", COMMUNITY)
 
 
-@pytest.mark.parametrize(("records", "expected"), [
-    ([], Level.NONE),
-    ([parent(organisation_types=["community-health"], categories=["sexual-health"])], Level.NONE),
-    ([consent(organisation_types=["community-health"], categories=["*"])], Level.NONE),  # not explicit
-    ([consent(organisation_types=["community-health"], categories=["sexual-health"], competent=False)], Level.NONE),
-    ([consent(organisation_types=["community-health"], categories=["sexual-health"])], Level.FULL),
-])
+@pytest.mark.parametrize(
+    ("records", "expected"),
+    [
+        ([], Level.NONE),
+        ([parent(organisation_types=["community-health"], categories=["sexual-health"])], Level.NONE),
+        ([consent(organisation_types=["community-health"], categories=["*"])], Level.NONE),  # not explicit
+        ([consent(organisation_types=["community-health"], categories=["sexual-health"], competent=False)], Level.NONE),
+        ([consent(organisation_types=["community-health"], categories=["sexual-health"])], Level.FULL),
+    ],
+)
 def test_sealed_needs_explicit_consent_from_young_person(records: list, expected: Level) -> None:
     decision = run(NURSE, entry("sexual-health", source=GP), records)
     assert decision.level is expected, decision.explanation
@@ -283,19 +330,23 @@ def test_sealed_is_not_opened_by_direct_care_basis() -> None:
 
 # --- Legitimate relationship and break-glass ------------------------------------------------------------------
 
-@pytest.mark.parametrize(("relationship", "expected"), [
-    (rel(CAMHS), Level.FULL),
-    (rel(CAMHS, role="camhs-clinician"), Level.FULL),
-    (rel(CAMHS, role="gp"), Level.NONE),
-    (rel(CAMHS, user_id="user-camhs-clinician"), Level.FULL),
-    (rel(CAMHS, user_id="someone-else"), Level.NONE),
-    (rel(CAMHS, team="eating-disorders"), Level.NONE),
-    (rel(CAMHS, end=ago(1)), Level.NONE),
-    (rel(CAMHS, start=NOW + timedelta(days=1)), Level.NONE),
-    (rel(CAMHS, child_id="another-child"), Level.NONE),
-    (rel(CAMHS, child_id=CHILD, end=NOW + timedelta(days=1)), Level.FULL),
-    (rel(GP), Level.NONE),
-])
+
+@pytest.mark.parametrize(
+    ("relationship", "expected"),
+    [
+        (rel(CAMHS), Level.FULL),
+        (rel(CAMHS, role="camhs-clinician"), Level.FULL),
+        (rel(CAMHS, role="gp"), Level.NONE),
+        (rel(CAMHS, user_id="user-camhs-clinician"), Level.FULL),
+        (rel(CAMHS, user_id="someone-else"), Level.NONE),
+        (rel(CAMHS, team="eating-disorders"), Level.NONE),
+        (rel(CAMHS, end=ago(1)), Level.NONE),
+        (rel(CAMHS, start=NOW + timedelta(days=1)), Level.NONE),
+        (rel(CAMHS, child_id="another-child"), Level.NONE),
+        (rel(CAMHS, child_id=CHILD, end=NOW + timedelta(days=1)), Level.FULL),
+        (rel(GP), Level.NONE),
+    ],
+)
 def test_legitimate_relationship(relationship: object, expected: Level) -> None:
     decision = run(CAMHS_VIEWER, entry(), [consent()], [relationship])  # type: ignore[list-item]
     assert decision.level is expected
@@ -316,16 +367,19 @@ def test_break_glass_opens_with_limits_and_alerts() -> None:
     assert run(viewer(), entry(), [consent()], []).alert is False
 
 
-@pytest.mark.parametrize(("v", "why"), [
-    (viewer(break_glass=glass(reason="curiosity")), "not a break-glass reason"),
-    (viewer(break_glass=glass(justification="   ")), "justification"),
-    (viewer("teacher", SCHOOL, break_glass=glass()), "may not break glass"),
-    (viewer(break_glass=glass(child="other-child")), "another child"),
-    (viewer(break_glass=glass(starts=ago(1))), "not in force"),
-    (viewer(break_glass=glass(starts=NOW + timedelta(minutes=5))), "not in force"),
-    (viewer(break_glass=glass(starts=ago(minutes=10), minutes=600)), "longer than"),
-    (viewer(break_glass=glass(categories=["referral"])), "outside the break-glass scope"),
-])
+@pytest.mark.parametrize(
+    ("v", "why"),
+    [
+        (viewer(break_glass=glass(reason="curiosity")), "not a break-glass reason"),
+        (viewer(break_glass=glass(justification="   ")), "justification"),
+        (viewer("teacher", SCHOOL, break_glass=glass()), "may not break glass"),
+        (viewer(break_glass=glass(child="other-child")), "another child"),
+        (viewer(break_glass=glass(starts=ago(1))), "not in force"),
+        (viewer(break_glass=glass(starts=NOW + timedelta(minutes=5))), "not in force"),
+        (viewer(break_glass=glass(starts=ago(minutes=10), minutes=600)), "longer than"),
+        (viewer(break_glass=glass(categories=["referral"])), "outside the break-glass scope"),
+    ],
+)
 def test_invalid_break_glass_opens_nothing_but_alerts(v: object, why: str) -> None:
     decision = run(v, entry(), [consent(organisation_types=["camhs", "school"])], [])  # type: ignore[arg-type]
     assert decision.level is Level.NONE and decision.alert
@@ -337,21 +391,24 @@ def test_break_glass_needs_a_basis_and_does_not_open_sealed() -> None:
     assert run(viewer(break_glass=glass()), entry(), [], []).level is Level.NONE
     sealed = consent(categories=["sexual-health"])
     assert run(viewer(break_glass=glass()), entry("sexual-health"), [sealed], []).level is Level.SUMMARY
-    assert run(viewer(break_glass=glass()), entry("sexual-health"), [consent(categories=["*"])], []).level \
-        is Level.NONE
+    assert run(viewer(break_glass=glass()), entry("sexual-health"), [consent(categories=["*"])], []).level is Level.NONE
 
 
 # --- Minimum necessary ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("role", "org", "category", "expected"), [
-    ("teacher", SCHOOL, "mental-health", Level.FLAG),
-    ("teacher", SCHOOL, "pastoral-concern", Level.SUMMARY),
-    ("teacher", SCHOOL, "attendance", Level.FULL),
-    ("teacher", SCHOOL, "encounter", Level.NONE),
-    ("school-dsl", SCHOOL, "mental-health", Level.FLAG),
-    ("vcse-worker", VCSE, "mental-health", Level.FLAG),
-    ("gp", GP, "mental-health", Level.FULL),
-])
+
+@pytest.mark.parametrize(
+    ("role", "org", "category", "expected"),
+    [
+        ("teacher", SCHOOL, "mental-health", Level.FLAG),
+        ("teacher", SCHOOL, "pastoral-concern", Level.SUMMARY),
+        ("teacher", SCHOOL, "attendance", Level.FULL),
+        ("teacher", SCHOOL, "encounter", Level.NONE),
+        ("school-dsl", SCHOOL, "mental-health", Level.FLAG),
+        ("vcse-worker", VCSE, "mental-health", Level.FLAG),
+        ("gp", GP, "mental-health", Level.FULL),
+    ],
+)
 def test_minimum_necessary(role: str, org: str, category: str, expected: Level) -> None:
     everything = consent(organisation_types=["*"], categories=["*"])
     decision = run(viewer(role, org), entry(category, source=CAMHS), [everything])
@@ -365,12 +422,15 @@ def test_minimum_necessary(role: str, org: str, category: str, expected: Level) 
 
 # --- IG officers see metadata, never content ------------------------------------------------------------------
 
+
 def test_ig_officer_audit_sees_metadata_only() -> None:
     ig = viewer("ig-officer", HUB, "audit")
     decision = run(ig, entry(source=CAMHS), [], [])
     assert decision.level is Level.FLAG and decision.basis == "lawful-basis:ig-audit"
-    assert run(ig, entry(source=CAMHS), [consent(organisation_types=["*"], categories=["*"],
-                                                 purposes=["*"])], []).level is Level.FLAG
+    assert (
+        run(ig, entry(source=CAMHS), [consent(organisation_types=["*"], categories=["*"], purposes=["*"])], []).level
+        is Level.FLAG
+    )
 
 
 def test_ig_officer_outside_the_hub_sees_only_own_organisation() -> None:
@@ -394,15 +454,19 @@ def test_ig_officer_direct_care_is_not_permitted() -> None:
 
 # --- Fail closed ----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("v", "e", "rule"), [
-    (viewer(organisation="NOT-A-PARTY"), entry(), "unknown-organisation"),
-    (viewer(organisation_type="school"), entry(), "organisation-type-mismatch"),
-    (viewer(), entry(source="NOT-A-PARTY"), "unknown-source-organisation"),
-    (viewer(role="surgeon"), entry(), "unknown-role"),
-    (viewer(purpose="research"), entry(), "unknown-purpose"),
-    (viewer(role="teacher", organisation=SCHOOL, purpose="safeguarding"), entry(), "purpose-not-permitted"),
-    (viewer(), entry("horoscope"), "unknown-category"),
-])
+
+@pytest.mark.parametrize(
+    ("v", "e", "rule"),
+    [
+        (viewer(organisation="NOT-A-PARTY"), entry(), "unknown-organisation"),
+        (viewer(organisation_type="school"), entry(), "organisation-type-mismatch"),
+        (viewer(), entry(source="NOT-A-PARTY"), "unknown-source-organisation"),
+        (viewer(role="surgeon"), entry(), "unknown-role"),
+        (viewer(purpose="research"), entry(), "unknown-purpose"),
+        (viewer(role="teacher", organisation=SCHOOL, purpose="safeguarding"), entry(), "purpose-not-permitted"),
+        (viewer(), entry("horoscope"), "unknown-category"),
+    ],
+)
 def test_unknown_inputs_fail_closed(v: object, e: object, rule: str) -> None:
     decision = run(v, e, [consent(organisation_types=["*"], categories=["*"], purposes=["*"])])  # type: ignore[arg-type]
     assert decision.level is Level.NONE
@@ -421,6 +485,7 @@ def test_naive_now_is_refused() -> None:
 
 # --- No level above none without a consent record or a lawful basis -------------------------------------------
 
+
 def test_no_basis_no_disclosure() -> None:
     decision = run(CAMHS_VIEWER, entry(basis=SharingBasis(SharingKind.CONSENT, "C9")))
     assert decision.level is Level.NONE and decision.basis is None
@@ -432,26 +497,32 @@ def test_consent_is_the_basis() -> None:
     assert decision.basis == "consent:C1" and decision.level is Level.FULL
 
 
-@pytest.mark.parametrize("record", [
-    consent(child_id="another-child"),
-    consent(start=NOW + timedelta(days=1)),
-    consent(end=NOW),
-    consent(purposes=["safeguarding"]),
-    consent(organisation_types=["school"]),
-    consent(categories=["referral"]),
-    consent(organisation_types=(), organisations=[GP]),
-])
+@pytest.mark.parametrize(
+    "record",
+    [
+        consent(child_id="another-child"),
+        consent(start=NOW + timedelta(days=1)),
+        consent(end=NOW),
+        consent(purposes=["safeguarding"]),
+        consent(organisation_types=["school"]),
+        consent(categories=["referral"]),
+        consent(organisation_types=(), organisations=[GP]),
+    ],
+)
 def test_consent_scope(record: object) -> None:
     assert run(CAMHS_VIEWER, entry(), [record]).level is Level.NONE  # type: ignore[list-item]
 
 
-@pytest.mark.parametrize("record", [
-    consent(child_id=CHILD),
-    consent(start=ago(1), end=NOW + timedelta(seconds=1)),
-    consent(organisation_types=(), organisations=[CAMHS]),
-    consent(organisation_types=(), organisations=["*"]),
-    consent(purposes=["*"]),
-])
+@pytest.mark.parametrize(
+    "record",
+    [
+        consent(child_id=CHILD),
+        consent(start=ago(1), end=NOW + timedelta(seconds=1)),
+        consent(organisation_types=(), organisations=[CAMHS]),
+        consent(organisation_types=(), organisations=["*"]),
+        consent(purposes=["*"]),
+    ],
+)
 def test_consent_scope_matches(record: object) -> None:
     assert run(CAMHS_VIEWER, entry(), [record]).level is Level.FULL  # type: ignore[list-item]
 
