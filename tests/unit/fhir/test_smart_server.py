@@ -12,7 +12,12 @@ from fastapi import HTTPException
 from hub.auth.smart import GrantError, SmartServer, allowed_types, parse_scope, require_patient, s256
 from hub.auth.tokens import Principal, TokenVerifier
 
-NOW = datetime.now(UTC)
+
+def now() -> datetime:
+    """The real clock at call time: tokens are verified against it, so a module-level constant goes stale."""
+    return datetime.now(UTC)
+
+
 EPR = Principal("u-gp", "A81001", "gp", "direct-care", ("user/*.read",))
 
 
@@ -36,7 +41,7 @@ def test_scopes() -> None:
 def test_launch_code_token_with_pkce() -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     server = SmartServer(key, "onestory")
-    launch = server.launch(EPR, "c1", NOW)
+    launch = server.launch(EPR, "c1", now())
     verifier = "v" * 50
     code, patient = server.authorize(
         launch=launch,
@@ -45,11 +50,11 @@ def test_launch_code_token_with_pkce() -> None:
         scope="launch patient/*.read openid",
         code_challenge=s256(verifier),
         code_challenge_method="S256",
-        now=NOW,
+        now=now(),
     )
     assert patient == "c1"
     with pytest.raises(GrantError):
-        server.exchange(code=code, client_id="app", redirect_uri="https://app/cb", code_verifier="wrong", now=NOW)
+        server.exchange(code=code, client_id="app", redirect_uri="https://app/cb", code_verifier="wrong", now=now())
     reply = server.exchange(
         code=code, client_id="app", redirect_uri="https://app/cb", code_verifier=verifier, now=datetime.now(UTC)
     )
@@ -64,8 +69,8 @@ def test_launch_code_token_with_pkce() -> None:
 
 def test_authorize_refuses_bad_requests() -> None:
     server = SmartServer(ec.generate_private_key(ec.SECP256R1()), "onestory")
-    launch = server.launch(EPR, "c1", NOW)
-    base: dict[str, Any] = {"launch": launch, "client_id": "app", "redirect_uri": "https://app/cb", "now": NOW}
+    launch = server.launch(EPR, "c1", now())
+    base: dict[str, Any] = {"launch": launch, "client_id": "app", "redirect_uri": "https://app/cb", "now": now()}
     with pytest.raises(GrantError, match="PKCE"):
         server.authorize(scope="patient/*.read", code_challenge=None, code_challenge_method=None, **base)
     with pytest.raises(GrantError, match="PKCE"):
@@ -76,7 +81,7 @@ def test_authorize_refuses_bad_requests() -> None:
         server.authorize(
             **(base | {"launch": "forged"}), scope="patient/*.read", code_challenge="x", code_challenge_method="S256"
         )
-    expired = server.launch(EPR, "c1", NOW - timedelta(hours=1))
+    expired = server.launch(EPR, "c1", now() - timedelta(hours=1))
     with pytest.raises(GrantError):
         server.authorize(
             **(base | {"launch": expired}), scope="patient/*.read", code_challenge="x", code_challenge_method="S256"
