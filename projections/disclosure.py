@@ -8,7 +8,6 @@ from typing import Any
 
 from consent_engine import (
     ConsentRecord,
-    Decision,
     Entry,
     Level,
     Policy,
@@ -24,6 +23,7 @@ _KIND = {"consent": SharingKind.CONSENT, "lawful_basis": SharingKind.LAWFUL_BASI
 
 
 def aware(value: datetime | None) -> datetime | None:
+    """UTC-aware: SQLite hands back naive datetimes, and everything the hub stores is UTC."""
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -91,14 +91,3 @@ def class_decisions(
         if level is not Level.NONE:
             out[class_key(viewer.organisation, viewer.role, viewer.purpose)] = level.value
     return out
-
-
-def live_decision(
-    policy: Policy,
-    consents: Sequence[ConsentRecord],
-    rels: Sequence[Relationship],
-    viewer: Viewer,
-    row: dict[str, Any],
-    now: datetime,
-) -> Decision:
-    return decide(policy, consents, rels, viewer, entry_of(row), now)

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from hub.db.tables import child_identifiers, children, event_store, timeline_entries
 from hub.events.codec import EventCodec
-
-
-def utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything the hub stores is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+from projections.disclosure import aware
 
 
 def child_by_identifier(conn: Connection, system: str, value: str) -> str | None:
@@ -57,4 +52,4 @@ def timeline(conn: Connection, child_id: str) -> list[dict[str, Any]]:
         .where(timeline_entries.c.child_id == child_id, timeline_entries.c.status == "active")
         .order_by(timeline_entries.c.occurred_at.desc(), timeline_entries.c.entry_id)
     )
-    return [dict(r._mapping) | {"occurred_at": utc(r.occurred_at)} for r in rows]
+    return [dict(r._mapping) | {"occurred_at": aware(r.occurred_at)} for r in rows]
