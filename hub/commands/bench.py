@@ -15,6 +15,7 @@ _BENCHES: dict[str, str] = {
     "consent": "hub.commands.bench_consent:consent",
     "identity": "hub.commands.bench_identity:identity",
     "pipeline": "hub.commands.bench_pipeline:pipeline",
+    "read": "hub.commands.bench_read:read",
 }
 
 
