@@ -64,6 +64,7 @@ identity_reviews = Table(
     Column("decided_by", String(120), nullable=True),
     Column("decision_reason", Text, nullable=True),
     Index("ix_identity_reviews_status", "status", "created_at"),
+    Index("ix_identity_reviews_child_a", "child_a", "reason"),  # children split off one NHS number's child
 )
 
 identity_merges = Table(

@@ -8,8 +8,10 @@ address). These are exactly the situations that make identity resolution hard.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 
 from hub.synth import identifiers
 from hub.synth.names import DISTRICTS, FAMILY, GIVEN_F, GIVEN_M, INWARD_LETTERS, LA_CODES
@@ -82,11 +84,21 @@ def _given(rng: random.Random, sex: str, avoid: set[str]) -> str:
             return name
 
 
+def _unique(issued: set[str], draw: Callable[[], str]) -> str:
+    """A national identifier not yet given to anyone: the 999 test range holds ~900,000 NHS numbers, so
+    independent draws for 20,000 children would give about 220 pairs of children one number."""
+    while (value := draw()) in issued:
+        pass
+    issued.add(value)
+    return value
+
+
 def generate_population(children: int, seed: int, years: int = 1, end: date = date(2026, 11, 1)) -> Population:
     rng = random.Random(seed)
     start = end - timedelta(days=365 * years)
     out: list[Child] = []
     household = 0
+    issued: set[str] = set()  # NHS numbers and UPNs are issued once: no two people share one
     while len(out) < children:
         household += 1
         surname = rng.choice(FAMILY)
@@ -118,8 +130,8 @@ def generate_population(children: int, seed: int, years: int = 1, end: date = da
                 middle = _given(rng, sex, used | {given}) if rng.random() < 0.4 else None
                 child = Child(
                     index=len(out) + len(members),
-                    nhs_number=identifiers.nhs_number(rng),
-                    upn=identifiers.upn(rng, la_code),
+                    nhs_number=_unique(issued, partial(identifiers.nhs_number, rng)),
+                    upn=_unique(issued, partial(identifiers.upn, rng, la_code)),
                     la_code=la_code,
                     given_name=given,
                     middle_name=middle,

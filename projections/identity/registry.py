@@ -44,9 +44,8 @@ class Resolution:
 
 @dataclass(frozen=True)
 class _Candidate:
-    record_key: str
+    record_key: str  # one of the child's records that shares a block with the new record
     child_id: str
-    demographics: Demographics
     score: Score
 
 
@@ -145,7 +144,6 @@ class Registry:
         now: datetime,
     ) -> Resolution:
         ordered = list(dict.fromkeys(found[k] for k in keys if k in found))
-        primary = ordered[0]
         nhs = rules.nhs_number(keys)
         if nhs and (NHS_NUMBER_SYSTEM, nhs) in found:
             nhs_child = found[(NHS_NUMBER_SYSTEM, nhs)]
@@ -153,13 +151,42 @@ class Registry:
                 select(identity_records.c.birth_date).where(identity_records.c.child_id == nhs_child)
             ).scalars()
             if rules.nhs_dob_conflict(dates, demo.birth_date):
-                child = self._new_child(conn, now)
-                self._open_review(conn, nhs_child, child, None, rkey, "nhs-dob-conflict", None, now)
-                return Resolution(child, rkey, "conflict", ["nhs-dob-conflict"])
-        resolution = Resolution(primary, rkey, "identifier")
+                split = self._split_off_with_birth_date(conn, nhs_child, demo.birth_date)
+                if split is None:
+                    child = self._new_child(conn, now)
+                    self._open_review(conn, nhs_child, child, None, rkey, "nhs-dob-conflict", None, now)
+                    return Resolution(child, rkey, "conflict", ["nhs-dob-conflict"])
+                # The number's first child and this one stay apart (the review decides); never bridged here.
+                ordered = [split, *(c for c in ordered if c not in (split, nhs_child))]
+        resolution = Resolution(ordered[0], rkey, "identifier")
         for other in ordered[1:]:
             self._bridge(conn, resolution, other, demo, now)
         return resolution
+
+    @staticmethod
+    def _split_off_with_birth_date(conn: Connection, nhs_child: str, birth_date: date | None) -> str | None:
+        """The child split off this NHS number's child (nhs-dob-conflict) whose records have this birth date.
+
+        Once a number has been seen with two dates of birth, each later record with one of those dates joins
+        the child that has it; the two children themselves are only ever joined by a steward.
+        """
+        split_off = conn.execute(
+            select(identity_reviews.c.child_b).where(
+                identity_reviews.c.child_a == nhs_child, identity_reviews.c.reason == "nhs-dob-conflict"
+            )
+        ).scalars()
+        children = sorted({current_child(conn, c) for c in split_off} - {nhs_child})
+        if not children or birth_date is None:
+            return None
+        rows = conn.execute(
+            select(identity_records.c.child_id, identity_records.c.birth_date).where(
+                identity_records.c.child_id.in_(children)
+            )
+        )
+        dates: dict[str, set[date]] = {}
+        for child_id, born in rows:
+            dates.setdefault(child_id, set()).add(born)
+        return rules.holder_of_birth_date(dates, birth_date)
 
     def _bridge(self, conn: Connection, resolution: Resolution, other: str, demo: Demographics, now: datetime) -> None:
         """Validated identifiers on one record point at two children: merge only if they also look alike."""
@@ -193,12 +220,8 @@ class Registry:
     def _resolve_by_score(
         self, conn: Connection, rkey: str, keys: list[rules.Key], demo: Demographics, now: datetime
     ) -> Resolution:
-        candidates = self._candidates(conn, demo, rules.nhs_number(keys))
-        best: dict[str, _Candidate] = {}
-        for cand in candidates:
-            if cand.child_id not in best or cand.score.total > best[cand.child_id].score.total:
-                best[cand.child_id] = cand
-        ranked = sorted(best.values(), key=lambda c: -c.score.total)
+        candidates = self._candidates(conn, demo, rules.nhs_number(keys))  # one per child
+        ranked = sorted(candidates, key=lambda c: -c.score.total)
         for cand in ranked:
             if cand.score.band == "link" and not rules.possible_twin(cand.score.levels):
                 return Resolution(cand.child_id, rkey, "score")
@@ -213,28 +236,32 @@ class Registry:
         return resolution
 
     def _candidates(self, conn: Connection, demo: Demographics, nhs: str | None) -> list[_Candidate]:
+        """Children with records in this record's blocks, each scored on all of those records together."""
         keys = block_keys(demo, self.scorer.nicknames)
         if not keys:
             return []
         lookups = Lookups(conn)
         rows = lookups.candidates(keys, self.scorer.config.max_block_size)
-        other_nhs = lookups.nhs_numbers(r[1] for r in rows) if nhs and rows else {}
-        out = []
+        if not rows:
+            return []
+        known: dict[str, list[Demographics]] = {}
+        first_record: dict[str, str] = {}
         for record_key, child_id, given, family, birth_date, sex, postcode in rows:
+            first_record.setdefault(child_id, record_key)
+            known.setdefault(child_id, []).append(Demographics(given, family, birth_date, sex, postcode))
+        other_nhs = lookups.nhs_numbers(known) if nhs else {}
+        out = []
+        for child_id, records in known.items():
             if nhs and other_nhs.get(child_id, set()) - {nhs}:
                 continue  # both validated, different NHS numbers: different children
-            d = Demographics(given, family, birth_date, sex, postcode)
-            score = self.scorer.score_if_plausible(demo, d)
+            score = self.scorer.score_child(demo, records)
             if score is not None:
-                out.append(_Candidate(record_key, child_id, d, score))
+                out.append(_Candidate(first_record[child_id], child_id, score))
         return out
 
     def _best_candidate(self, conn: Connection, child_ids: list[str], demo: Demographics) -> _Candidate | None:
         rows = conn.execute(select(identity_records).where(identity_records.c.child_id.in_(child_ids)))
-        cands = [
-            _Candidate(r.record_key, r.child_id, _demographics(r), self.scorer.score(demo, _demographics(r)))
-            for r in rows
-        ]
+        cands = [_Candidate(r.record_key, r.child_id, self.scorer.score(demo, _demographics(r))) for r in rows]
         return max(cands, key=lambda c: c.score.total, default=None)
 
     # -- writes ------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ Pure. The registry applies these; tests pin them down as a decision table.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -66,6 +66,12 @@ def nhs_dob_conflict(known_dates: Iterable[date | None], birth_date: date | None
     """Same NHS number, different date of birth: a wrong number or a wrong date, either way a human decides."""
     known = {d for d in known_dates if d is not None}
     return birth_date is not None and bool(known) and birth_date not in known
+
+
+def holder_of_birth_date(dates: Mapping[str, Iterable[date | None]], birth_date: date) -> str | None:
+    """The one child whose records have this birth date; None when none or several do (a human decides)."""
+    holders = sorted(child for child, known in dates.items() if birth_date in set(known))
+    return holders[0] if len(holders) == 1 else None
 
 
 def possible_twin(levels: dict[str, str | None]) -> bool:

@@ -126,6 +126,24 @@ def test_identifiers_link_scores_link_and_twins_and_conflicts_go_to_review(hub: 
     assert flagged == [[NHS_NUMBER_SYSTEM, "check-digit"]]
 
 
+def test_records_agreeing_with_a_split_off_birth_date_join_that_child_and_the_conflict_stays_open(hub: Hub) -> None:
+    """The NHS number was first seen with a mistyped birth date: later records with the right date join the
+    child split off by the conflict, records with the first date stay with the first child, nothing merges."""
+    wrong = record("RX4", [(NHS_NUMBER_SYSTEM, NHS), ("urn:onestory:id:RX4:MR", "C1")], 1, dob=date(2011, 3, 9))
+    right = record("A81001", [(NHS_NUMBER_SYSTEM, NHS), ("urn:onestory:id:A81001:PAS", "G1")], 2)
+    again = record("RX1", [(NHS_NUMBER_SYSTEM, NHS), ("urn:onestory:id:RX1:MR", "M1")], 3)
+    first_date = record("990", [(NHS_NUMBER_SYSTEM, NHS), ("urn:onestory:id:990:LA", "L1")], 4, dob=date(2011, 3, 9))
+    third_date = record("RX9", [(NHS_NUMBER_SYSTEM, NHS), ("urn:onestory:id:RX9:MR", "Z1")], 5, dob=date(2011, 4, 3))
+    a, b, b_again, a_again, c = hub.ingest(wrong, right, again, first_date, third_date)
+    assert b_again == b and a_again == a and a != b, "each record joins the child with its birth date"
+    assert c not in (a, b), "a third birth date is a new conflict"
+    reviews = hub.reviews()
+    assert [(r.child_a, r.child_b, r.reason, r.status) for r in reviews] == [
+        (a, b, "nhs-dob-conflict", "open"),
+        (a, c, "nhs-dob-conflict", "open"),
+    ]
+
+
 def test_steward_merge_and_unmerge_reproject_exactly_the_right_entries(hub: Hub) -> None:
     first = record("RX1", [(NHS_NUMBER_SYSTEM, NHS), ("urn:onestory:id:RX1:MR", "M1")], 1)
     duplicate = record("RX1", [("urn:onestory:id:RX1:MR", "M2")], 2, dob=date(2011, 4, 3), postcode="BD3 9ZZ")

@@ -46,3 +46,10 @@ def test_population_has_twins_siblings_and_valid_identifiers() -> None:
                 assert value == child.upn
             if system == NHS_NUMBER_SYSTEM and "nhs-typo" not in record.errors:
                 assert value == child.nhs_number
+
+
+def test_national_identifiers_are_issued_once() -> None:
+    """The 999 range is small enough that independent draws collide: 20,000 children would share ~220."""
+    children = generate_population(20000, seed=1).children
+    assert len({c.nhs_number for c in children}) == len(children)
+    assert len({c.upn for c in children}) == len(children)

@@ -75,3 +75,10 @@ def test_possible_twin_needs_same_family_and_birth_date_with_different_given_nam
     assert rules.possible_twin(twin | {"family_name": "similar"}), "a typo in the surname does not hide a twin"
     assert not rules.possible_twin(twin | {"family_name": "disagree"})
     assert rules.pair_key("b", "a") == rules.pair_key("a", "b")
+
+
+def test_a_birth_date_belongs_to_a_split_off_child_only_when_exactly_one_has_it() -> None:
+    born, other = date(2011, 3, 4), date(2011, 3, 9)
+    assert rules.holder_of_birth_date({"b": [born, None], "c": [other]}, born) == "b"
+    assert rules.holder_of_birth_date({"b": [other]}, born) is None
+    assert rules.holder_of_birth_date({"b": [born], "c": [born]}, born) is None, "two candidates: a human decides"

@@ -106,3 +106,39 @@ def test_the_cheap_pre_check_never_drops_a_pair_that_could_be_linked_or_reviewed
         assert full.band == "distinct"
     else:
         assert quick.total == pytest.approx(full.total) and quick.levels == full.levels
+
+
+def test_a_child_is_scored_on_everything_its_records_know() -> None:
+    """Given name from one record, birth date and address from another: together a link, apart a review."""
+    nickname_moved = person(given="Millie", postcode="BD3 9ZZ", sex="")
+    typo_date = person(dob=date(2011, 3, 5))
+    new = person(given="Amelia")
+    assert max(SCORER.score(new, nickname_moved).total, SCORER.score(new, typo_date).total) < (
+        SCORER.config.link_threshold
+    )
+    together = SCORER.score_child(new, [nickname_moved, typo_date])
+    assert together is not None and together.band == "link"
+    assert together.levels == {
+        "given_name": "nickname",
+        "family_name": "exact",
+        "birth_date": "exact",
+        "postcode": "exact",
+        "sex": "agree",
+    }
+
+
+def test_a_twin_stays_a_possible_twin_against_all_of_a_childs_records() -> None:
+    from projections.identity.rules import possible_twin
+
+    twin = person(given="Kemi")
+    score = SCORER.score_child(twin, [person(), person(given="Millie", postcode="BD3 9ZZ")])
+    assert score is not None and possible_twin(score.levels)
+
+
+@given(st.lists(st.sampled_from([person(), person(given="Amarah"), person(dob=None), person(postcode="")]), min_size=1))
+def test_one_record_scores_like_score_and_more_records_never_score_less(records: list[Demographics]) -> None:
+    new = person(given="Amy")
+    alone = SCORER.score_child(new, records[:1])
+    assert alone is not None and alone.total == pytest.approx(SCORER.score(new, records[0]).total)
+    together = SCORER.score_child(new, records)
+    assert together is not None and together.total >= max(SCORER.score(new, r).total for r in records) - 1e-9
