@@ -17,32 +17,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine
 
-from consent_engine import Level, Policy, Viewer
-from hub.db.feed_tables import feed_disclosures
-from hub.db.projection_tables import child_now
-from hub.outbound.alert_rules import ChildFacts, councils_of, event_alerts
-from hub.outbound.config import OutboundConfig
-from hub.outbound.dispatch import (
-    active_subscriptions,
-    audit_disclosure,
-    feed_record,
-    out_topic,
-    queue_feed_record,
-    queue_notice,
-    raise_alerts,
-)
+from consent_engine import Decision, Entry, Policy, Viewer, decide
+from hub.outbound.alert_rules import Alert, ChildFacts, councils_of, event_alerts
+from hub.outbound.config import AlertPolicy, OutboundConfig
+from hub.outbound.dispatch import active_subscriptions, disclosure_record, feed_record, out_topic, raise_alerts
 from hub.outbound.feed_codec import FeedCodec
-from hub.outbound.feed_plan import HELD, RETRACTED, Op, Sent, Visible, audit_entries, plan
+from hub.outbound.feed_plan import HELD, Op, Sent, Visible, audit_entries, plan
 from hub.outbound.fhir_subscription import Notice, matches
-from hub.read import children
-from hub.read.disclosure import ChildContext, disclose, level_for, load_context
+from hub.read.disclosure import ChildContext, disclose
 from projections.consent_records import CONSENT_KINDS
+from projections.disclosure import entry_of
+from projections.feed_inputs import load_contexts, load_inputs, now_states
+from projections.feed_writes import FeedWrites
 from projections.rules import payload_of
 from projections.sql_sink import Consumed, advance_tracking, tracked_offsets, unseen
 
@@ -89,51 +81,46 @@ def _recipients(config: OutboundConfig, subs: list[dict[str, Any]]) -> list[Reci
     return out
 
 
-def _sent(conn: Connection, child_id: str) -> dict[str, dict[str, Sent]]:
-    held: dict[str, dict[str, Sent]] = {}
-    for r in conn.execute(select(feed_disclosures).where(feed_disclosures.c.child_id == child_id)):
-        held.setdefault(r.recipient, {})[r.entry_id] = Sent(r.level, r.record_id)
-    return held
+def _decision_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """What `decide` reads of an entry besides its child (fixed here): never its id nor its time.
+
+    Within one child, recipient and moment, entries with the same key get the same decision, so a child's
+    weekly attendance summaries are decided once per recipient, not once each.
+    """
+    basis = row["sharing_basis"] or {}
+    return (
+        row["source_org"],
+        row["category"],
+        tuple(row["sensitivity_labels"] or ()),
+        basis.get("kind"),
+        basis.get("reference"),
+        basis.get("decided_by"),
+        basis.get("reason"),
+    )
 
 
-def _held(sent: dict[str, Sent]) -> set[str]:
-    return {entry_id for entry_id, s in sent.items() if s.level in HELD}
+def _widened(events: list[dict[str, Any]]) -> dict[str, datetime] | None:
+    """None if the batch changes the child's consent (every view may widen), else each source's first event."""
+    if any(e["kind"] in CONSENT_KINDS for e in events):
+        return None
+    widened: dict[str, datetime] = {}
+    for e in events:
+        org, at = str(e["source"]["organisation"]), e["occurred_at"]
+        widened[org] = min(widened.get(org, at), at)
+    return widened
 
 
-def _remember(
-    conn: Connection, recipient: Recipient, child_id: str, ops: list[Op], now: datetime, policy_version: str
-) -> None:
-    for op in ops:
-        values = {
-            "child_id": child_id,
-            "organisation": recipient.viewer.organisation,
-            "level": op.level if op.op == "disclose" else RETRACTED,
-            "record_id": op.record_id,
-            "policy_version": policy_version,
-            "updated_at": now,
-        }
-        done = conn.execute(
-            feed_disclosures.update()
-            .where(
-                feed_disclosures.c.recipient == recipient.key,
-                feed_disclosures.c.entry_id == op.entry_id,
-            )
-            .values(**values)
-        ).rowcount
-        if not done:
-            conn.execute(feed_disclosures.insert().values(recipient=recipient.key, entry_id=op.entry_id, **values))
-
-
-def _facts(conn: Connection, ctx: ChildContext, policy: Policy) -> ChildFacts:
-    state = conn.execute(select(child_now.c.state).where(child_now.c.child_id == ctx.child_id)).scalar() or {}
-    open_types = frozenset(str(p.get("plan_type")) for p in (state.get("plans") or {}).values() if p.get("open"))
-    org_types = {code: org.type for code, org in policy.organisations.items()}
-    return ChildFacts(ctx.child_id, open_types, councils_of(ctx.team, org_types))
+def _joined(ctx: ChildContext, widened: dict[str, datetime] | None) -> set[str] | None:
+    """Organisations that joined the team around the child in this batch (None: every view may have widened)."""
+    if widened is None:
+        return None
+    return {
+        m["organisation"] for m in ctx.team if m["organisation"] in widened and m["since"] >= widened[m["organisation"]]
+    }
 
 
 def _send(
-    conn: Connection,
-    codec: FeedCodec,
+    writes: FeedWrites,
     recipient: Recipient,
     child_id: str,
     ops: list[Op],
@@ -147,9 +134,7 @@ def _send(
     viewer = recipient.viewer
     if recipient.subscription is None:
         for op in ops:
-            queue_feed_record(
-                conn,
-                codec,
+            writes.feed(
                 feed_record(
                     op.op,
                     viewer.organisation,
@@ -161,13 +146,13 @@ def _send(
                     policy.version,
                     op.reason,
                     op.content,
-                ),
-                now,
+                )
             )
         return ops
-    sub, sent, before = recipient.subscription, [], _held(held)
+    sub, sent = recipient.subscription, []
     for op in ops:
         row = rows.get(op.entry_id, {})
+        before = held.get(op.entry_id)
         notice = Notice(
             child_id,
             op.op,
@@ -175,93 +160,119 @@ def _send(
             op.entry_id,
             row.get("kind"),
             row.get("category"),
-            first=op.op == "disclose" and op.entry_id not in before,
+            first=op.op == "disclose" and (before is None or before.level not in HELD),
             content=op.content or {},
         )
         # A retraction always reaches a subscription that holds the entry: it passed the filter when sent.
         if op.op == "retract" or matches(sub["topic"], sub["filters"], notice, involved):
-            queue_notice(conn, sub, notice, now)
+            writes.notify(sub, notice)
             sent.append(op)
     return sent
 
 
-def process_child(
-    conn: Connection,
+def disclose_child(
+    writes: FeedWrites,
     policy: Policy,
-    codec: FeedCodec,
     recipients: list[Recipient],
-    child_id: str,
+    ctx: ChildContext,
+    rows: dict[str, dict[str, Any]],
+    held: dict[str, dict[str, Sent]],
     batch_entries: set[str],
-    widened: dict[str, datetime] | None,
+    joined: set[str] | None,
     now: datetime,
 ) -> int:
     """Disclose, re-level and retract one child's entries for every recipient; returns the records sent.
 
     Only the batch's entries, and held entries that left the record, can change for a recipient, unless its
-    view may have widened: a consent change (`widened` is None: everyone) or its organisation joining the team
-    around the child in this batch (`widened` maps each source organisation to its earliest event here; one
-    whose membership starts no earlier joined now). Then every entry of the child is considered. Deciding
-    only what can change keeps the cost per batch proportional to the batch, not to the child's history.
+    view may have widened: a consent change (`joined` is None: everyone) or its organisation joining the team
+    around the child in this batch (`joined` names them: a source organisation whose membership starts no
+    earlier than its first event here). Then every entry of the child is considered, and `rows` holds them
+    all; otherwise `rows` holds the batch's active entries and `held` what recipients hold of them and of
+    entries gone from the record (`projections.feed_inputs.load_inputs`). Deciding only what can change
+    keeps the cost per batch proportional to the batch, not to the child's history.
     """
-    ctx = load_context(conn, child_id)
-    if ctx.updating:
-        return 0
-    rows = {r["entry_id"]: r for r in children.timeline(conn, child_id)}
-    held = _sent(conn, child_id)
+    child_id = ctx.child_id
+    present = frozenset(rows)
     team_orgs = {m["organisation"] for m in ctx.team if m.get("until") is None}
-    joined = (
-        None
-        if widened is None
-        else {
-            m["organisation"]
-            for m in ctx.team
-            if m["organisation"] in widened and m["since"] >= widened[m["organisation"]]
-        }
-    )
+    keys: dict[str, tuple[Any, ...]] = {}
+    entries: dict[tuple[Any, ...], Entry] = {}
     count = 0
     for recipient in recipients:
+        viewer = recipient.viewer
         mine = held.get(recipient.key, {})
-        everything = joined is None or recipient.viewer.organisation in joined
-        if everything:
-            consider, holding = set(rows), mine
+        consider: frozenset[str] | set[str]
+        if joined is None or viewer.organisation in joined:
+            consider, holding = present, mine
         else:
-            consider = (batch_entries & set(rows)) | (set(mine) - set(rows))
+            consider = (batch_entries & present) | (set(mine) - present)
             holding = {entry_id: mine[entry_id] for entry_id in consider if entry_id in mine}
         visible: dict[str, Visible] = {}
-        for entry_id in consider & set(rows):
-            decision = level_for(policy, ctx, recipient.viewer, rows[entry_id], now)
-            shaped = disclose(rows[entry_id], decision) if decision.level is not Level.NONE else None
-            visible[entry_id] = Visible(decision, shaped)
-        ops = plan(recipient.key, visible, holding, None, frozenset(rows))
+        decided: dict[tuple[Any, ...], Decision] = {}
+        for entry_id in consider & present:
+            key = keys.get(entry_id)
+            if key is None:
+                key = keys[entry_id] = _decision_key(rows[entry_id])
+            decision = decided.get(key)
+            if decision is None:
+                entry = entries.get(key)
+                if entry is None:
+                    entry = entries[key] = entry_of(rows[entry_id])
+                decision = decided[key] = decide(policy, ctx.consents, ctx.relationships, viewer, entry, now)
+            visible[entry_id] = Visible(decision, None)  # shaped below, only for what is sent
+        ops = [
+            replace(op, content=disclose(rows[op.entry_id], op.decision))
+            if op.op == "disclose" and op.decision is not None
+            else op
+            for op in plan(recipient.key, visible, holding, None, present)
+        ]
         if not ops:
             continue
-        sent = _send(
-            conn, codec, recipient, child_id, ops, rows, mine, recipient.viewer.organisation in team_orgs, policy, now
-        )
-        _remember(conn, recipient, child_id, sent, now, policy.version)
+        sent = _send(writes, recipient, child_id, ops, rows, mine, viewer.organisation in team_orgs, policy, now)
+        writes.remember(recipient.key, viewer.organisation, child_id, sent, policy.version)
         if sent:
-            viewer = recipient.viewer
             channel = out_topic(viewer.organisation) if recipient.subscription is None else recipient.key
             reasons = sorted(
                 {op.decision.basis for op in sent if op.decision and op.decision.basis}
                 | {op.reason for op in sent if op.reason}
             )
-            audit_disclosure(
-                conn,
-                recipient=recipient.key,
-                organisation=viewer.organisation,
-                role=viewer.role,
-                purpose=viewer.purpose,
-                child_id=child_id,
-                entries=audit_entries(sent),
-                policy_version=policy.version,
-                channel=channel,
-                now=now,
-                reason="; ".join(reasons) or "outbound feed",
-                detail={"retracted": [op.entry_id for op in sent if op.op == "retract"]},
+            writes.audit(
+                disclosure_record(
+                    recipient=recipient.key,
+                    organisation=viewer.organisation,
+                    role=viewer.role,
+                    purpose=viewer.purpose,
+                    child_id=child_id,
+                    entries=audit_entries(sent),
+                    policy_version=policy.version,
+                    channel=channel,
+                    reason="; ".join(reasons) or "outbound feed",
+                    detail={"retracted": [op.entry_id for op in sent if op.op == "retract"]},
+                )
             )
             count += len(sent)
     return count
+
+
+def _may_alert(policy: AlertPolicy, event: dict[str, Any]) -> bool:
+    """Whether some event rule could match the event's kind: only then are the child's facts worth reading."""
+    return any(rule.on == "event" and (not rule.kinds or event["kind"] in rule.kinds) for rule in policy.rules)
+
+
+def _alerts(
+    config: OutboundConfig, policy: Policy, ctx: ChildContext, state: dict[str, Any], events: list[dict[str, Any]]
+) -> list[Alert]:
+    open_types = frozenset(str(p.get("plan_type")) for p in (state.get("plans") or {}).values() if p.get("open"))
+    org_types = {code: org.type for code, org in policy.organisations.items()}
+    facts = ChildFacts(ctx.child_id, open_types, councils_of(ctx.team, org_types))
+    alerts = []
+    for event in events:
+        if not _may_alert(config.alerts, event):
+            continue
+        source_type = event["source"].get("organisation_type") or getattr(
+            policy.organisations.get(event["source"]["organisation"]), "type", None
+        )
+        alerts += event_alerts(config.alerts, facts, event, payload_of(event), source_type)
+    return alerts
 
 
 def process_batch(
@@ -272,7 +283,11 @@ def process_batch(
     topic_ids: dict[str, str],
     records: Sequence[Consumed],
 ) -> int:
-    """Feed records, notifications and alerts for a batch, with tracking, in one transaction."""
+    """Feed records, notifications and alerts for a batch, with tracking, in one transaction.
+
+    Everything the batch needs is read for all its children at once (`projections.feed_inputs`) and what it
+    decides is written in bulk (`projections.feed_writes`), in the order deciding child by child gives.
+    """
     now = datetime.now(UTC)
     with engine.begin() as conn:
         fresh = unseen(conn, FEEDS, topic_ids, records)
@@ -281,25 +296,30 @@ def process_batch(
             by_child.setdefault(rec.event["child_id"], []).append(dict(rec.event))
         subs = active_subscriptions(conn)
         recipients = _recipients(config, subs)
+        contexts = load_contexts(conn, list(by_child))
+        joined = {
+            child_id: _joined(contexts[child_id], _widened(events))
+            for child_id, events in by_child.items()
+            if not contexts[child_id].updating
+        }
+        whole = [c for c, j in joined.items() if j is None or any(r.viewer.organisation in j for r in recipients)]
+        partial = {c: {e["event_id"] for e in by_child[c]} for c in joined if c not in set(whole)}
+        inputs = load_inputs(conn, [r.key for r in recipients], whole, partial)
+        states = now_states(
+            conn, [c for c, events in by_child.items() if any(_may_alert(config.alerts, e) for e in events)]
+        )
+        writes = FeedWrites(codec, now)
         sent = 0
         for child_id, events in by_child.items():
-            consent_changed = any(e["kind"] in CONSENT_KINDS for e in events)
-            widened: dict[str, datetime] | None = None
-            if not consent_changed:
-                widened = {}
-                for e in events:
-                    org, at = str(e["source"]["organisation"]), e["occurred_at"]
-                    widened[org] = min(widened.get(org, at), at)
-            batch = {e["event_id"] for e in events}
-            sent += process_child(conn, policy, codec, recipients, child_id, batch, widened, now)
-            ctx = load_context(conn, child_id)
-            facts = _facts(conn, ctx, policy)
-            alerts = []
-            for event in events:
-                source_type = event["source"].get("organisation_type") or getattr(
-                    policy.organisations.get(event["source"]["organisation"]), "type", None
-                )
-                alerts += event_alerts(config.alerts, facts, event, payload_of(event), source_type)
-            sent += raise_alerts(conn, config, codec, alerts, subs, now)
+            ctx = contexts[child_id]
+            if child_id in joined:
+                batch = {e["event_id"] for e in events}
+                rows, held = inputs.rows[child_id], inputs.held[child_id]
+                sent += disclose_child(writes, policy, recipients, ctx, rows, held, batch, joined[child_id], now)
+            alerts = _alerts(config, policy, ctx, states.get(child_id, {}), events)
+            if alerts:
+                writes.flush(conn)  # alerts write outbox, deliveries and audit records themselves: keep the order
+                sent += raise_alerts(conn, config, codec, alerts, subs, now)
+        writes.flush(conn)
         advance_tracking(conn, FEEDS, topic_ids, records)
         return sent

@@ -192,3 +192,56 @@ def chain_head(conn: Connection) -> tuple[int, str, int, str]:
     """(seq, hash, anchor seq, anchor hash) as the head row says; verification checks the rows agree."""
     row = conn.execute(select(audit_chain_head).where(audit_chain_head.c.id == HEAD_ID)).one()
     return int(row.seq), str(row.record_hash), int(row.anchor_seq), str(row.anchor_hash)
+
+
+def append_many(conn: Connection, records: list[AuditRecord], now: datetime) -> list[str]:
+    """Append `records` in order inside the caller's transaction, as repeated `append` would; their hashes.
+
+    The same contiguous sequence numbers, hashes and final head as one `append` per record, but the head is
+    locked and moved once and the rows go in one executemany: a batch that discloses to many recipients
+    writes one record per recipient and child without a round trip per record. The head is advanced by the
+    whole count first, which takes the same locks as `append` (SQLite's write lock, PostgreSQL's advisory
+    lock and the head row) before the head is read.
+    """
+    if not records:
+        return []
+    at = as_utc(now)
+    actions = {(r.action, r.outcome) for r in records}
+    action, outcome = next(iter(actions)) if len(actions) == 1 else ("mixed", "mixed")
+    with audit_span(action, outcome, sum(len(r.entries) for r in records)):
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(7253001)"))  # one chain head across API replicas
+        advance = (
+            update(audit_chain_head)
+            .where(audit_chain_head.c.id == HEAD_ID)
+            .values(seq=audit_chain_head.c.seq + len(records))
+        )
+        if conn.execute(advance).rowcount == 0:  # no head yet (a create_all schema): start it as `append` does
+            last = conn.execute(
+                select(audit_log.c.seq, audit_log.c.record_hash).order_by(audit_log.c.seq.desc()).limit(1)
+            ).first()
+            conn.execute(
+                audit_chain_head.insert().values(
+                    id=HEAD_ID,
+                    seq=last[0] if last else 0,
+                    record_hash=last[1] if last else GENESIS,
+                    anchor_seq=0,
+                    anchor_hash=GENESIS,
+                )
+            )
+            conn.execute(advance)
+        head = conn.execute(
+            select(audit_chain_head.c.seq, audit_chain_head.c.record_hash).where(audit_chain_head.c.id == HEAD_ID)
+        ).one()
+        seq, prev = int(head.seq) - len(records), str(head.record_hash)
+        rows, digests = [], []
+        for record in records:
+            values = {name: getattr(record, name) for name in AuditRecord.__dataclass_fields__}
+            digest = record_hash(prev, canonical({**values, "recorded_at": at}))
+            seq += 1
+            rows.append({"seq": seq, **values, "recorded_at": at, "prev_hash": prev, "record_hash": digest})
+            digests.append(digest)
+            prev = digest
+        conn.execute(audit_log.insert(), rows)
+        conn.execute(update(audit_chain_head).where(audit_chain_head.c.id == HEAD_ID).values(record_hash=prev))
+        return digests

@@ -33,21 +33,20 @@ def out_topic(organisation: str) -> str:
     return f"onestory.out.{organisation}.v1"
 
 
+def outbox_row(codec: FeedCodec, record: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The outbox row that publishes a feed record on its organisation's topic, keyed by the child."""
+    return {
+        "record_id": record["record_id"],
+        "topic": out_topic(record["organisation"]),
+        "key": record["child_id"].encode(),
+        "value": codec.encode(record),
+        "created_at": now,
+        "sent_at": None,
+    }
+
+
 def queue_feed_record(conn: Connection, codec: FeedCodec, record: dict[str, Any], now: datetime) -> None:
-    insert_ignore(
-        conn,
-        outbound_outbox,
-        [
-            {
-                "record_id": record["record_id"],
-                "topic": out_topic(record["organisation"]),
-                "key": record["child_id"].encode(),
-                "value": codec.encode(record),
-                "created_at": now,
-                "sent_at": None,
-            }
-        ],
-    )
+    insert_ignore(conn, outbound_outbox, [outbox_row(codec, record, now)])
 
 
 def feed_record(
@@ -86,21 +85,24 @@ def queue_notice(conn: Connection, sub: dict[str, Any], notice: Notice, now: dat
     number = int(
         conn.execute(select(subscriptions.c.events_since_start).where(subscriptions.c.id == sub["id"])).scalar_one()
     )
-    conn.execute(
-        subscription_deliveries.insert().values(
-            id=hashlib.sha256(f"{sub['id']}|{number}".encode()).hexdigest()[:40],
-            subscription_id=sub["id"],
-            event_number=number,
-            body=notification_bundle(sub, number, notice, now),
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            last_error=None,
-            created_at=now,
-            delivered_at=None,
-        )
-    )
+    conn.execute(subscription_deliveries.insert().values(**delivery_row(sub, number, notice, now)))
     return number
+
+
+def delivery_row(sub: dict[str, Any], number: int, notice: Notice, now: datetime) -> dict[str, Any]:
+    """The pending delivery of a subscription's notification number `number` (its id is stable across retries)."""
+    return {
+        "id": hashlib.sha256(f"{sub['id']}|{number}".encode()).hexdigest()[:40],
+        "subscription_id": sub["id"],
+        "event_number": number,
+        "body": notification_bundle(sub, number, notice, now),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": None,
+        "created_at": now,
+        "delivered_at": None,
+    }
 
 
 def active_subscriptions(conn: Connection) -> list[dict[str, Any]]:
@@ -130,22 +132,50 @@ def audit_disclosure(
     """One audit record per recipient, child and batch: who received what, at which level, and why."""
     audit.append(
         conn,
-        audit.AuditRecord(
-            action=DISCLOSE_ACTION,
-            outcome="success",
-            user_id=recipient,
+        disclosure_record(
+            recipient=recipient,
             organisation=organisation,
             role=role,
             purpose=purpose,
             child_id=child_id,
-            query=channel,
             entries=entries,
             policy_version=policy_version,
+            channel=channel,
             reason=reason,
-            legitimate_relationship=None,
-            detail={"channel": channel, **(detail or {})},
+            detail=detail,
         ),
         now,
+    )
+
+
+def disclosure_record(
+    *,
+    recipient: str,
+    organisation: str,
+    role: str,
+    purpose: str,
+    child_id: str,
+    entries: list[dict[str, str]],
+    policy_version: str | None,
+    channel: str,
+    reason: str,
+    detail: dict[str, Any] | None = None,
+) -> audit.AuditRecord:
+    """The audit record of a disclosure, for `audit.append` or, several at once, `audit.append_many`."""
+    return audit.AuditRecord(
+        action=DISCLOSE_ACTION,
+        outcome="success",
+        user_id=recipient,
+        organisation=organisation,
+        role=role,
+        purpose=purpose,
+        child_id=child_id,
+        query=channel,
+        entries=entries,
+        policy_version=policy_version,
+        reason=reason,
+        legitimate_relationship=None,
+        detail={"channel": channel, **(detail or {})},
     )
 
 
