@@ -22,7 +22,14 @@ from hub.db.projection_tables import consent_pending
 from hub.db.tables import event_store
 from hub.db.upsert import insert_ignore
 from projections.consent_records import CONSENT_KINDS, consent_row, to_record
-from projections.disclosure import aware, class_decisions, entry_of, relationships_of, viewer_classes
+from projections.disclosure import (
+    aware,
+    class_decisions,
+    decision_key,
+    entry_of,
+    relationships_of,
+    viewer_classes,
+)
 from projections.episodes import fold_episode
 from projections.now import empty_now, fold_now
 from projections.rules import Rules, first_field, payload_of
@@ -123,9 +130,15 @@ class _Decider:
         self.consents = [to_record(c) for c in state.consents]
         self.rels = relationships_of(team)
         self.classes = viewer_classes(policy, team, rules)
+        self._memo: dict[tuple[Any, ...], dict[str, str]] = {}
 
     def decisions(self, row: dict[str, Any]) -> dict[str, str]:
-        return class_decisions(self.policy, self.consents, self.rels, self.classes, entry_of(row), self.now)
+        key = decision_key(row)
+        known = self._memo.get(key)
+        if known is None:
+            known = class_decisions(self.policy, self.consents, self.rels, self.classes, entry_of(row), self.now)
+            self._memo[key] = known
+        return dict(known)
 
 
 def apply_events(

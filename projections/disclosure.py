@@ -47,6 +47,24 @@ def entry_of(row: dict[str, Any]) -> Entry:
     )
 
 
+def decision_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """What of an entry the consent engine's level depends on, besides the child: its id and time never count.
+
+    Entries alike in these (a school's weekly attendance summaries) get the same decisions for the same
+    child, viewer class and moment, so a projector decides each kind of entry once per child and batch.
+    """
+    basis = row["sharing_basis"] or {}
+    return (
+        row["source_org"],
+        row["category"],
+        tuple(row["sensitivity_labels"] or ()),
+        str(basis.get("kind", "none")),
+        basis.get("reference"),
+        basis.get("decided_by"),
+        basis.get("reason"),
+    )
+
+
 def relationships_of(team: Iterable[dict[str, Any]]) -> list[Relationship]:
     """Organisation-level legitimate relationships from the team around the child."""
     rels = []

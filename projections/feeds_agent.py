@@ -1,8 +1,7 @@
-"""The outbound agent, the outbox relay and the rest-hook delivery loop, registered on the worker's Faust app.
+"""The outbox relay and the rest-hook delivery loop, registered as timers on the worker's Faust app.
 
-The agent consumes onestory.events.v1 in batches under its own tracked offsets (`outbound.feeds`); the two
-timers send what it queued. Kept apart from projections/agents.py so the outbound path can be switched off
-(no `deps.outbound`) without touching the projection agents.
+The feeds themselves are decided on the hot path right after each projection batch (projections/hot_path.py,
+tracked as `outbound.feeds`); these two timers send what was queued.
 """
 
 from __future__ import annotations
@@ -12,37 +11,19 @@ import logging
 
 import faust
 import httpx
-from faust.types import EventT
 from sqlalchemy.exc import DBAPIError
 
-from hub.app import WorkerDeps, raw_topic
-from hub.db.transient import in_thread_retrying, is_transient
+from hub.app import WorkerDeps
+from hub.db.transient import is_transient
 from hub.kafka.producer import DeliveryError
-from hub.kafka.topics import EVENTS
 from hub.outbound.config import OutboundConfig
-from hub.outbound.feed_codec import FeedCodec
 from hub.outbound.relay import deliver_due, publish_outbox
-from projections.feeds import process_batch, wait_for_projector
-from projections.sql_sink import Consumed
 
 log = logging.getLogger(__name__)
-BATCH = 2000
-WITHIN = 0.1
 
 
 def register(app: faust.App, deps: WorkerDeps, config: OutboundConfig) -> None:
-    codec = FeedCodec.load()
     settings = config.settings
-
-    @app.agent(raw_topic(app, EVENTS), name="outbound")
-    async def outbound(stream: faust.StreamT[bytes]) -> None:
-        async for batch in stream.take_events(BATCH, within=WITHIN):  # type: ignore[attr-defined]
-            records = [_consumed(deps, ev) for ev in batch]
-            await wait_for_projector(deps.engine, deps.topic_ids, records)
-            sent = await in_thread_retrying(
-                "outbound", process_batch, deps.engine, deps.policy, config, codec, deps.topic_ids, records
-            )
-            log.info("outbound: %d record(s) queued for %d event(s)", sent, len(batch))
 
     @app.timer(interval=settings.poll_seconds)
     async def relay_outbox() -> None:
@@ -66,7 +47,3 @@ def register(app: faust.App, deps: WorkerDeps, config: OutboundConfig) -> None:
             if not is_transient(exc):
                 raise
             log.warning("rest hooks: transient database error (%s), next tick retries", type(exc.orig).__name__)
-
-
-def _consumed(deps: WorkerDeps, ev: EventT) -> Consumed:
-    return Consumed(ev.message.topic, ev.message.partition, ev.message.offset, ev.value, deps.codec.decode(ev.value))

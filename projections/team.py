@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from projections.rules import Rules, first_field, payload_of
@@ -17,6 +18,7 @@ MEMBER_NAMESPACE = uuid.UUID("0b8d6f3e-2c41-4f7a-9e15-6a3c2d8b7f40")
 _FIELDS = (("worker", "worker_fields"), ("contact", "contact_fields"), ("role", "role_fields"))
 
 
+@lru_cache(maxsize=65536)  # pure, and asked for on every event of the child
 def member_id(child_id: str, organisation: str) -> str:
     return str(uuid.uuid5(MEMBER_NAMESPACE, f"{child_id}|{organisation}"))
 

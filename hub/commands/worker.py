@@ -21,6 +21,8 @@ from hub.telemetry.setup import configure_telemetry
 from projections import agents, feeds_agent
 from projections.rules import bundled_rules
 
+SESSION_TIMEOUT_S = 10.0  # as the Faust app's own (hub.app.create_app)
+
 
 def build_worker_app(settings: HubSettings, web_port: int) -> faust.App:
     if not settings.kafka:
@@ -36,7 +38,6 @@ def build_worker_app(settings: HubSettings, web_port: int) -> faust.App:
     )
     record_policy_in_force(deps.engine, deps.policy)
     app = create_app(settings.kafka, web_port, datadir=str(settings.data_dir / "faust"))
-    agents.register(app, deps)
     outbound = OutboundConfig.load()
     ensure_feed_topics(
         settings.kafka,
@@ -44,13 +45,15 @@ def build_worker_app(settings: HubSettings, web_port: int) -> faust.App:
         settings.partitions,
         settings.topic_replication_factor,
     )
+    hot = agents.register(app, deps, settings.kafka, outbound, SESSION_TIMEOUT_S)
     feeds_agent.register(app, deps, outbound)
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
         assigned = app.consumer.assignment() if app.consumer else set()
-        status = "ok" if assigned else "starting"
-        return web.json({"status": status, "assigned_partitions": len(assigned)}, status=200 if assigned else 503)
+        status = "ok" if assigned and hot.ready else "starting"
+        body = {"status": status, "assigned_partitions": len(assigned), "hot_path_ready": hot.ready}
+        return web.json(body, status=200 if status == "ok" else 503)
 
     return app
 

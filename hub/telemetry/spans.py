@@ -57,10 +57,14 @@ def publish_span(topic: str, records: int, parent: Mapping[str, str] | None = No
 
 
 class _Message(Protocol):
-    topic: str
-    partition: int
-    offset: int
-    headers: Any
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def headers(self) -> Any: ...
 
 
 class _Event(Protocol):

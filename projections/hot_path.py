@@ -1,0 +1,129 @@
+"""The high-volume path inside the worker: batched confluent-kafka consumers, one thread per step.
+
+intake → identity → events topic (keyed by child) → event store, projections and outbound feeds.
+
+Faust still runs the worker (lifecycle, the dead-letter agent, timers, health page), but its per-event
+machinery and its lock-step pausing of agents that share a topic cost far more than the work (DESIGN.md,
+"Where the time goes"), so these two steps consume in whole batches themselves. Each step is a member of
+its own consumer group, so more workers share the partitions; offsets are tracked in SQL in the same
+transaction as the rows, and committed to Kafka afterwards only to shorten what a restart re-reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from hub.app import WorkerDeps
+from hub.db.write_lock import serial_if_sqlite
+from hub.kafka.topics import EVENTS, INTAKE
+from hub.outbound.config import OutboundConfig
+from hub.outbound.feed_codec import FeedCodec
+from hub.telemetry.spans import traced_batch
+from projections import feeds
+from projections.batch_consumer import BatchConsumer, ConsumerSettings, Message
+from projections.sql_sink import Consumed
+from projections.stages import consumed, project, resolve_batch, retrying
+
+log = logging.getLogger(__name__)
+BATCH = 5000
+POLL_SECONDS = 0.05  # the longest a record waits for its batch to fill when the topic is quiet
+
+
+@dataclass
+class Step:
+    """One consumer group and what it does with each batch."""
+
+    name: str  # span step and consumer-group suffix
+    topic: str
+    handle: Callable[[Sequence[Message]], None]
+
+
+def identity_step(deps: WorkerDeps, stopping: Callable[[], bool]) -> Step:
+    def handle(batch: Sequence[Message]) -> None:
+        with traced_batch("process", "identity", batch) as traced:
+            out, bad = retrying("identity", resolve_batch, deps, batch, stopping=stopping)
+            retrying("identity", deps.producer.send_all, traced.rewrite(out) + bad, stopping=stopping)
+
+    return Step("identity", INTAKE, handle)
+
+
+def projection_step(deps: WorkerDeps, outbound: OutboundConfig | None, stopping: Callable[[], bool]) -> Step:
+    """Projection, then outbound feeds on the same batch: the feeds read projections that include it."""
+    codec = FeedCodec.load() if outbound is not None else None
+
+    def feed(records: Sequence[Consumed]) -> int:
+        assert outbound is not None and codec is not None
+        with serial_if_sqlite(deps.engine):
+            return feeds.process_batch(deps.engine, deps.policy, outbound, codec, deps.topic_ids, records)
+
+    def handle(batch: Sequence[Message]) -> None:
+        with traced_batch("project", "timeline", batch):
+            records = consumed(deps, batch)
+            new = retrying("timeline", project, deps, records, [m.headers for m in batch], stopping=stopping)
+        sent = retrying("outbound", feed, records, stopping=stopping) if outbound is not None else 0
+        log.info("timeline: %d new of %d; outbound: %d record(s) queued", new, len(batch), sent)
+
+    return Step("timeline", EVENTS, handle)
+
+
+class HotPath:
+    """Runs each step's consume → handle → commit loop on its own thread until `stop()`.
+
+    A step that raises stops the whole hot path and is re-raised from `wait()`, so the worker exits and
+    is restarted: a batch is never skipped.
+    """
+
+    def __init__(self, bootstrap: str, group: str, steps: list[Step], session_timeout_s: float = 10.0) -> None:
+        self.steps = steps
+        self._stop = threading.Event()
+        self._errors: list[BaseException] = []
+        self._consumers = [
+            BatchConsumer(ConsumerSettings(bootstrap, f"{group}.{s.name}", s.topic, session_timeout_s)) for s in steps
+        ]
+        self._threads = [
+            threading.Thread(target=self._run, args=(step, consumer), name=f"hot-path-{step.name}", daemon=True)
+            for step, consumer in zip(steps, self._consumers, strict=True)
+        ]
+
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def start(self) -> None:
+        for t in self._threads:
+            t.start()
+
+    @property
+    def ready(self) -> bool:
+        """Every step's consumer has partitions (or its group has more members than partitions)."""
+        return all(c.assigned > 0 for c in self._consumers)
+
+    def _run(self, step: Step, consumer: BatchConsumer) -> None:
+        try:
+            while not self._stop.is_set():
+                batch = consumer.poll(BATCH, POLL_SECONDS)
+                if not batch:
+                    continue
+                step.handle(batch)
+                consumer.commit(batch)
+                consumer.observe_lag(batch)
+        except InterruptedError:
+            pass  # stop() was called while a batch was being retried; it is read again after the restart
+        except BaseException as exc:  # noqa: BLE001 - handed to wait(), which re-raises it in the worker
+            log.error("hot path step %s failed: %s", step.name, type(exc).__name__)
+            self._errors.append(exc)
+            self._stop.set()
+        finally:
+            consumer.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until every step has stopped; re-raise the first failure."""
+        for t in self._threads:
+            t.join(timeout)
+        if self._errors:
+            raise self._errors[0]

@@ -1,0 +1,178 @@
+"""The work of each pipeline step on one batch: identity (intake → events), projection (+ outbound feeds)
+and dead-letter keeping. Runners (projections/hot_path.py, projections/agents.py) call these; they do no
+Kafka consuming themselves, so one function serves the batched consumer and a Faust agent alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy.exc import DBAPIError
+
+from hub.app import WorkerDeps
+from hub.db.projection_tables import consent_pending
+from hub.db.tables import deadletters
+from hub.db.transient import is_transient
+from hub.db.upsert import insert_ignore
+from hub.db.write_lock import serial_if_sqlite
+from hub.events.codec import DecodeError
+from hub.kafka.producer import DeliveryError, OutRecord
+from hub.kafka.topics import DEADLETTER, EVENTS
+from hub.telemetry.event_traces import remember as remember_traces
+from hub.telemetry.metrics import count_deadletters, observe_projected
+from projections.child_projector import project_batch
+from projections.consent_records import CONSENT_KINDS
+from projections.identity.registry import follow_links, registry_for
+from projections.identity_batch import resolve_events
+from projections.sql_sink import Consumed
+
+log = logging.getLogger(__name__)
+PROJECTOR = "projector.timeline"
+T = TypeVar("T")
+
+
+class _Meta(Protocol):
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def headers(self) -> Any: ...
+
+
+class Record(Protocol):
+    """A consumed record: projections.batch_consumer.Message, or a Faust event."""
+
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def message(self) -> _Meta: ...
+
+
+def headers_of(record: Record) -> dict[str, bytes]:
+    raw = record.message.headers or []
+    items: Any = raw.items() if isinstance(raw, dict) else raw
+    return {str(k): (v if isinstance(v, bytes) else str(v).encode()) for k, v in items}
+
+
+def retrying(what: str, fn: Callable[..., T], *args: Any, stopping: Callable[[], bool] = lambda: False) -> T:
+    """Run fn(*args) until it succeeds on a transient database error or a refused produce; never skip a batch.
+
+    Anything else raises: the worker stops, `onestory up` (or Kubernetes) restarts it, and the batch is read
+    again from the tracked offsets.
+    """
+    delay = 0.05
+    while True:
+        try:
+            return fn(*args)
+        except DBAPIError as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("%s: transient database error (%s), retrying in %.2fs", what, type(exc.orig).__name__, delay)
+        except DeliveryError as exc:
+            log.warning("%s: produce failed, retrying in %.2fs: %s", what, delay, exc)
+        if stopping():
+            raise InterruptedError(f"{what}: stopped while retrying")
+        time.sleep(delay)
+        delay = min(delay * 2, 5.0)
+
+
+def _deadletter(record: Record, reason: str, now: datetime) -> OutRecord:
+    return OutRecord(
+        DEADLETTER,
+        record.key or b"",
+        record.value or b"",
+        (
+            ("onestory-connector", b"processor"),
+            ("onestory-phase", b"decode"),
+            ("onestory-reason", reason.encode()),
+            ("onestory-content-type", b"avro/binary"),
+            ("onestory-received-at", now.isoformat().encode()),
+        ),
+    )
+
+
+def resolve_batch(deps: WorkerDeps, batch: Sequence[Record]) -> tuple[list[OutRecord], list[OutRecord]]:
+    """Decode, resolve the whole batch's children at once, route on; unusable records are dead-lettered."""
+    now = datetime.now(UTC)
+    bad: list[OutRecord] = []
+
+    def reject(rec: Record, exc: Exception) -> None:
+        where = f"{rec.message.partition}/{rec.message.offset}"
+        bad.append(_deadletter(rec, f"intake record {where} unusable: {exc}", now))
+
+    decoded: list[tuple[Record, dict[str, Any]]] = []
+    for rec in batch:
+        try:
+            decoded.append((rec, deps.codec.decode(rec.value or b"")))
+        except DecodeError as exc:
+            reject(rec, exc)
+    out: list[OutRecord] = []
+    with serial_if_sqlite(deps.engine), deps.engine.begin() as conn:
+        children = resolve_events(registry_for(deps), conn, [event for _, event in decoded], now)
+        pending = []
+        for (rec, event), child in zip(decoded, children, strict=True):
+            if isinstance(child, Exception):
+                reject(rec, child)
+                continue
+            event["child_id"] = child
+            if event["kind"] in CONSENT_KINDS:
+                # From now until the projector applies it, reads of this child fail closed (DESIGN.md §7).
+                pending.append({"event_id": event["event_id"], "child_id": child, "queued_at": now})
+            out.append(OutRecord(EVENTS, child.encode(), deps.codec.encode(event), tuple(headers_of(rec).items())))
+        insert_ignore(conn, consent_pending, pending)
+    return out, bad
+
+
+def consumed(deps: WorkerDeps, batch: Sequence[Record]) -> list[Consumed]:
+    return [
+        Consumed(
+            r.message.topic, r.message.partition, r.message.offset, r.value or b"", deps.codec.decode(r.value or b"")
+        )
+        for r in batch
+    ]
+
+
+def project(deps: WorkerDeps, records: Sequence[Consumed], headers: Sequence[Any]) -> int:
+    """Event store and every projection, one transaction; returns how many events were new."""
+    follow_links(deps.engine, [r.event for r in records])
+    with serial_if_sqlite(deps.engine):
+        # before the projection commits, so a read that can see an entry can also link to its ingest trace
+        remember_traces(deps.engine, headers, [r.event["event_id"] for r in records])
+        new = project_batch(deps.engine, deps.policy, deps.rules, PROJECTOR, deps.topic_ids, records)
+    observe_projected(PROJECTOR, [r.event for r in records])
+    return new
+
+
+def store_deadletters(deps: WorkerDeps, batch: Sequence[Record]) -> int:
+    rows = []
+    for rec in batch:
+        h = headers_of(rec)
+        m = rec.message
+        rows.append(
+            {
+                "id": h.get("onestory-deadletter-id", f"{m.topic}:{m.partition}:{m.offset}".encode()).decode(),
+                "received_at": datetime.fromisoformat(h["onestory-received-at"].decode())
+                if "onestory-received-at" in h
+                else datetime.now(UTC),
+                "connector": h.get("onestory-connector", b"unknown").decode(),
+                "phase": h.get("onestory-phase", b"unknown").decode(),
+                "reason": h.get("onestory-reason", b"no reason recorded").decode(),
+                "content_type": h.get("onestory-content-type", b"application/octet-stream").decode(),
+                "body": rec.value or b"",
+                "status": "held",
+                "replayed_at": None,
+                "replay_result": None,
+            }
+        )
+    count_deadletters(rows)
+    with serial_if_sqlite(deps.engine), deps.engine.begin() as conn:
+        return insert_ignore(conn, deadletters, rows)
