@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 
 
+def _orjson_text(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # Reading a child's timeline decodes four JSON columns per entry: orjson does it several times faster.
+    kwargs.setdefault("json_deserializer", orjson.loads)
+    # Writing them is the projector's hot path; orjson writes what json.dumps writes for these values.
+    kwargs.setdefault("json_serializer", _orjson_text)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
 
