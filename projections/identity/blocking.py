@@ -7,6 +7,8 @@ Each key tolerates a different kind of error, so a pair is missed only if every 
   p: full postcode + birth year              (name typos at the same address)
   y: family Soundex + given initial + day and month  (a mistyped birth year)
   x: family Soundex + given Soundex          (a record without a date of birth, e.g. a self-referral)
+  z: family Soundex + nickname class         (no date of birth and a nickname: Mo for Muhammad)
+  q: full postcode + family Soundex          (no date of birth, given name typo or middle name used)
 Keys hold no readable personal data (Soundex codes, class ids and a year), though they are still personal
 data and stay in the database. Blocks above ``max_block_size`` are skipped so cost stays near linear.
 """
@@ -36,4 +38,9 @@ def block_keys(d: Demographics, nicknames: Nicknames) -> list[str]:
         keys.append(f"y:{soundex(family)}{given[0]}{dob.month:02d}{dob.day:02d}")
     if family and given:
         keys.append(f"x:{soundex(family)}{soundex(given)}")  # also reaches records without a date of birth
+        canonical = nicknames.canonical(given)
+        if canonical != given:
+            keys.append(f"z:{soundex(family)}{canonical}")
+    if family and d.postcode:
+        keys.append(f"q:{d.postcode.replace(' ', '')}{soundex(family)}")
     return keys

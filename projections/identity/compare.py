@@ -20,6 +20,7 @@ from projections.identity.names import (
 )
 
 SIMILAR = 0.92  # Jaro–Winkler at or above this counts as a spelling variant / typo
+NEAR_DAYS = 3  # birth dates this many days apart or fewer count as a mistyped day
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ def compare_birth_date(a: date | None, b: date | None) -> str | None:
         return "exact"
     if a.year == b.year and a.day == b.month and a.month == b.day:
         return "transposed"  # 03/04 keyed as 04/03
+    if abs((a - b).days) <= NEAR_DAYS:
+        return "near"  # a day or two out, also across a month or year end (31/03 and 01/04)
     same = (a.year == b.year) + (a.month == b.month) + (a.day == b.day)
     if same == 2:
         return "one_part"

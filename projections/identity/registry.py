@@ -110,10 +110,10 @@ class Registry:
         if not subject["identifiers"]:
             raise ValueError("subject has no identifier: a source record must say which record it is")
         rkey = rules.record_key(source_org, subject["identifiers"])
-        known = Lookups(conn).record_child(rkey)
+        checked = rules.check_identifiers(subject["identifiers"])
+        known, found = Lookups(conn).record_or_identifiers(rkey, checked.valid)
         if known is not None:
             return Resolution(known, rkey, "record")  # merges move records, so this is already the current child
-        checked = rules.check_identifiers(subject["identifiers"])
         demo = Demographics.of(
             subject.get("given_name"),
             subject.get("family_name"),
@@ -121,7 +121,6 @@ class Registry:
             subject.get("sex"),
             subject.get("postcode"),
         )
-        found = self._children_by_identifier(conn, checked.valid)
         if found:
             resolution = self._resolve_by_identifier(conn, rkey, checked.valid, found, demo, now)
         else:
@@ -130,10 +129,6 @@ class Registry:
         return resolution
 
     # -- deterministic -----------------------------------------------------------------------------------
-    @staticmethod
-    def _children_by_identifier(conn: Connection, keys: list[rules.Key]) -> dict[rules.Key, str]:
-        return Lookups(conn).children_by_identifier(keys)
-
     def _resolve_by_identifier(
         self,
         conn: Connection,
@@ -249,15 +244,15 @@ class Registry:
         for record_key, child_id, given, family, birth_date, sex, postcode in rows:
             first_record.setdefault(child_id, record_key)
             known.setdefault(child_id, []).append(Demographics(given, family, birth_date, sex, postcode))
-        other_nhs = lookups.nhs_numbers(known) if nhs else {}
         out = []
         for child_id, records in known.items():
-            if nhs and other_nhs.get(child_id, set()) - {nhs}:
-                continue  # both validated, different NHS numbers: different children
             score = self.scorer.score_child(demo, records)
-            if score is not None:
+            if score is not None and score.band != "distinct":
                 out.append(_Candidate(first_record[child_id], child_id, score))
-        return out
+        if nhs and out:  # asked only about children that could be linked or reviewed: most records have none
+            other_nhs = lookups.nhs_numbers(c.child_id for c in out)
+            out = [c for c in out if not other_nhs.get(c.child_id, set()) - {nhs}]
+        return out  # a child holding a different validated NHS number is a different child
 
     def _best_candidate(self, conn: Connection, child_ids: list[str], demo: Demographics) -> _Candidate | None:
         rows = conn.execute(select(identity_records).where(identity_records.c.child_id.in_(child_ids)))

@@ -7,7 +7,7 @@ who gets linked is reviewed like policy. The score alone never auto-links across
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
@@ -123,9 +123,12 @@ class Scorer:
 
     def _best_level(self, field: str, levels: Iterable[str | None]) -> str | None:
         """The strongest agreement among a child's values; None only when the child has no value at all."""
-        weights = self.config.weights.get(field, {})
-        present = [lv for lv in levels if lv is not None]
-        return max(present, key=lambda lv: weights.get(lv, 0.0), default=None)
+        weights = self.config.weights[field]
+        best: str | None = None
+        for level in levels:
+            if level is not None and (best is None or weights.get(level, 0.0) > weights.get(best, 0.0)):
+                best = level
+        return best
 
     def score_child(self, a: Demographics, records: Sequence[Demographics]) -> Score | None:
         """A record against everything known about one child: per field, the best agreement with any of the
@@ -136,23 +139,24 @@ class Scorer:
         matches only if one of the child's records agrees on the given name. None, as ``score_if_plausible``,
         when not even full agreement on the names could reach the review threshold.
         """
-        if not records:
-            return None
-        cheap_fns: dict[str, Callable[[Demographics], str | None]] = {
-            "birth_date": lambda b: compare_birth_date(a.birth_date, b.birth_date),
-            "postcode": lambda b: compare_postcode(a.postcode, b.postcode),
-            "sex": lambda b: compare_sex(a.sex, b.sex),
+        if len(records) <= 1:
+            return self.score_if_plausible(a, records[0]) if records else None
+        cheap = {
+            "birth_date": self._best_level(
+                "birth_date", {compare_birth_date(a.birth_date, b.birth_date) for b in records}
+            ),
+            "postcode": self._best_level("postcode", {compare_postcode(a.postcode, b.postcode) for b in records}),
+            "sex": self._best_level("sex", {compare_sex(a.sex, b.sex) for b in records}),
         }
-        cheap = {f: self._best_level(f, map(fn, records)) for f, fn in cheap_fns.items()}
         if self.weight(cheap) + self._best("given_name") + self._best("family_name") < self.config.review_threshold:
             return None
-        givens = {b.given_name for b in records}
-        families = {b.family_name for b in records}
         levels = {
             "given_name": self._best_level(
-                "given_name", (compare_given(a.given_name, g, self.nicknames) for g in givens)
+                "given_name", {compare_given(a.given_name, g, self.nicknames) for g in {b.given_name for b in records}}
             ),
-            "family_name": self._best_level("family_name", (compare_family(a.family_name, f) for f in families)),
+            "family_name": self._best_level(
+                "family_name", {compare_family(a.family_name, f) for f in {b.family_name for b in records}}
+            ),
             **cheap,
         }
         total = self.weight(levels)

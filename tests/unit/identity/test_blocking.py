@@ -25,6 +25,8 @@ def test_each_error_still_shares_a_block() -> None:
     assert base & keys(dob=date(2011, 4, 3))  # transposed day and month
     assert base & keys(dob=date(2012, 3, 4))  # mistyped year
     assert base & keys(dob=None)  # self-referral without a date of birth
+    assert base & keys(given="Bill", dob=None)  # ... and a nickname
+    assert base & keys(given="Wimliam", dob=None, postcode="LS1 4AP")  # ... and a typo at the same address
 
 
 def test_unrelated_children_share_no_block() -> None:

@@ -67,7 +67,11 @@ def test_family_name_levels() -> None:
 
 def test_birth_date_levels() -> None:
     assert compare_birth_date(date(2011, 3, 4), date(2011, 4, 3)) == "transposed"
-    assert compare_birth_date(date(2011, 3, 4), date(2011, 3, 5)) == "one_part"
+    assert compare_birth_date(date(2011, 3, 4), date(2011, 3, 5)) == "near"
+    assert compare_birth_date(date(2011, 3, 31), date(2011, 4, 2)) == "near", "a mistyped day across a month end"
+    assert compare_birth_date(date(2011, 12, 31), date(2012, 1, 1)) == "near"
+    assert compare_birth_date(date(2011, 3, 4), date(2011, 3, 8)) == "one_part"
+    assert compare_birth_date(date(2011, 3, 4), date(2012, 3, 4)) == "one_part", "a mistyped year"
     assert compare_birth_date(date(2011, 3, 4), date(2012, 5, 6)) == "disagree"
     assert compare_birth_date(None, date(2012, 5, 6)) is None
 
