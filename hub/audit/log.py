@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import Connection, Engine, select, text, update
 
 from hub.db.audit_tables import audit_chain_head
 from hub.db.tables import audit_log
@@ -146,6 +149,26 @@ def canonical_json(
     return "".join(parts)
 
 
+_FIELD_NAMES = tuple(f.name for f in fields(AuditRecord))
+_WRITERS: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
+_WRITERS_LOCK = threading.Lock()
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A short write transaction for audit records, one at a time per engine in this process.
+
+    Every append extends the one chain head, so appends are serial anyway (SQLite's write lock, PostgreSQL's
+    advisory lock). Queueing on a lock here, instead of in the database, keeps readers off the write lock
+    while they read and stops SQLite's busy handler from sleeping in steps of up to 100 ms under load. The
+    caller sends its response only after this block has committed.
+    """
+    with _WRITERS_LOCK:
+        lock = _WRITERS.setdefault(engine, threading.Lock())
+    with lock, engine.begin() as conn:
+        yield conn
+
+
 def append(conn: Connection, record: AuditRecord, now: datetime) -> str:
     """Append inside the caller's transaction; the caller commits before sending its response.
 
@@ -177,11 +200,11 @@ def append(conn: Connection, record: AuditRecord, now: datetime) -> str:
         head = conn.execute(
             select(audit_chain_head.c.seq, audit_chain_head.c.record_hash).where(audit_chain_head.c.id == HEAD_ID)
         ).one()
-        fields = asdict(record)
-        digest = record_hash(head.record_hash, canonical({**fields, "recorded_at": at}))
+        values = {name: getattr(record, name) for name in _FIELD_NAMES}  # asdict would deep-copy the entries
+        digest = record_hash(head.record_hash, canonical({**values, "recorded_at": at}))
         conn.execute(
             audit_log.insert().values(
-                seq=head.seq, **fields, recorded_at=at, prev_hash=head.record_hash, record_hash=digest
+                seq=head.seq, **values, recorded_at=at, prev_hash=head.record_hash, record_hash=digest
             )
         )
         conn.execute(update(audit_chain_head).where(audit_chain_head.c.id == HEAD_ID).values(record_hash=digest))

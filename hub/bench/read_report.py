@@ -64,7 +64,7 @@ def write(results: dict[str, Any], samples: dict[str, list[float]], out_dir: Pat
         "",
         f"A child with {child['timeline_rows']} timeline entries built through identity and the projector; the"
         f" viewer (a GP, direct care) is shown {child['entries_shown_to_viewer']} ({child['levels']}). The real"
-        f" `onestory api` over loopback HTTP, {results['config']['api_workers']} worker(s); closed-loop httpx"
+        f" `onestory api` over loopback HTTP, {results['config']['api_workers']} worker(s); closed-loop aiohttp"
         " clients in the bench process, on the same cores. Every read is decided live and audited before it"
         f" answers: {a['audit_records_written']} audit records for {a['reads']} reads.",
         "",

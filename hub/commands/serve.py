@@ -52,12 +52,48 @@ def database_health(engine: Engine) -> Any:
     return health
 
 
+def app_from_env() -> Any:
+    """uvicorn's factory for `--workers N`: each worker process builds its own engine, producer and context.
+
+    Their producer and telemetry end with the worker process (DurableProducer waits for every delivery it
+    reports, so nothing is left unsent).
+    """
+    settings = HubSettings()
+    configure_telemetry("onestory-api", settings)
+    engine = make_engine(settings.database_url())
+    codec = EventCodec.load()
+    producer = DurableProducer(settings.kafka, client_id="onestory-connectors") if settings.kafka else None
+    ctx = api_context(settings, engine, codec, database_health(engine))
+    ctx.publisher = Publisher(producer, codec) if producer else None
+    return create_api(ctx)
+
+
 @click.command()
 @click.option("--host", default=None, help="Bind address (default: ONESTORY_API_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default: ONESTORY_API_PORT).")
-def api(host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Processes serving the API (uvicorn workers); reads are CPU-bound, so up to one per core.",
+)
+def api(host: str | None, port: int | None, workers: int) -> None:
     """Serve the FHIR, timeline and HTTP intake API (reads SQL; intake publishes to ONESTORY_KAFKA if set)."""
     settings = _settings(api_host=host, api_port=port)
+    if workers > 1:
+        uvicorn.run(
+            "hub.commands.serve:app_from_env",
+            factory=True,
+            workers=workers,
+            host=settings.api_host,
+            port=settings.api_port,
+            log_config=None,
+            access_log=False,
+            log_level=settings.log_level.lower(),
+            lifespan="off",
+        )
+        return
     telemetry = configure_telemetry("onestory-api", settings)
     engine = make_engine(settings.database_url())
     codec = EventCodec.load()

@@ -10,11 +10,14 @@ Hidden entries never reach this module.
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import orjson
 from fhir.resources.R4B import get_fhir_model_class
 
 from hub.fhir import care, encounters, messages, observations
@@ -97,10 +100,38 @@ def _r4b_model(resource_type: str) -> Any:
     return get_fhir_model_class(resource_type)
 
 
+class _Validated:
+    """Digests of resources already checked in this process: the same content validates the same way.
+
+    Validating with the R4B models is about half the cost of serving a `$everything` page, and a child's
+    resources are mostly the same from one read to the next. The digest is of the whole resource (sorted
+    keys), so any change in content is validated afresh. Bounded: the oldest half is dropped when full.
+    """
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.limit = limit
+        self._seen: dict[bytes, None] = {}
+        self._lock = threading.Lock()
+
+    def check(self, resource: dict[str, Any]) -> None:
+        digest = hashlib.blake2b(orjson.dumps(resource, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
+        if digest in self._seen:
+            return
+        _r4b_model(resource["resourceType"]).model_validate(resource)  # raises if not valid R4B
+        with self._lock:
+            if len(self._seen) >= self.limit:
+                for old in list(self._seen)[: self.limit // 2]:
+                    del self._seen[old]
+            self._seen[digest] = None
+
+
+_VALIDATED = _Validated()
+
+
 def validated(resource: dict[str, Any]) -> dict[str, Any]:
     """Check against the fhir.resources R4B model (raises if not valid R4) and serve the checked dict as built.
 
     Serialising the model back (`model_dump`) would cost more than the validation itself on every page.
     """
-    _r4b_model(resource["resourceType"]).model_validate(resource)
+    _VALIDATED.check(resource)
     return resource

@@ -57,6 +57,40 @@ def viewer_of(principal: Principal) -> Viewer:
     )
 
 
+def decision_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """Everything of an entry that `decide` reads: its source, category, labels and sharing basis.
+
+    Not its id nor its time: within one read (same policy, consents, relationships, viewer and moment) two
+    entries with the same key get the same decision. tests/unit/read/test_decision_key.py holds decide to that.
+    """
+    basis = row["sharing_basis"] or {}
+    return (
+        row["child_id"],
+        row["source_org"],
+        row["category"],
+        tuple(row["sensitivity_labels"] or ()),
+        basis.get("kind"),
+        basis.get("reference"),
+        basis.get("decided_by"),
+        basis.get("reason"),
+    )
+
+
+def levels_for(
+    policy: Policy, ctx: ChildContext, viewer: Viewer, rows: list[dict[str, Any]], now: datetime
+) -> list[Decision]:
+    """`level_for` of every row, deciding once per distinct `decision_key` (weekly attendance repeats)."""
+    seen: dict[tuple[Any, ...], Decision] = {}
+    out = []
+    for row in rows:
+        key = decision_key(row)
+        decision = seen.get(key)
+        if decision is None:
+            decision = seen[key] = level_for(policy, ctx, viewer, row, now)
+        out.append(decision)
+    return out
+
+
 def level_for(policy: Policy, ctx: ChildContext, viewer: Viewer, row: dict[str, Any], now: datetime) -> Decision:
     decision = decide(policy, ctx.consents, ctx.relationships, viewer, entry_of(row), now)
     if ctx.updating and row["source_org"] != viewer.organisation and decision.level is not Level.NONE:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select
 from consent_engine import Level, Policy, Viewer
 from hub.db.projection_tables import child_now, episodes
 from hub.read import children
-from hub.read.disclosure import ChildContext, disclose, level_for, load_context
+from hub.read.disclosure import ChildContext, disclose, levels_for, load_context
 from projections.disclosure import aware
 from projections.episodes import waiting_days
 
@@ -39,8 +39,8 @@ class Story:
 def read_timeline(conn: Connection, policy: Policy, viewer: Viewer, child_id: str, now: datetime) -> Story:
     ctx = load_context(conn, child_id)
     story = Story(child_id, ctx.updating, context=ctx)
-    for row in children.timeline(conn, child_id):
-        decision = level_for(policy, ctx, viewer, row, now)
+    rows = children.timeline(conn, child_id)
+    for row, decision in zip(rows, levels_for(policy, ctx, viewer, rows, now), strict=True):
         story.levels[row["entry_id"]] = decision.level
         story.rows.append(row)
         if decision.level is not Level.NONE:

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from hub.api.deps import ClientAddress, Ctx, Viewer
 from hub.api.errors import FHIR_JSON
+from hub.api.responses import FastJSONResponse
 from hub.audit import log as audit
 from hub.auth import smart
 from hub.auth.tokens import Principal
@@ -37,7 +38,7 @@ def _base(request: Request) -> str:
 
 
 def _fhir(body: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(body, media_type=FHIR_JSON, headers={"Cache-Control": "no-store"})
+    return FastJSONResponse(body, media_type=FHIR_JSON, headers={"Cache-Control": "no-store"})
 
 
 def _record(
@@ -73,7 +74,7 @@ def _allowed(
             smart.require_type(scopes, resource_type)
         return scopes
     except HTTPException:
-        with ctx.engine.begin() as conn:
+        with audit.writing(ctx.engine) as conn:
             audit.append(conn, _record(principal, client, audit.DENY, "denied", child_id, query, []), datetime.now(UTC))
         raise
 
@@ -95,30 +96,32 @@ def search_patient(request: Request, ctx: Ctx, viewer: Viewer, client: ClientAdd
         raise HTTPException(403, "the token has no read scope")
     system, _, value = identifier.partition("|")
     now = datetime.now(UTC)
-    with read_span("patient-search", viewer.role, viewer.purpose), ctx.engine.begin() as conn:
-        child_id = children.child_by_identifier(conn, system, value.replace(" ", ""))
-        in_context = child_id is not None and (
-            viewer.patient == child_id or any(s.context != "patient" for s in smart.read_scopes(viewer))
-        )
-        view = (
-            read_child(conn, ctx.codec, ctx.policy, viewer_of(viewer), child_id, now)
-            if (in_context and child_id is not None)
-            else None
-        )
-        resources = [view.items[0].build()] if view is not None else []
-        audit.append(
-            conn,
-            _record(
-                viewer,
-                client,
-                audit.QUERY,
-                "success",
-                child_id if view else None,
-                f"Patient?identifier={system}|***",
-                [{"id": f"Patient/{r['id']}", "level": "full"} for r in resources],
-            ),
-            now,
-        )
+    with read_span("patient-search", viewer.role, viewer.purpose):
+        with ctx.engine.connect() as conn:
+            child_id = children.child_by_identifier(conn, system, value.replace(" ", ""))
+            in_context = child_id is not None and (
+                viewer.patient == child_id or any(s.context != "patient" for s in smart.read_scopes(viewer))
+            )
+            view = (
+                read_child(conn, ctx.codec, ctx.policy, viewer_of(viewer), child_id, now)
+                if (in_context and child_id is not None)
+                else None
+            )
+            resources = [view.items[0].build()] if view is not None else []
+        with audit.writing(ctx.engine) as conn:
+            audit.append(
+                conn,
+                _record(
+                    viewer,
+                    client,
+                    audit.QUERY,
+                    "success",
+                    child_id if view else None,
+                    f"Patient?identifier={system}|***",
+                    [{"id": f"Patient/{r['id']}", "level": "full"} for r in resources],
+                ),
+                now,
+            )
     body = bundles.searchset(
         _base(request), "Patient", resources, len(resources), {"identifier": f"{system}|***"}, None
     )
@@ -130,12 +133,15 @@ def search_patient(request: Request, ctx: Ctx, viewer: Viewer, client: ClientAdd
 def read_patient(request: Request, child_id: str, ctx: Ctx, viewer: Viewer, client: ClientAddress) -> JSONResponse:
     _allowed(ctx, viewer, client, child_id, "Patient/{id}", "Patient")
     now = datetime.now(UTC)
-    with read_span("patient-read", viewer.role, viewer.purpose), ctx.engine.begin() as conn:
-        view = read_child(conn, ctx.codec, ctx.policy, viewer_of(viewer), child_id, now)
-        patient = view.items[0].build() if view is not None else None
-        entries = [view.items[0].audit] if view is not None else []
-        outcome, audited_child = audit_outcome(conn, child_id, view)
-        audit.append(conn, _record(viewer, client, audit.READ, outcome, audited_child, "Patient/{id}", entries), now)
+    with read_span("patient-read", viewer.role, viewer.purpose):
+        with ctx.engine.connect() as conn:
+            view = read_child(conn, ctx.codec, ctx.policy, viewer_of(viewer), child_id, now)
+            patient = view.items[0].build() if view is not None else None
+            entries = [view.items[0].audit] if view is not None else []
+            outcome, audited_child = audit_outcome(conn, child_id, view)
+        record = _record(viewer, client, audit.READ, outcome, audited_child, "Patient/{id}", entries)
+        with audit.writing(ctx.engine) as conn:
+            audit.append(conn, record, now)
     if patient is None:
         raise HTTPException(404, "no such patient")
     return _fhir(patient)
@@ -185,17 +191,20 @@ def _page(
         wanted = permitted
     since_at = _since(query.since)
     now = datetime.now(UTC)
-    with read_span(what, viewer.role, viewer.purpose) as span, ctx.engine.begin() as conn:
-        view = read_child(conn, ctx.codec, ctx.policy, viewer_of(viewer), child_id, now)
-        if view is not None:
-            span.decisions(view.story.levels.values())
-            selected = view.select(wanted, since_at)
-            chunk, more = paging.page([(k.key, k) for k in selected], after, query.count)
-            resources = [k.build() for _, k in chunk]
-            audited = [k.audit for _, k in chunk]
-        outcome, audited_child = audit_outcome(conn, child_id, view)
+    with read_span(what, viewer.role, viewer.purpose) as span:
+        with ctx.engine.connect() as conn:
+            view = read_child(conn, ctx.codec, ctx.policy, viewer_of(viewer), child_id, now)
+            if view is not None:
+                span.decisions(view.story.levels.values())
+                selected = view.select(wanted, since_at)
+                chunk, more = paging.page([(k.key, k) for k in selected], after, query.count)
+                resources = [k.build() for _, k in chunk]
+                audited = [k.audit for _, k in chunk]
+            outcome, audited_child = audit_outcome(conn, child_id, view)
         action = audit.READ if path.endswith("$everything") else audit.QUERY
-        audit.append(conn, _record(viewer, client, action, outcome, audited_child, what, audited if view else []), now)
+        record = _record(viewer, client, action, outcome, audited_child, what, audited if view else [])
+        with audit.writing(ctx.engine) as conn:  # committed before the response is returned
+            audit.append(conn, record, now)
     if view is None:
         raise HTTPException(404, "no such patient")
     next_cursor = paging.encode_cursor(query, chunk[-1][0]) if more and chunk else None

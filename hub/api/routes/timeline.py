@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 
 from hub.api.deps import ClientAddress, Ctx, Viewer
+from hub.api.responses import FastJSONResponse
 from hub.audit import log as audit
 from hub.audit.relationship import relationship_of
 from hub.auth.tokens import Principal
@@ -20,10 +21,10 @@ from hub.telemetry.spans import read_span
 router = APIRouter(prefix="/api")
 
 
-def _read(ctx: Ctx, viewer: Principal, client: str | None, child_id: str, what: str, shape: Any) -> dict[str, Any]:
+def _read(ctx: Ctx, viewer: Principal, client: str | None, child_id: str, what: str, shape: Any) -> FastJSONResponse:
     now = datetime.now(UTC)
     if viewer.patient is not None and viewer.patient != child_id:  # a SMART patient/*.read token
-        with ctx.engine.begin() as conn:
+        with audit.writing(ctx.engine) as conn:
             audit.append(
                 conn,
                 audit.AuditRecord(
@@ -41,47 +42,50 @@ def _read(ctx: Ctx, viewer: Principal, client: str | None, child_id: str, what: 
                 now,
             )
         raise HTTPException(403, "the token is limited to another patient")
-    with read_span(what, viewer.role, viewer.purpose) as read, ctx.engine.begin() as conn:
-        exists = children.child_exists(conn, child_id)
-        story = read_timeline(conn, ctx.policy, viewer_of(viewer), child_id, now) if exists else None
+    with read_span(what, viewer.role, viewer.purpose) as read:
+        with ctx.engine.connect() as conn:
+            exists = children.child_exists(conn, child_id)
+            story = read_timeline(conn, ctx.policy, viewer_of(viewer), child_id, now) if exists else None
+            body = shape(conn, story, now) if story is not None else None
         read.decisions(story.levels.values() if story else ())
         read.link_events(ctx.engine, [e["id"] for e in story.entries] if story else [])
-        body = shape(conn, story, now) if story is not None else None
-        read_id = audit.append(
-            conn,
-            audit.AuditRecord(
-                action="read",
-                outcome="success" if exists else "not-found",
-                user_id=viewer.user,
-                organisation=viewer.organisation,
-                role=viewer.role,
-                purpose=viewer.purpose,
-                child_id=child_id if exists else None,
-                query=what,
-                entries=story.audit_entries() if story else [],
-                client_address=client,
-                policy_version=ctx.policy.version,
-                legitimate_relationship=relationship_of(story, viewer_of(viewer), now),
-            ),
-            now,
-        )
-        if exists:
-            record_view(conn, ctx.policy, viewer, child_id, read_id, now)  # CP-IS style "who looked" alert
+        # No audit, no data: the record commits before the body is returned (a failure here is a 500, no data).
+        with audit.writing(ctx.engine) as conn:
+            read_id = audit.append(
+                conn,
+                audit.AuditRecord(
+                    action="read",
+                    outcome="success" if exists else "not-found",
+                    user_id=viewer.user,
+                    organisation=viewer.organisation,
+                    role=viewer.role,
+                    purpose=viewer.purpose,
+                    child_id=child_id if exists else None,
+                    query=what,
+                    entries=story.audit_entries() if story else [],
+                    client_address=client,
+                    policy_version=ctx.policy.version,
+                    legitimate_relationship=relationship_of(story, viewer_of(viewer), now),
+                ),
+                now,
+            )
+            if exists:
+                record_view(conn, ctx.policy, viewer, child_id, read_id, now)  # CP-IS style "who looked" alert
     if body is None:
         raise HTTPException(404, "no such child")
-    return body
+    return FastJSONResponse(body)
 
 
 def _timeline_body(_conn: Any, story: Story, _now: datetime) -> dict[str, Any]:
     return {"childId": story.child_id, "updating": story.updating, "entries": story.entries}
 
 
-@router.get("/children/{child_id}/timeline")
-def child_timeline(child_id: str, ctx: Ctx, viewer: Viewer, client: ClientAddress) -> dict[str, Any]:
+@router.get("/children/{child_id}/timeline", response_model=dict[str, Any])
+def child_timeline(child_id: str, ctx: Ctx, viewer: Viewer, client: ClientAddress) -> FastJSONResponse:
     return _read(ctx, viewer, client, child_id, "timeline", _timeline_body)
 
 
-@router.get("/children/{child_id}/summary")
-def child_summary(child_id: str, ctx: Ctx, viewer: Viewer, client: ClientAddress) -> dict[str, Any]:
+@router.get("/children/{child_id}/summary", response_model=dict[str, Any])
+def child_summary(child_id: str, ctx: Ctx, viewer: Viewer, client: ClientAddress) -> FastJSONResponse:
     """Team around the child, episodes, THRIVE grouping, open plans, agreed ending, the young person's words."""
     return _read(ctx, viewer, client, child_id, "summary", summary)
