@@ -17,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
-from consent_engine import Decision, Entry, Policy, Viewer, decide
+from consent_engine import Decision, Entry, Level, Policy, Viewer, decide
 from hub.outbound.alert_rules import Alert, ChildFacts, councils_of, event_alerts
 from hub.outbound.config import AlertPolicy, OutboundConfig
 from hub.outbound.dispatch import active_subscriptions, disclosure_record, feed_record, out_topic, raise_alerts
@@ -33,7 +33,7 @@ from hub.outbound.fhir_subscription import Notice, matches
 from hub.read.disclosure import ChildContext, disclose
 from projections.consent_records import CONSENT_KINDS
 from projections.disclosure import entry_of
-from projections.feed_inputs import load_contexts, load_inputs, now_states
+from projections.feed_inputs import full_entry, load_contexts, load_inputs, now_states
 from projections.feed_writes import FeedWrites
 from projections.rules import payload_of
 from projections.sql_sink import Consumed, advance_tracking, tracked_offsets, unseen
@@ -170,6 +170,15 @@ def _send(
     return sent
 
 
+def _shaped(op: Op, rows: dict[str, dict[str, Any]]) -> Op:
+    """A disclosure with its entry shaped for its level (the plan was made without shaping every entry)."""
+    if op.op != "disclose" or op.decision is None:
+        return op
+    row = rows[op.entry_id]
+    content = disclose(full_entry(row) if op.level == Level.FULL.value else row, op.decision)
+    return Op(op.op, op.entry_id, op.level, op.record_id, content, op.decision, op.reason)
+
+
 def disclose_child(
     writes: FeedWrites,
     policy: Policy,
@@ -219,12 +228,7 @@ def disclose_child(
                     entry = entries[key] = entry_of(rows[entry_id])
                 decision = decided[key] = decide(policy, ctx.consents, ctx.relationships, viewer, entry, now)
             visible[entry_id] = Visible(decision, None)  # shaped below, only for what is sent
-        ops = [
-            replace(op, content=disclose(rows[op.entry_id], op.decision))
-            if op.op == "disclose" and op.decision is not None
-            else op
-            for op in plan(recipient.key, visible, holding, None, present)
-        ]
+        ops = [_shaped(op, rows) for op in plan(recipient.key, visible, holding, None, present)]
         if not ops:
             continue
         sent = _send(writes, recipient, child_id, ops, rows, mine, viewer.organisation in team_orgs, policy, now)
@@ -261,13 +265,14 @@ def _may_alert(policy: AlertPolicy, event: dict[str, Any]) -> bool:
 def _alerts(
     config: OutboundConfig, policy: Policy, ctx: ChildContext, state: dict[str, Any], events: list[dict[str, Any]]
 ) -> list[Alert]:
+    events = [e for e in events if _may_alert(config.alerts, e)]
+    if not events:
+        return []
     open_types = frozenset(str(p.get("plan_type")) for p in (state.get("plans") or {}).values() if p.get("open"))
     org_types = {code: org.type for code, org in policy.organisations.items()}
     facts = ChildFacts(ctx.child_id, open_types, councils_of(ctx.team, org_types))
     alerts = []
     for event in events:
-        if not _may_alert(config.alerts, event):
-            continue
         source_type = event["source"].get("organisation_type") or getattr(
             policy.organisations.get(event["source"]["organisation"]), "type", None
         )
