@@ -20,7 +20,7 @@ from hub.audit import governance
 from hub.audit import log as audit
 from hub.db.projection_tables import consent_pending
 from hub.db.tables import event_store
-from hub.db.upsert import insert_ignore
+from hub.db.upsert import insert_ignore_all
 from projections.consent_records import CONSENT_KINDS, consent_row, to_record
 from projections.disclosure import (
     aware,
@@ -181,11 +181,11 @@ def apply_events(
         conn.execute(
             delete(consent_pending).where(consent_pending.c.event_id.in_([e["event_id"] for e in consent_events]))
         )
+        changes = []
         for event in consent_events:
             row = consent_row(event)
             recorded_by = payload_of(event).get("recorded_by") or "system"
-            audit.append(
-                conn,
+            changes.append(
                 governance.consent_change(
                     user_id=str(recorded_by),
                     organisation=event["source"]["organisation"],
@@ -194,9 +194,9 @@ def apply_events(
                     consent_id=row["consent_id"],
                     status=row["status"],
                     policy_version=policy.version,
-                ),
-                now,
+                )
             )
+        audit.append_many(conn, changes, now)
 
     deciders = {child_id: _Decider(policy, rules, state, now) for child_id, state in states.items()}
     for row in timeline_new:
@@ -206,10 +206,7 @@ def apply_events(
             row["status"] = marked
         row["decisions"] = deciders[row["child_id"]].decisions(row)
         row["policy_version"] = policy.version
-    if fresh:
-        conn.execute(t.timeline.insert(), timeline_new)
-    else:
-        insert_ignore(conn, t.timeline, timeline_new)
+    insert_ignore_all(conn, t.timeline, timeline_new)
     for child_id, target, status in corrections:
         conn.execute(
             update(t.timeline)

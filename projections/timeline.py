@@ -6,14 +6,28 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+import orjson
+
 
 def _jsonable(value: Any) -> Any:
+    """Dates and times as ISO text, tuples as lists: what the JSON columns store and reads get back.
+
+    orjson's round trip does exactly that in C (it writes datetimes as `isoformat()` does); values it
+    cannot take (e.g. non-string keys) go the slow way.
+    """
+    try:
+        return orjson.loads(orjson.dumps(value))
+    except orjson.JSONEncodeError:
+        return _jsonable_slowly(value)
+
+
+def _jsonable_slowly(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: _jsonable_slowly(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [_jsonable_slowly(v) for v in value]
     return value
 
 

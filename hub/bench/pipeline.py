@@ -51,9 +51,10 @@ class PipelineConfig:
     withdrawals: int = 20
     withdrawal_child_events: int = 1000
     naive_events: int = 5000
+    workers: int = 1
 
     @classmethod
-    def quick(cls, database: str, workdir: Path, seed: int = 1) -> PipelineConfig:
+    def quick(cls, database: str, workdir: Path, seed: int = 1, workers: int = 1) -> PipelineConfig:
         return cls(
             children=400,
             per_child=50,
@@ -63,11 +64,12 @@ class PipelineConfig:
             latency_seconds=5.0,
             withdrawals=10,
             naive_events=2000,
+            workers=workers,
         )
 
     @classmethod
-    def full(cls, database: str, workdir: Path, seed: int = 1) -> PipelineConfig:
-        return cls(children=4000, per_child=50, seed=seed, database=database, workdir=workdir)
+    def full(cls, database: str, workdir: Path, seed: int = 1, workers: int = 1) -> PipelineConfig:
+        return cls(children=4000, per_child=50, seed=seed, database=database, workdir=workdir, workers=workers)
 
 
 def machine_info() -> dict[str, Any]:
@@ -121,8 +123,10 @@ def _percentile(values: list[float], p: float) -> float:
 class Worker:
     """The real `onestory worker` as a subprocess, with its peak memory read from /proc."""
 
-    def __init__(self, bootstrap: str, database: str, workdir: Path) -> None:
+    def __init__(self, bootstrap: str, database: str, workdir: Path, name: str = "worker") -> None:
         self.port = free_port()
+        scratch = workdir / name
+        scratch.mkdir(exist_ok=True)
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -134,13 +138,13 @@ class Worker:
                 "--database",
                 database,
                 "--data-dir",
-                str(workdir),
+                str(scratch),
                 "--web-port",
                 str(self.port),
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=(workdir / "worker.log").open("w"),
+            stderr=(workdir / f"{name}.log").open("w"),
             preexec_fn=die_with_parent,
         )
 
@@ -153,7 +157,7 @@ class Worker:
             except httpx.HTTPError:
                 pass
             if self.proc.poll() is not None:
-                raise RuntimeError("the worker exited during start-up (see worker.log)")
+                raise RuntimeError("the worker exited during start-up (see its log in the work dir)")
             time.sleep(0.25)
         raise TimeoutError("the worker did not become ready")
 
@@ -291,6 +295,7 @@ def run(
         "machine": machine_info(),
         "config": {k: str(v) for k, v in asdict(cfg).items()},
         "database": cfg.database.split(":", 1)[0],
+        "workers": cfg.workers,
         "baselines": {},
         "figures": {},
     }
@@ -316,10 +321,11 @@ def run(
         b["naive_faust_events_per_s"] = baselines.naive_faust_rate(
             bs, RAW_TOPIC, min(n, cfg.naive_events), cfg.database, cfg.workdir, free_port()
         )
-        say("starting the real worker")
-        worker = Worker(bs, cfg.database, cfg.workdir)
+        say(f"starting {cfg.workers} real worker(s)")
+        workers = [Worker(bs, cfg.database, cfg.workdir, f"worker-{i}") for i in range(cfg.workers)]
         try:
-            worker.wait_ready()
+            for worker in workers:
+                worker.wait_ready()
             producer = DurableProducer(bs, client_id="bench")
             say(f"sustained: {n} events from intake to committed projections")
             tick = bar("sustained", n)
@@ -342,9 +348,10 @@ def run(
             f["latency"] = measure_latency(producer, engine, fresh, cfg.latency_rate, cfg.latency_seconds)
             say(f"consent withdrawal on a child with {cfg.withdrawal_child_events} events")
             f["consent_reprojection"] = measure_withdrawal(producer, engine, codec, cfg)
-            f["worker_peak_rss_mib"] = worker.peak_rss_mib()
+            f["worker_peak_rss_mib"] = max(w.peak_rss_mib() for w in workers)
         finally:
-            worker.stop()
+            for worker in workers:
+                worker.stop()
         say("full rebuild from the event store")
         total = _count(engine)
         tick = bar("rebuild", 0)

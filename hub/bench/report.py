@@ -73,7 +73,7 @@ def write(results: dict[str, Any], out_dir: Path, name: str, command: str) -> Pa
     b, f, r, m = results["baselines"], results["figures"], results["ratios"], results["machine"]
     lat, cons = f["latency"], f["consent_reprojection"]
     lines = [
-        f"# Pipeline benchmark ({results['database']})",
+        f"# Pipeline benchmark ({results['database']}, {results.get('workers', 1)} worker process(es))",
         "",
         f"Machine: {m['platform']}, {m['cpus']} CPUs, {_mib(m['memory_kib'])} MiB;"
         f" Python {m['python']}, faust {m['faust']}, fastavro {m['fastavro']}, SQLAlchemy {m['sqlalchemy']};"
@@ -93,7 +93,7 @@ def write(results: dict[str, Any], out_dir: Path, name: str, command: str) -> Pa
         f"{r['rebuild_vs_batched_projector']:.2g}× batched projector |",
         f"| consent change → re-projected, child with {cons['child_events']} events | p50 {cons['p50_ms']:.0f} ms, "
         f"p99 {cons['p99_ms']:.0f} ms ({cons['changes']} changes) | |",
-        f"| peak memory | worker {f['worker_peak_rss_mib']:.0f} MiB, bench process "
+        f"| peak memory | largest worker {f['worker_peak_rss_mib']:.0f} MiB, bench process "
         f"{f['bench_process_peak_rss_mib']:.0f} MiB | |",
         "",
         "| baseline (same run) | events/s |",

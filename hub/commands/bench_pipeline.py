@@ -25,17 +25,24 @@ from hub.bench.pipeline import PipelineConfig, run
 )
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 6),
+    default=1,
+    show_default=True,
+    help="Worker processes sharing the consumer groups (scale-out; at most the partition count).",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Write JSON, Markdown and a plot here (e.g. docs/benchmarks).",
 )
-def pipeline(quick: bool, database: str | None, seed: int, out: Path | None) -> None:
+def pipeline(quick: bool, database: str | None, seed: int, workers: int, out: Path | None) -> None:
     """Measure intake → committed projections on the embedded broker, beside baselines from the same run."""
     with tempfile.TemporaryDirectory(prefix="onestory-bench-") as tmp:
         workdir = Path(tmp)
         url = database or f"sqlite:///{workdir / 'bench.db'}"
-        cfg = (PipelineConfig.quick if quick else PipelineConfig.full)(url, workdir, seed)
+        cfg = (PipelineConfig.quick if quick else PipelineConfig.full)(url, workdir, seed, workers)
         bars: list[tqdm] = []
 
         def say(message: str) -> None:
@@ -58,12 +65,14 @@ def pipeline(quick: bool, database: str | None, seed: int, out: Path | None) -> 
         say("done")
     click.echo(json.dumps(results, indent=2, default=str))
     if out is not None:
-        name = f"pipeline-{'quick-' if quick else ''}{results['database'].split('+')[0]}"
+        scale = f"-{workers}workers" if workers > 1 else ""
+        name = f"pipeline-{'quick-' if quick else ''}{results['database'].split('+')[0]}{scale}"
         command = (
             "onestory bench pipeline"
             + (" --quick" if quick else "")
             + (f" --database {shlex.quote(database)}" if database else "")
             + f" --seed {seed}"
+            + (f" --workers {workers}" if workers > 1 else "")
         )
         md = report.write(results, out, name, command)
         click.echo(f"report: {md}", err=True)
