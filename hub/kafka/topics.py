@@ -10,8 +10,9 @@ DEADLETTER = "onestory.deadletter.v1"
 EVENTS = "onestory.events.v1"
 CONSENT = "onestory.consent.v1"
 AUDIT = "onestory.audit.v1"
+IDENTITY = "onestory.identity.v1"  # identity decisions: link, not-same, unmerge (projections/identity/decision_feed.py)
 
-ALL_TOPICS = (INTAKE, DEADLETTER, EVENTS, CONSENT, AUDIT)
+ALL_TOPICS = (INTAKE, DEADLETTER, EVENTS, CONSENT, AUDIT, IDENTITY)
 
 
 def admin(bootstrap: str) -> AdminClient:

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, select, text, tuple_
 from hub.db.identity_tables import identity_decisions, identity_event_links, identity_merges, identity_records
 from hub.db.projection_tables import consent_pending
 from hub.db.tables import child_identifiers, children, event_store, timeline_entries
+from projections.identity.decision_feed import decision_record, queue_decision
 
 _LOCK_ID = 7253005
 Reproject = Callable[[Connection, Sequence[str]], None]
@@ -89,6 +90,19 @@ def record_decision(
             decided_at=now,
         )
     )
+    record = decision_record(
+        decision_id,
+        kind,
+        actor.source,
+        actor.user,
+        actor.organisation,
+        now,
+        surviving=surviving,
+        retired=retired,
+        merge_id=merge_id,
+        review_id=review_id,
+    )
+    queue_decision(conn, record, now)  # relayed on onestory.identity.v1 once this transaction commits
     return decision_id
 
 
