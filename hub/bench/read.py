@@ -80,6 +80,26 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def project_child(engine: Engine, events: list[dict[str, Any]]) -> str:
+    """Resolve one child's events through the identity registry and project them as the worker does."""
+    codec, policy, rules = EventCodec.load(), load_policy(None), bundled_rules()
+    registry = registry_for(SimpleNamespace(codec=codec, policy=policy, rules=rules))
+    with engine.begin() as conn:
+        resolved = resolve_events(registry, conn, events, datetime.now(UTC))
+    child_ids = {c for c in resolved if isinstance(c, str)}
+    if len(child_ids) != 1 or len(resolved) != len(events):
+        raise RuntimeError(f"identity resolved the child's events to {resolved[:3]}…")
+    child_id = child_ids.pop()
+    topic_id = f"bench-read-{uuid.uuid4()}"
+    for start in range(0, len(events), 1000):
+        batch = []
+        for offset, event in enumerate(events[start : start + 1000], start):
+            body = codec.encode(event | {"child_id": child_id})
+            batch.append(Consumed(EVENTS, 0, offset, body, codec.decode(body)))
+        project_batch(engine, policy, rules, "projector.timeline", {EVENTS: topic_id}, batch)
+    return child_id
+
+
 def build_child(database: str, entries: int, seed: int) -> tuple[str, int]:
     """One child with `entries` events through identity resolution and the real projector; (child id, rows).
 
@@ -88,25 +108,9 @@ def build_child(database: str, entries: int, seed: int) -> tuple[str, int]:
     engine = make_engine(database)
     try:
         upgrade(engine)
-        codec, policy, rules = EventCodec.load(), load_policy(None), bundled_rules()
         rng = random.Random(seed)
         nhs = nhs_numbers(rng, 1)[0]
-        events = child_events(nhs, rng, entries)
-        registry = registry_for(SimpleNamespace(codec=codec, policy=policy, rules=rules))
-        with engine.begin() as conn:
-            resolved = resolve_events(registry, conn, events, datetime.now(UTC))
-        child_ids = {c for c in resolved if isinstance(c, str)}
-        if len(child_ids) != 1 or len(resolved) != len(events):
-            raise RuntimeError(f"identity resolved the bench child's events to {resolved[:3]}…")
-        child_id = child_ids.pop()
-        topic_id = f"bench-read-{uuid.uuid4()}"
-        for start in range(0, len(events), 1000):
-            batch = []
-            for offset, event in enumerate(events[start : start + 1000], start):
-                event["child_id"] = child_id
-                body = codec.encode(event)
-                batch.append(Consumed(EVENTS, 0, offset, body, codec.decode(body)))
-            project_batch(engine, policy, rules, "projector.timeline", {EVENTS: topic_id}, batch)
+        child_id = project_child(engine, child_events(nhs, rng, entries))
         with engine.connect() as conn:
             rows = conn.execute(
                 select(func.count()).select_from(timeline_entries).where(timeline_entries.c.child_id == child_id)
@@ -152,8 +156,29 @@ class Api:
             time.sleep(0.2)
         raise TimeoutError("the API did not become ready")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of the API process and its workers so far, from /proc (Linux)."""
+        total = 0.0
+        for pid in [self.proc.pid, *_children(self.proc.pid)]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / _TICKS
+        return total
+
     def stop(self) -> None:
         stop_process(self.proc, 15, 10.0)
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -275,7 +300,10 @@ def run(cfg: ReadConfig, say: Callable[[str], None], bar: Callable[[str, int], T
         ]
         for name, url, headers, clients, requests in plan:
             say(f"{name}: {requests} requests from {clients} client{'s' if clients > 1 else ''}")
+            cpu = api.cpu_seconds()
             phases[name], samples[name] = load(url, headers, clients, requests, bar(name, requests))
+            served = phases[name]["requests"] + min(clients, requests)  # the warm-up requests too
+            phases[name]["api_cpu_ms_per_request"] = round((api.cpu_seconds() - cpu) * 1000 / served, 2)
         reads = sum(p["requests"] + min(p["clients"], p["requests"]) for k, p in phases.items() if k != "healthz")
         audited = _audit_count(engine) - audits_before
     finally:

@@ -77,7 +77,7 @@ def timeline(conn: Connection, child_id: str) -> list[dict[str, Any]]:
     json_at = [i for i, k in enumerate(keys) if k in _JSON_COLUMNS]
     time_at = keys.index("occurred_at")
     out = []
-    for values in result.tuples().all():
+    for values in result.all():
         row = list(values)
         for i in json_at:
             row[i] = _json(row[i])
