@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import os
 import zlib
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,71 +19,20 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
-from connectors.publisher import Publisher
 from hub.api.context import ApiContext
 from hub.api.main import create_api
-from hub.auth.tokens import TokenVerifier, issue_token, load_or_create_signing_key
-from hub.bench.read import project_child
+from hub.auth.tokens import TokenVerifier
 from hub.commands.policy import load_policy
 from hub.db.engine import make_engine
-from hub.db.migrate import upgrade
 from hub.events.codec import EventCodec
-from hub.settings import HubSettings
-from tests.support.story import GP, story
+from tests.support.inprocess_hub import InProcessHub, healthy
 
 pytestmark = pytest.mark.integration
 
 
-class _MemoryProducer:
-    """Stands in for the broker: the intake routes publish here (their durability is tested elsewhere)."""
-
-    def __init__(self) -> None:
-        self.records: list[Any] = []
-
-    def send_all(self, records: Sequence[Any], timeout: float = 20.0) -> None:
-        self.records.extend(records)
-
-
-async def _healthy() -> dict[str, Any]:
-    return {"database": {"status": "ok"}}
-
-
-class Hub:
-    def __init__(self, root: Path) -> None:
-        root.mkdir(parents=True, exist_ok=True)
-        self.engine = make_engine(f"sqlite:///{root / 'onestory.db'}")
-        upgrade(self.engine)
-        self.child_id = project_child(self.engine, story())
-        codec = EventCodec.load()
-        ctx = ApiContext(
-            engine=self.engine,
-            codec=codec,
-            verifier=TokenVerifier.local(root),
-            health=_healthy,
-            policy=load_policy(None),
-            publisher=Publisher(_MemoryProducer(), codec),  # type: ignore[arg-type]
-            settings=HubSettings(data_dir=root),
-        )
-        self.app = create_api(ctx)
-        key = load_or_create_signing_key(root)
-        now = datetime.now(UTC)
-        self.gp = issue_token(
-            key, user="u-gp", organisation=GP, role="gp", purpose="direct-care", now=now, ttl=timedelta(hours=1)
-        )
-        self.ig = issue_token(
-            key,
-            user="u-ig",
-            organisation="ONESTORY",
-            role="ig-officer",
-            purpose="audit",
-            now=now,
-            ttl=timedelta(hours=1),
-        )
-
-
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    running = Hub(tmp_path_factory.mktemp("schemathesis"))
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessHub]:
+    running = InProcessHub(tmp_path_factory.mktemp("schemathesis"))
     yield running
     running.engine.dispose()
 
@@ -96,7 +43,7 @@ def _schema() -> Any:
         engine=make_engine("sqlite://"),
         codec=EventCodec.load(),
         verifier=TokenVerifier(None, "https://unused.example", "onestory"),
-        health=_healthy,
+        health=healthy,
         policy=load_policy(None),
     )
     return schemathesis.openapi.from_asgi("/openapi.json", create_api(ctx))
@@ -125,7 +72,7 @@ def _error_body_ok(case: Any, response: Any) -> None:
     derandomize=True,
     suppress_health_check=list(HealthCheck),
 )
-def test_no_operation_answers_5xx(case: Any, hub: Hub) -> None:
+def test_no_operation_answers_5xx(case: Any, hub: InProcessHub) -> None:
     bearer = hub.ig if case.path.startswith("/ig") else hub.gp
     for params in (case.path_parameters, case.query):
         if params is None:
