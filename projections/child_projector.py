@@ -8,7 +8,7 @@ when the child's consent state or legitimate relationships actually changed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +20,7 @@ from hub.audit import governance
 from hub.audit import log as audit
 from hub.db.projection_tables import consent_pending
 from hub.db.tables import event_store
-from hub.db.upsert import insert_ignore_all
+from hub.db.upsert import insert_all, insert_ignore_all
 from projections.consent_records import CONSENT_KINDS, consent_row, to_record
 from projections.disclosure import (
     aware,
@@ -50,7 +50,7 @@ class ChildState:
     changed_episodes: set[str] = field(default_factory=set)
     changed_consents: set[str] = field(default_factory=set)
     now_changed: bool = False
-    relationships_before: list[Any] = field(default_factory=list)
+    relationships_before: tuple[Any, ...] = ()
 
 
 def _rows_by_child(conn: Connection, table: Any, child_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
@@ -78,9 +78,14 @@ def load_children(conn: Connection, child_ids: list[str], t: ProjectionTables = 
             episodes={r["episode_id"]: r for r in eps[child_id]},
             now=dict(nows[child_id]) if child_id in nows else empty_now(),
             consents=consents[child_id],
-            relationships_before=relationships_of(team.values()),
+            relationships_before=relationship_key(team.values()),
         )
     return states
+
+
+def relationship_key(team: Iterable[dict[str, Any]]) -> tuple[Any, ...]:
+    """What `relationships_of` builds its relationships from, cheap to compare: a change means re-deciding."""
+    return tuple((m["organisation"], aware(m["since"]), aware(m["until"])) for m in team)
 
 
 def empty_child() -> ChildState:
@@ -233,7 +238,7 @@ def apply_events(
         existing,
     )
     for child_id, state in states.items():
-        relationships_changed = relationships_of(state.team.values()) != state.relationships_before
+        relationships_changed = relationship_key(state.team.values()) != state.relationships_before
         if existing and (state.changed_consents or relationships_changed):
             rederive_decisions(conn, deciders[child_id], child_id, t, skip=new_ids)
     return set(states)
@@ -272,8 +277,9 @@ def project_batch(
             if rec.event["event_id"] not in known:
                 new.setdefault(rec.event["event_id"], rec)
         if new:
-            conn.execute(
-                event_store.insert(),
+            insert_all(
+                conn,
+                event_store,
                 [
                     {
                         "event_id": r.event["event_id"],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -13,12 +13,20 @@ import yaml
 @dataclass(frozen=True)
 class Rules:
     raw: dict[str, Any]
+    # The folds ask for the same sets on every event; the rules never change once read, so each is built once.
+    _built: dict[tuple[str, str, str], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def kinds(self, section: str, key: str) -> frozenset[str]:
-        return frozenset(self.raw[section][key])
+        built = self._built.get(("kinds", section, key))
+        if built is None:
+            built = self._built[("kinds", section, key)] = frozenset(self.raw[section][key])
+        return built
 
     def fields(self, section: str, key: str) -> tuple[str, ...]:
-        return tuple(self.raw[section][key])
+        built = self._built.get(("fields", section, key))
+        if built is None:
+            built = self._built[("fields", section, key)] = tuple(self.raw[section][key])
+        return built
 
     def value(self, section: str, key: str) -> Any:
         return self.raw[section][key]

@@ -87,6 +87,9 @@ def write(results: dict[str, Any], out_dir: Path, name: str, command: str) -> Pa
         f"| sustained intake → committed projections | {f['sustained_events_per_s']:,.0f} events/s "
         f"({f['sustained_events']:,} events) | {r['sustained_vs_batched_projector']:.2g}× batched projector, "
         f"{r['sustained_vs_naive_faust']:.2g}× naive Faust, {r['sustained_vs_raw_consume']:.2g}× raw consume |",
+        f"| sustained, until outbound feeds are decided and relayed too | "
+        f"{f.get('sustained_with_feeds_events_per_s', 0):,.0f} events/s | "
+        f"{r.get('sustained_with_feeds_vs_batched_projector', 0):.2g}× batched projector |",
         f"| event → visible latency at {lat['offered_events_per_s']} events/s | p50 {lat['p50_ms']:.0f} ms, "
         f"p95 {lat['p95_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms ({lat['seen']}/{lat['events']} seen) | |",
         f"| full rebuild | {f['rebuild_events_per_s']:,.0f} events/s ({f['rebuild_events']:,} events) | "

@@ -47,6 +47,12 @@ def _executemany(conn: Connection, table: Table, statement: Any, rows: Sequence[
     conn.exec_driver_sql(str(compiled), params)
 
 
+def insert_all(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """A plain bulk INSERT as one executemany: a duplicate key is an error, as with `conn.execute(insert)`."""
+    if rows:
+        _executemany(conn, table, table.insert(), rows)
+
+
 def insert_ignore_all(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """`insert_ignore` without the count: one executemany, no RETURNING, rows inserted in the order given.
 
