@@ -9,6 +9,7 @@ Each key tolerates a different kind of error, so a pair is missed only if every 
   x: family Soundex + given Soundex          (a record without a date of birth, e.g. a self-referral)
   z: family Soundex + nickname class         (no date of birth and a nickname: Mo for Muhammad)
   q: full postcode + family Soundex          (no date of birth, given name typo or middle name used)
+  w: full postcode + given Soundex           (no date of birth and a surname typo)
 Keys hold no readable personal data (Soundex codes, class ids and a year), though they are still personal
 data and stay in the database. Blocks above ``max_block_size`` are skipped so cost stays near linear.
 """
@@ -41,6 +42,10 @@ def block_keys(d: Demographics, nicknames: Nicknames) -> list[str]:
         canonical = nicknames.canonical(given)
         if canonical != given:
             keys.append(f"z:{soundex(family)}{canonical}")
-    if family and d.postcode:
-        keys.append(f"q:{d.postcode.replace(' ', '')}{soundex(family)}")
+    if d.postcode:
+        compact = d.postcode.replace(" ", "")
+        if family:
+            keys.append(f"q:{compact}{soundex(family)}")
+        if given:
+            keys.append(f"w:{compact}{soundex(given)}")
     return keys

@@ -26,7 +26,8 @@ def test_each_error_still_shares_a_block() -> None:
     assert base & keys(dob=date(2012, 3, 4))  # mistyped year
     assert base & keys(dob=None)  # self-referral without a date of birth
     assert base & keys(given="Bill", dob=None)  # ... and a nickname
-    assert base & keys(given="Wimliam", dob=None, postcode="LS1 4AP")  # ... and a typo at the same address
+    assert base & keys(given="Wimliam", dob=None)  # ... and a given-name typo at the same address
+    assert base & keys(family="Okator", dob=None)  # ... and a surname typo (another Soundex) at the same address
 
 
 def test_unrelated_children_share_no_block() -> None:
