@@ -58,9 +58,11 @@ def chunked(ids: Iterable[str], size: int = CHUNK) -> Iterator[list[str]]:
         yield chunk
 
 
-def _aware_rows(conn: Connection, table: Table, chunk: list[str]) -> Iterator[dict[str, Any]]:
+def _aware_rows(
+    conn: Connection, table: Table, chunk: list[str], skip: frozenset[str] = frozenset()
+) -> Iterator[dict[str, Any]]:
     """A table's rows of the chunk's children as dicts, their times UTC-aware (as `load_context` gives them)."""
-    result = conn.execute(select(table).where(table.c.child_id.in_(chunk)))
+    result = conn.execute(select(*(c for c in table.c if c.name not in skip)).where(table.c.child_id.in_(chunk)))
     keys = tuple(result.keys())
     moments = [(i, k) for i, k in enumerate(keys) if isinstance(table.c[k].type, DateTime)]
     for values in result:
@@ -70,16 +72,21 @@ def _aware_rows(conn: Connection, table: Table, chunk: list[str]) -> Iterator[di
         yield row
 
 
+# The team fold's per-field evidence: no decision, alert or feed reads it, and it is the largest JSON there.
+_FOLD_ONLY = frozenset({"evidence"})
+
+
 def load_contexts(conn: Connection, child_ids: Sequence[str]) -> dict[str, ChildContext]:
     """`hub.read.disclosure.load_context` of every child, in three queries per chunk of children.
 
-    Rows keep the order a per-child read returns them in on SQLite (the child id index, then insertion order).
+    Team members come without their fold evidence. Rows keep the order a per-child read returns them in on
+    SQLite (the child id index, then insertion order).
     """
     team: dict[str, list[dict[str, Any]]] = {c: [] for c in child_ids}
     consents: dict[str, list[dict[str, Any]]] = {c: [] for c in child_ids}
     pending: set[str] = set()
     for chunk in chunked(child_ids):
-        for row in _aware_rows(conn, team_members, chunk):
+        for row in _aware_rows(conn, team_members, chunk, _FOLD_ONLY):
             team[row["child_id"]].append(row)
         for row in _aware_rows(conn, consent_records, chunk):
             consents[row["child_id"]].append(row)

@@ -3,9 +3,10 @@
 A recipient is an organisation's feed (configured in hub/outbound/subscribers.yaml, received as one viewer
 class) or a FHIR rest-hook subscription (registered through the API, received as the registering token's
 class). For every child touched by the batch, the consent engine decides each entry for each recipient
-exactly as a read would (`hub.read.disclosure.level_for`, shaped by `disclose`), `hub.outbound.feed_plan`
-diffs that with what the recipient holds, and the records, the new holdings, the audit records and the
-tracked offsets commit in one transaction. The outbox relay then publishes them.
+exactly as a read would (`hub.read.disclosure.level_for`, which is `decide` for a child not updating;
+shaped by `disclose`), `hub.outbound.feed_plan` diffs that with what the recipient holds, and the records,
+the new holdings, the audit records and the tracked offsets commit in one transaction. The outbox relay then
+publishes them.
 
 The batch waits until the projector's tracked offsets have reached it, so the projections it reads include
 every event of the batch. A child whose consent change is accepted but not yet applied is skipped: that
@@ -308,7 +309,8 @@ def process_batch(
             if not contexts[child_id].updating
         }
         whole = [c for c, j in joined.items() if j is None or any(r.viewer.organisation in j for r in recipients)]
-        partial = {c: {e["event_id"] for e in by_child[c]} for c in joined if c not in set(whole)}
+        everything = set(whole)
+        partial = {c: {e["event_id"] for e in by_child[c]} for c in joined if c not in everything}
         inputs = load_inputs(conn, [r.key for r in recipients], whole, partial)
         states = now_states(
             conn, [c for c, events in by_child.items() if any(_may_alert(config.alerts, e) for e in events)]
