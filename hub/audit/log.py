@@ -18,15 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
-from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, select, text, update
+from sqlalchemy import Connection, select, text, update
 
 from hub.db.audit_tables import audit_chain_head
 from hub.db.tables import audit_log
@@ -150,23 +147,6 @@ def canonical_json(
 
 
 _FIELD_NAMES = tuple(f.name for f in fields(AuditRecord))
-_WRITERS: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
-_WRITERS_LOCK = threading.Lock()
-
-
-@contextmanager
-def writing(engine: Engine) -> Iterator[Connection]:
-    """A short write transaction for audit records, one at a time per engine in this process.
-
-    Every append extends the one chain head, so appends are serial anyway (SQLite's write lock, PostgreSQL's
-    advisory lock). Queueing on a lock here, instead of in the database, keeps readers off the write lock
-    while they read and stops SQLite's busy handler from sleeping in steps of up to 100 ms under load. The
-    caller sends its response only after this block has committed.
-    """
-    with _WRITERS_LOCK:
-        lock = _WRITERS.setdefault(engine, threading.Lock())
-    with lock, engine.begin() as conn:
-        yield conn
 
 
 def append(conn: Connection, record: AuditRecord, now: datetime) -> str:

@@ -18,6 +18,7 @@ from hub.api.deps import ClientAddress, Ctx, Viewer
 from hub.api.errors import FHIR_JSON
 from hub.api.responses import FastJSONResponse
 from hub.audit import log as audit
+from hub.audit.group_commit import writer_for
 from hub.auth import smart
 from hub.auth.tokens import Principal
 from hub.fhir import bundles, paging
@@ -74,8 +75,7 @@ def _allowed(
             smart.require_type(scopes, resource_type)
         return scopes
     except HTTPException:
-        with audit.writing(ctx.engine) as conn:
-            audit.append(conn, _record(principal, client, audit.DENY, "denied", child_id, query, []), datetime.now(UTC))
+        writer_for(ctx.engine).append(_record(principal, client, audit.DENY, "denied", child_id, query, []))
         raise
 
 
@@ -108,20 +108,17 @@ def search_patient(request: Request, ctx: Ctx, viewer: Viewer, client: ClientAdd
                 else None
             )
             resources = [view.items[0].build()] if view is not None else []
-        with audit.writing(ctx.engine) as conn:
-            audit.append(
-                conn,
-                _record(
-                    viewer,
-                    client,
-                    audit.QUERY,
-                    "success",
-                    child_id if view else None,
-                    f"Patient?identifier={system}|***",
-                    [{"id": f"Patient/{r['id']}", "level": "full"} for r in resources],
-                ),
-                now,
-            )
+        writer_for(ctx.engine).append(
+            _record(
+                viewer,
+                client,
+                audit.QUERY,
+                "success",
+                child_id if view else None,
+                f"Patient?identifier={system}|***",
+                [{"id": f"Patient/{r['id']}", "level": "full"} for r in resources],
+            ),
+        )
     body = bundles.searchset(
         _base(request), "Patient", resources, len(resources), {"identifier": f"{system}|***"}, None
     )
@@ -140,8 +137,7 @@ def read_patient(request: Request, child_id: str, ctx: Ctx, viewer: Viewer, clie
             entries = [view.items[0].audit] if view is not None else []
             outcome, audited_child = audit_outcome(conn, child_id, view)
         record = _record(viewer, client, audit.READ, outcome, audited_child, "Patient/{id}", entries)
-        with audit.writing(ctx.engine) as conn:
-            audit.append(conn, record, now)
+        writer_for(ctx.engine).append(record)
     if patient is None:
         raise HTTPException(404, "no such patient")
     return _fhir(patient)
@@ -203,8 +199,7 @@ def _page(
             outcome, audited_child = audit_outcome(conn, child_id, view)
         action = audit.READ if path.endswith("$everything") else audit.QUERY
         record = _record(viewer, client, action, outcome, audited_child, what, audited if view else [])
-        with audit.writing(ctx.engine) as conn:  # committed before the response is returned
-            audit.append(conn, record, now)
+        writer_for(ctx.engine).append(record)  # returns once committed: before the response
     if view is None:
         raise HTTPException(404, "no such patient")
     next_cursor = paging.encode_cursor(query, chunk[-1][0]) if more and chunk else None

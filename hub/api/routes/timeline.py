@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
+from sqlalchemy import Connection
 
 from hub.api.deps import ClientAddress, Ctx, Viewer
 from hub.api.responses import FastJSONResponse
 from hub.audit import log as audit
+from hub.audit.group_commit import writer_for
 from hub.audit.relationship import relationship_of
 from hub.auth.tokens import Principal
 from hub.outbound.views import record_view
@@ -24,23 +26,20 @@ router = APIRouter(prefix="/api")
 def _read(ctx: Ctx, viewer: Principal, client: str | None, child_id: str, what: str, shape: Any) -> FastJSONResponse:
     now = datetime.now(UTC)
     if viewer.patient is not None and viewer.patient != child_id:  # a SMART patient/*.read token
-        with audit.writing(ctx.engine) as conn:
-            audit.append(
-                conn,
-                audit.AuditRecord(
-                    action="read",
-                    outcome="denied",
-                    user_id=viewer.user,
-                    organisation=viewer.organisation,
-                    role=viewer.role,
-                    purpose=viewer.purpose,
-                    child_id=child_id,
-                    query=what,
-                    client_address=client,
-                    policy_version=ctx.policy.version,
-                ),
-                now,
-            )
+        writer_for(ctx.engine).append(
+            audit.AuditRecord(
+                action="read",
+                outcome="denied",
+                user_id=viewer.user,
+                organisation=viewer.organisation,
+                role=viewer.role,
+                purpose=viewer.purpose,
+                child_id=child_id,
+                query=what,
+                client_address=client,
+                policy_version=ctx.policy.version,
+            ),
+        )
         raise HTTPException(403, "the token is limited to another patient")
     with read_span(what, viewer.role, viewer.purpose) as read:
         with ctx.engine.connect() as conn:
@@ -49,28 +48,26 @@ def _read(ctx: Ctx, viewer: Principal, client: str | None, child_id: str, what: 
             body = shape(conn, story, now) if story is not None else None
         read.decisions(story.levels.values() if story else ())
         read.link_events(ctx.engine, [e["id"] for e in story.entries] if story else [])
-        # No audit, no data: the record commits before the body is returned (a failure here is a 500, no data).
-        with audit.writing(ctx.engine) as conn:
-            read_id = audit.append(
-                conn,
-                audit.AuditRecord(
-                    action="read",
-                    outcome="success" if exists else "not-found",
-                    user_id=viewer.user,
-                    organisation=viewer.organisation,
-                    role=viewer.role,
-                    purpose=viewer.purpose,
-                    child_id=child_id if exists else None,
-                    query=what,
-                    entries=story.audit_entries() if story else [],
-                    client_address=client,
-                    policy_version=ctx.policy.version,
-                    legitimate_relationship=relationship_of(story, viewer_of(viewer), now),
-                ),
-                now,
-            )
-            if exists:
-                record_view(conn, ctx.policy, viewer, child_id, read_id, now)  # CP-IS style "who looked" alert
+        record = audit.AuditRecord(
+            action="read",
+            outcome="success" if exists else "not-found",
+            user_id=viewer.user,
+            organisation=viewer.organisation,
+            role=viewer.role,
+            purpose=viewer.purpose,
+            child_id=child_id if exists else None,
+            query=what,
+            entries=story.audit_entries() if story else [],
+            client_address=client,
+            policy_version=ctx.policy.version,
+            legitimate_relationship=relationship_of(story, viewer_of(viewer), now),
+        )
+
+        def who_looked(conn: Connection, read_id: str, at: datetime) -> None:  # CP-IS style "who looked" alert
+            record_view(conn, ctx.policy, viewer, child_id, read_id, at)
+
+        # No audit, no data: this returns once the record has committed (if it cannot, a 500 and no data).
+        writer_for(ctx.engine).append(record, who_looked if exists else None)
     if body is None:
         raise HTTPException(404, "no such child")
     return FastJSONResponse(body)
