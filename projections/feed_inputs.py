@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, String, Table, Text, and_, cast, select, tuple_, type_coerce
+from sqlalchemy import Connection, DateTime, String, Table, Text, and_, cast, exists, select, tuple_, type_coerce
 
 from hub.db.feed_tables import feed_disclosures
 from hub.db.projection_tables import child_now, consent_pending, consent_records, team_members
@@ -153,6 +153,19 @@ def _moment(value: Any) -> datetime | None:
     return aware(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
+def _gone(dialect: str, chunk: list[str]) -> Any:
+    """A holding whose entry is no longer active in its child's record.
+
+    SQLite probes a row-value NOT IN list built once per query faster than a correlated NOT EXISTS per
+    holding; PostgreSQL plans NOT EXISTS as an anti-join, while NOT IN over a subquery that outgrows work_mem
+    would be rescanned for every holding.
+    """
+    if dialect == "sqlite":
+        active = select(_T.entry_id, _T.child_id).where(_T.child_id.in_(chunk), _T.status == "active")
+        return tuple_(_F.entry_id, _F.child_id).not_in(active)
+    return ~exists().where(_T.entry_id == _F.entry_id, _T.child_id == _F.child_id, _T.status == "active")
+
+
 def load_inputs(
     conn: Connection,
     recipients: Sequence[str],
@@ -201,7 +214,5 @@ def load_inputs(
         add_rows(_T.entry_id.in_(chunk), True)
         add_held(_F.entry_id.in_(chunk), True)
     for chunk in chunked(partial):
-        active = select(_T.entry_id, _T.child_id).where(_T.child_id.in_(chunk), _T.status == "active")
-        gone = tuple_(_F.entry_id, _F.child_id).not_in(active)  # cheaper than NOT EXISTS per holding on SQLite
-        add_held(and_(_F.child_id.in_(chunk), _F.level.in_(sorted(HELD)), gone), False)
+        add_held(and_(_F.child_id.in_(chunk), _F.level.in_(sorted(HELD)), _gone(conn.dialect.name, chunk)), False)
     return out
