@@ -1,4 +1,5 @@
-"""What the worker runs: the batched hot path (identity, projection, feeds) and a Faust agent for dead letters.
+"""What the worker runs: the batched hot path (identity, projection, outbound feeds) and a Faust agent for dead
+letters.
 
 intake → identity (which child?) → events topic keyed by child id → event store + projections + feeds.
 Dead letters are also copied into SQL so `onestory deadletter list|show|replay` works after the broker restarts;
@@ -17,7 +18,7 @@ from hub.app import WorkerDeps, raw_topic
 from hub.db.transient import in_thread_retrying
 from hub.kafka.topics import DEADLETTER
 from hub.outbound.config import OutboundConfig
-from projections.hot_path import HotPath, identity_step, projection_step
+from projections.hot_path import HotPath, identity_step, outbound_step, projection_step
 from projections.stages import store_deadletters
 
 log = logging.getLogger(__name__)
@@ -34,12 +35,10 @@ def register(
     def stopping() -> bool:
         return hot is not None and hot.stopping()
 
-    hot = HotPath(
-        bootstrap,
-        app.conf.id,
-        [identity_step(deps, stopping), projection_step(deps, outbound, stopping)],
-        session_timeout_s,
-    )
+    steps = [identity_step(deps, stopping), projection_step(deps, stopping)]
+    if outbound is not None:
+        steps.append(outbound_step(deps, outbound, stopping))
+    hot = HotPath(bootstrap, app.conf.id, steps, session_timeout_s)
 
     @app.agent(raw_topic(app, DEADLETTER), name="deadletters")
     async def deadletter_store(stream: faust.StreamT[bytes]) -> None:
