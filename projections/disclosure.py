@@ -51,7 +51,8 @@ def decision_key(row: dict[str, Any]) -> tuple[Any, ...]:
     """What of an entry the consent engine's level depends on, besides the child: its id and time never count.
 
     Entries alike in these (a school's weekly attendance summaries) get the same decisions for the same
-    child, viewer class and moment, so a projector decides each kind of entry once per child and batch.
+    child, viewer and moment, so the projector, a read and the outbound feeds each decide every kind of
+    entry once per child (tests/unit/read/test_decision_key.py, tests/unit/projections/test_decision_memo.py).
     """
     basis = row["sharing_basis"] or {}
     return (

@@ -33,7 +33,7 @@ from hub.outbound.feed_plan import HELD, Op, Sent, Visible, audit_entries, plan
 from hub.outbound.fhir_subscription import Notice, matches
 from hub.read.disclosure import ChildContext, disclose
 from projections.consent_records import CONSENT_KINDS
-from projections.disclosure import entry_of
+from projections.disclosure import decision_key, entry_of
 from projections.feed_inputs import full_entry, load_contexts, load_inputs, now_states
 from projections.feed_writes import FeedWrites
 from projections.rules import payload_of
@@ -80,24 +80,6 @@ def _recipients(config: OutboundConfig, subs: list[dict[str, Any]]) -> list[Reci
         for s in subs
     ]
     return out
-
-
-def _decision_key(row: dict[str, Any]) -> tuple[Any, ...]:
-    """What `decide` reads of an entry besides its child (fixed here): never its id nor its time.
-
-    Within one child, recipient and moment, entries with the same key get the same decision, so a child's
-    weekly attendance summaries are decided once per recipient, not once each.
-    """
-    basis = row["sharing_basis"] or {}
-    return (
-        row["source_org"],
-        row["category"],
-        tuple(row["sensitivity_labels"] or ()),
-        basis.get("kind"),
-        basis.get("reference"),
-        basis.get("decided_by"),
-        basis.get("reason"),
-    )
 
 
 def _widened(events: list[dict[str, Any]]) -> dict[str, datetime] | None:
@@ -221,7 +203,7 @@ def disclose_child(
         for entry_id in consider & present:
             key = keys.get(entry_id)
             if key is None:
-                key = keys[entry_id] = _decision_key(rows[entry_id])
+                key = keys[entry_id] = decision_key(rows[entry_id])
             decision = decided.get(key)
             if decision is None:
                 entry = entries.get(key)

@@ -18,7 +18,7 @@ from consent_engine import ConsentRecord, Decision, Level, Policy, Relationship,
 from hub.auth.tokens import Principal
 from hub.db.projection_tables import consent_pending, consent_records, team_members
 from projections.consent_records import to_record
-from projections.disclosure import aware, entry_of, relationships_of
+from projections.disclosure import aware, decision_key, entry_of, relationships_of
 
 
 @dataclass(frozen=True)
@@ -54,25 +54,6 @@ def load_context(conn: Connection, child_id: str) -> ChildContext:
 def viewer_of(principal: Principal) -> Viewer:
     return Viewer(
         user_id=principal.user, organisation=principal.organisation, role=principal.role, purpose=principal.purpose
-    )
-
-
-def decision_key(row: dict[str, Any]) -> tuple[Any, ...]:
-    """Everything of an entry that `decide` reads: its source, category, labels and sharing basis.
-
-    Not its id nor its time: within one read (same policy, consents, relationships, viewer and moment) two
-    entries with the same key get the same decision. tests/unit/read/test_decision_key.py holds decide to that.
-    """
-    basis = row["sharing_basis"] or {}
-    return (
-        row["child_id"],
-        row["source_org"],
-        row["category"],
-        tuple(row["sensitivity_labels"] or ()),
-        basis.get("kind"),
-        basis.get("reference"),
-        basis.get("decided_by"),
-        basis.get("reason"),
     )
 
 

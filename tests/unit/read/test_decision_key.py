@@ -1,7 +1,7 @@
 """A read decides once per distinct decision key: decide must not look at an entry's id or time.
 
 If the consent engine starts to use either (say, consent periods against when the entry happened), this
-test fails and hub.read.disclosure.decision_key must grow to include it.
+test fails and projections.disclosure.decision_key must grow to include it.
 """
 
 from __future__ import annotations
