@@ -16,7 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from connectors.identifiers import NHS_NUMBER_SYSTEM
+from connectors.identifiers import NHS_NUMBER_SYSTEM, UPN_SYSTEM
+
+NATIONAL = (NHS_NUMBER_SYSTEM, UPN_SYSTEM)
 
 
 def _day(value: Any) -> date | None:
@@ -150,7 +152,12 @@ class Lookups:
                 out[r[1]] = (r[1], r[2], r[3], r[4], _day(r[5]), r[6], r[7])
         return list(out.values())
 
-    def nhs_numbers(self, child_ids: Iterable[str]) -> dict[str, set[str]]:
+    def birth_dates(self, child_id: str) -> list[date | None]:
+        rows = self._rows("SELECT birth_date FROM identity_records WHERE child_id = ?", [child_id])
+        return [_day(r[0]) for r in rows]
+
+    def national_identifiers(self, child_ids: Iterable[str]) -> dict[str, set[tuple[str, str]]]:
+        """NHS numbers and UPNs each child holds."""
         ids = sorted(set(child_ids))
         if not ids:
             return {}
@@ -159,8 +166,8 @@ class Lookups:
         rows = self._rows(
             f"SELECT child_id, system, value FROM child_identifiers WHERE child_id IN ({self._marks(len(ids))})", ids
         )
-        found: dict[str, set[str]] = {}
+        found: dict[str, set[tuple[str, str]]] = {}
         for child_id, system, value in rows:
-            if system == NHS_NUMBER_SYSTEM:
-                found.setdefault(child_id, set()).add(value)
+            if system in NATIONAL:
+                found.setdefault(child_id, set()).add((system, value))
         return found

@@ -142,9 +142,7 @@ class Registry:
         nhs = rules.nhs_number(keys)
         if nhs and (NHS_NUMBER_SYSTEM, nhs) in found:
             nhs_child = found[(NHS_NUMBER_SYSTEM, nhs)]
-            dates = conn.execute(
-                select(identity_records.c.birth_date).where(identity_records.c.child_id == nhs_child)
-            ).scalars()
+            dates = Lookups(conn).birth_dates(nhs_child)
             if rules.nhs_dob_conflict(dates, demo.birth_date):
                 split = self._split_off_with_birth_date(conn, nhs_child, demo.birth_date)
                 if split is None:
@@ -156,7 +154,36 @@ class Registry:
         resolution = Resolution(ordered[0], rkey, "identifier")
         for other in ordered[1:]:
             self._bridge(conn, resolution, other, demo, now)
+        self._join_look_alikes(conn, resolution, keys, demo, now)
         return resolution
+
+    def _join_look_alikes(
+        self, conn: Connection, resolution: Resolution, keys: list[rules.Key], demo: Demographics, now: datetime
+    ) -> None:
+        """A record linked by identifier that also scores a link with another child joins the two.
+
+        It is as strong as the link the record would have made by score without its identifiers. Never across
+        a conflict, a possible twin or a steward's decision: only pairs never reviewed, or reviewed on a weak
+        score and still open (that item is closed as linked by the registry).
+        """
+        reason = "one record: identifiers of one child, a link score with the other"
+        for cand in self._candidates(conn, demo, keys):
+            if cand.child_id == resolution.child_id or cand.score.band != "link":
+                continue
+            if rules.possible_twin(cand.score.levels) or current_child(conn, cand.child_id) != cand.child_id:
+                continue
+            status = self._review_status(conn, resolution.child_id, cand.child_id)
+            if status not in (None, "open:score"):
+                continue
+            merge_children(
+                conn, resolution.child_id, cand.child_id, REGISTRY_ACTOR, reason, now, reproject=self.reproject
+            )
+            if status is not None:
+                conn.execute(
+                    identity_reviews.update()
+                    .where(identity_reviews.c.pair_key == rules.pair_key(resolution.child_id, cand.child_id))
+                    .values(status="linked", decided_at=now, decided_by=REGISTRY_ACTOR.user, decision_reason=reason)
+                )
 
     @staticmethod
     def _split_off_with_birth_date(conn: Connection, nhs_child: str, birth_date: date | None) -> str | None:
@@ -215,7 +242,7 @@ class Registry:
     def _resolve_by_score(
         self, conn: Connection, rkey: str, keys: list[rules.Key], demo: Demographics, now: datetime
     ) -> Resolution:
-        candidates = self._candidates(conn, demo, rules.nhs_number(keys))  # one per child
+        candidates = self._candidates(conn, demo, keys)  # one per child
         ranked = sorted(candidates, key=lambda c: -c.score.total)
         for cand in ranked:
             if cand.score.band == "link" and not rules.possible_twin(cand.score.levels):
@@ -230,13 +257,13 @@ class Registry:
             resolution.reviews.append(reason)
         return resolution
 
-    def _candidates(self, conn: Connection, demo: Demographics, nhs: str | None) -> list[_Candidate]:
+    def _candidates(self, conn: Connection, demo: Demographics, keys: list[rules.Key]) -> list[_Candidate]:
         """Children with records in this record's blocks, each scored on all of those records together."""
-        keys = block_keys(demo, self.scorer.nicknames)
-        if not keys:
+        blocks = block_keys(demo, self.scorer.nicknames)
+        if not blocks:
             return []
         lookups = Lookups(conn)
-        rows = lookups.candidates(keys, self.scorer.config.max_block_size)
+        rows = lookups.candidates(blocks, self.scorer.config.max_block_size)
         if not rows:
             return []
         known: dict[str, list[Demographics]] = {}
@@ -249,10 +276,11 @@ class Registry:
             score = self.scorer.score_child(demo, records)
             if score is not None and score.band != "distinct":
                 out.append(_Candidate(first_record[child_id], child_id, score))
-        if nhs and out:  # asked only about children that could be linked or reviewed: most records have none
-            other_nhs = lookups.nhs_numbers(c.child_id for c in out)
-            out = [c for c in out if not other_nhs.get(c.child_id, set()) - {nhs}]
-        return out  # a child holding a different validated NHS number is a different child
+        national = {system: value for system, value in keys if system in rules.PRIORITY}
+        if national and out:  # asked only about children that could be linked or reviewed: most records have none
+            held = lookups.national_identifiers(c.child_id for c in out)
+            out = [c for c in out if not rules.other_national_identifier(national, held.get(c.child_id, set()))]
+        return out
 
     def _best_candidate(self, conn: Connection, child_ids: list[str], demo: Demographics) -> _Candidate | None:
         rows = conn.execute(select(identity_records).where(identity_records.c.child_id.in_(child_ids)))
@@ -267,11 +295,17 @@ class Registry:
         return child_id
 
     @staticmethod
-    def _decided_distinct(conn: Connection, child_a: str, child_b: str) -> bool:
-        status = conn.execute(
-            select(identity_reviews.c.status).where(identity_reviews.c.pair_key == rules.pair_key(child_a, child_b))
-        ).scalar()
-        return status == "not-same"
+    def _review_status(conn: Connection, child_a: str, child_b: str) -> str | None:
+        """`status:reason` (open:possible-twin, not-same:score, ...) when the pair was ever sent to review."""
+        row = conn.execute(
+            select(identity_reviews.c.status, identity_reviews.c.reason).where(
+                identity_reviews.c.pair_key == rules.pair_key(child_a, child_b)
+            )
+        ).first()
+        return f"{row.status}:{row.reason}" if row else None
+
+    def _decided_distinct(self, conn: Connection, child_a: str, child_b: str) -> bool:
+        return (self._review_status(conn, child_a, child_b) or "").startswith("not-same:")
 
     def _open_review(
         self,

@@ -62,6 +62,12 @@ def nhs_number(keys: Iterable[Key]) -> str | None:
     return next((v for s, v in keys if s == NHS_NUMBER_SYSTEM), None)
 
 
+def other_national_identifier(record: Mapping[str, str], held: Iterable[Key]) -> bool:
+    """The child holds a different validated NHS number or UPN than the record gives: a different child
+    (twins and siblings have their own), so never a candidate for a score link."""
+    return any(system in record and value != record[system] for system, value in held)
+
+
 def nhs_dob_conflict(known_dates: Iterable[date | None], birth_date: date | None) -> bool:
     """Same NHS number, different date of birth: a wrong number or a wrong date, either way a human decides."""
     known = {d for d in known_dates if d is not None}
@@ -75,9 +81,15 @@ def holder_of_birth_date(dates: Mapping[str, Iterable[date | None]], birth_date:
 
 
 def possible_twin(levels: dict[str, str | None]) -> bool:
-    """Same birth date, family names alike (a typo on one side counts) and different given names: twins."""
+    """Same birth date, family names alike (a typo on one side counts) and different given names: twins.
+
+    A birth date keyed with day and month swapped or a day or two out counts as the same: otherwise one twin's
+    mistyped record and the other twin at their shared address score as high as a link."""
     return (
         levels.get("given_name") in ("disagree", "phonetic")
         and levels.get("family_name") in ("exact", "partial", "similar", "phonetic")
-        and levels.get("birth_date") == "exact"
+        and levels.get("birth_date") in TWIN_BIRTH_DATES
     )
+
+
+TWIN_BIRTH_DATES = ("exact", "transposed", "near")

@@ -6,6 +6,7 @@ unmerge is checked on what a reader would see: the timeline rows of each child.
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from hub.db.migrate import upgrade
 from hub.db.tables import audit_log, children, timeline_entries
 from hub.events.codec import EventCodec
 from hub.synth import generate_population, generate_records
+from hub.synth import identifiers as synth_ids
 from projections.child_projector import project_batch
 from projections.identity import review
 from projections.identity.registry import Registry, follow_links
@@ -142,6 +144,43 @@ def test_records_agreeing_with_a_split_off_birth_date_join_that_child_and_the_co
         (a, b, "nhs-dob-conflict", "open"),
         (a, c, "nhs-dob-conflict", "open"),
     ]
+
+
+def test_a_record_linked_by_identifier_that_scores_a_link_with_another_child_merges_them(hub: Hub) -> None:
+    """The hospital's record (no birth date, an old address) was only a review against the school's child; the GP
+    record carries the hospital's NHS number and agrees with the school's record on everything: one child."""
+    school = record("100001", [(UPN_SYSTEM, UPN), ("urn:onestory:id:100001:MIS", "S1")], 1)
+    acute = record("RX4", [(NHS_NUMBER_SYSTEM, NHS), ("urn:onestory:id:RX4:MR", "A1")], 2, dob=None, postcode="BD3 9ZZ")
+    gp = record("A81001", [(NHS_NUMBER_SYSTEM, NHS), ("urn:onestory:id:A81001:PAS", "G1")], 3)
+    a, b, _ = hub.ingest(school, acute, gp)
+    assert a != b
+    with hub.engine.connect() as conn:
+        now_of = {r.record_key: r.child_id for r in conn.execute(select(identity_records))}
+        decisions = list(conn.execute(select(identity_decisions)))
+    assert set(now_of.values()) == {b}, "school, hospital and GP records are one child"
+    assert [(d.kind, d.source, d.surviving_child_id, d.retired_child_id) for d in decisions] == [
+        ("link", "registry", b, a)
+    ]
+    assert [(r.reason, r.status, r.decided_by) for r in hub.reviews()] == [("score", "linked", "onestory-registry")]
+
+
+def test_a_possible_twin_is_not_joined_by_a_record_of_the_other_child(hub: Hub) -> None:
+    """The same, but the hospital's record looks like a twin (another given name): that stays for a steward."""
+    school = record("100001", [(UPN_SYSTEM, UPN), ("urn:onestory:id:100001:MIS", "S1")], 1)
+    acute = record("RX4", [(NHS_NUMBER_SYSTEM, NHS), ("urn:onestory:id:RX4:MR", "A1")], 2, given="Anara")
+    gp = record("A81001", [(NHS_NUMBER_SYSTEM, NHS), ("urn:onestory:id:A81001:PAS", "G1")], 3)
+    a, b, b_gp = hub.ingest(school, acute, gp)
+    assert a != b == b_gp
+    assert [(r.reason, r.status) for r in hub.reviews()] == [("possible-twin", "open")]
+
+
+def test_a_child_with_another_upn_is_never_scored_as_the_same_child(hub: Hub) -> None:
+    other_upn = synth_ids.upn(random.Random(4), "801")
+    assert other_upn != UPN
+    first = record("100001", [(UPN_SYSTEM, UPN), ("urn:onestory:id:100001:MIS", "S1")], 1)
+    namesake = record("100002", [(UPN_SYSTEM, other_upn), ("urn:onestory:id:100002:MIS", "S9")], 2)
+    a, b = hub.ingest(first, namesake)
+    assert a != b and hub.reviews() == []
 
 
 def test_steward_merge_and_unmerge_reproject_exactly_the_right_entries(hub: Hub) -> None:

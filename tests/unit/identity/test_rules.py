@@ -71,7 +71,9 @@ def test_possible_twin_needs_same_family_and_birth_date_with_different_given_nam
     twin = {"given_name": "disagree", "family_name": "exact", "birth_date": "exact"}
     assert rules.possible_twin(twin)
     assert not rules.possible_twin(twin | {"given_name": "nickname"})
-    assert not rules.possible_twin(twin | {"birth_date": "transposed"})
+    assert rules.possible_twin(twin | {"birth_date": "transposed"}), "one twin's record keyed 10/04 for 04/10"
+    assert rules.possible_twin(twin | {"birth_date": "near"}), "a day out"
+    assert not rules.possible_twin(twin | {"birth_date": "one_part"})
     assert rules.possible_twin(twin | {"family_name": "similar"}), "a typo in the surname does not hide a twin"
     assert not rules.possible_twin(twin | {"family_name": "disagree"})
     assert rules.pair_key("b", "a") == rules.pair_key("a", "b")

@@ -142,3 +142,12 @@ def test_one_record_scores_like_score_and_more_records_never_score_less(records:
     assert alone is not None and alone.total == pytest.approx(SCORER.score(new, records[0]).total)
     together = SCORER.score_child(new, records)
     assert together is not None and together.total >= max(SCORER.score(new, r).total for r in records) - 1e-9
+
+
+def test_a_twin_with_a_mistyped_birth_date_is_never_a_link() -> None:
+    """Twins at one address, one twin's record with day and month swapped: as high as a link on the score."""
+    from projections.identity.rules import possible_twin
+
+    twin = person(given="Maya", dob=date(2011, 4, 3))
+    score = SCORER.score(person(given="Luna"), twin)
+    assert score.band == "link" and possible_twin(score.levels)
