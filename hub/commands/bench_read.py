@@ -28,7 +28,7 @@ from hub.bench.read import ReadConfig, run
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Write read-<db>.json, .md and .png here (e.g. docs/benchmarks).",
+    help="Write read-<db>[-N-workers].json, .md and .png here (e.g. docs/benchmarks).",
 )
 def read(
     database: str | None,
@@ -71,7 +71,7 @@ def read(
     samples = results.pop("samples_ms")
     click.echo(json.dumps(results, indent=2))
     if out is not None:
-        name = f"read-{'quick-' if quick else ''}{results['database']}"
+        name = f"read-{'quick-' if quick else ''}{results['database']}" + (f"-{workers}-workers" if workers > 1 else "")
         command = "onestory bench read" + " ".join(
             [""]
             + (["--quick"] if quick else [])
