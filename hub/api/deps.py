@@ -10,7 +10,7 @@ from hub.api.context import ApiContext
 from hub.auth.tokens import AuthError, Principal
 
 
-def context(request: Request) -> ApiContext:
+async def context(request: Request) -> ApiContext:  # async: no thread hop for a lookup
     ctx: ApiContext = request.app.state.ctx
     return ctx
 
@@ -23,7 +23,7 @@ def principal(request: Request, ctx: Annotated[ApiContext, Depends(context)]) ->
     return ctx.verifier.verify(token.strip())
 
 
-def client_address(request: Request) -> str | None:
+async def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
