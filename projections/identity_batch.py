@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from hub.db.identity_tables import identity_event_links, identity_records
-from hub.db.upsert import insert_ignore
+from hub.db.upsert import insert_ignore_all
 from projections.identity.merging import lock_registry
 from projections.identity.registry import MERGED_KIND, Registry
 from projections.identity.rules import record_key
@@ -61,5 +61,5 @@ def resolve_events(
         results.append(child_id)
         if key is not None and event.get("kind") != MERGED_KIND:
             known[key] = child_id
-    insert_ignore(conn, identity_event_links, links)
+    insert_ignore_all(conn, identity_event_links, links)
     return results

@@ -17,7 +17,7 @@ from hub.app import WorkerDeps
 from hub.db.projection_tables import consent_pending
 from hub.db.tables import deadletters
 from hub.db.transient import is_transient
-from hub.db.upsert import insert_ignore
+from hub.db.upsert import insert_ignore, insert_ignore_all
 from hub.db.write_lock import serial_if_sqlite
 from hub.events.codec import DecodeError
 from hub.kafka.producer import DeliveryError, OutRecord
@@ -128,7 +128,7 @@ def resolve_batch(deps: WorkerDeps, batch: Sequence[Record]) -> tuple[list[OutRe
                 # From now until the projector applies it, reads of this child fail closed (DESIGN.md §7).
                 pending.append({"event_id": event["event_id"], "child_id": child, "queued_at": now})
             out.append(OutRecord(EVENTS, child.encode(), deps.codec.encode(event), tuple(headers_of(rec).items())))
-        insert_ignore(conn, consent_pending, pending)
+        insert_ignore_all(conn, consent_pending, pending)
     return out, bad
 
 
