@@ -120,6 +120,9 @@ def test_referral_carries_a_correlation_id() -> None:
 
 
 def test_header_of_nonstandard_delimiters_is_read() -> None:
-    raw = next(p for p in SAMPLES if "nonstandard_delimiters" in p.name).read_bytes()
+    found = [p for p in SAMPLES if "nonstandard_delimiters" in p.name]
+    if not found:  # a copyleft (MPL) sample: read from ../shared/samples only where that folder is present
+        pytest.skip("hapi nonstandard-delimiters sample not present (../shared/samples missing)")
+    raw = found[0].read_bytes()
     header = read_header(normalise(raw))
     assert (header.message_code, header.trigger_event) == ("ADT", "A24")
