@@ -18,7 +18,7 @@ from hub.app import WorkerDeps, raw_topic
 from hub.db.transient import in_thread_retrying
 from hub.kafka.topics import DEADLETTER
 from hub.outbound.config import OutboundConfig
-from projections.hot_path import HotPath, identity_step, outbound_step, projection_step
+from projections.hot_path import HotPath, identity_step, projection_step
 from projections.stages import store_deadletters
 
 log = logging.getLogger(__name__)
@@ -35,9 +35,7 @@ def register(
     def stopping() -> bool:
         return hot is not None and hot.stopping()
 
-    steps = [identity_step(deps, stopping), projection_step(deps, stopping)]
-    if outbound is not None:
-        steps.append(outbound_step(deps, outbound, stopping))
+    steps = [identity_step(deps, stopping), projection_step(deps, stopping, outbound)]
     hot = HotPath(bootstrap, app.conf.id, steps, session_timeout_s)
 
     @app.agent(raw_topic(app, DEADLETTER), name="deadletters")
