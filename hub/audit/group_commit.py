@@ -23,6 +23,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Connection, Engine
 
 from hub.audit.log import AuditRecord, append_many
+from hub.telemetry.spans import audit_span
 
 log = logging.getLogger(__name__)
 # Called in the batch's transaction with the record's hash and the time it was recorded at.
@@ -55,7 +56,10 @@ class AuditWriter:
                 self._thread.start()
             self._queue.append(item)
             self._ready.notify()
-        if not item.done.wait(timeout):
+        # The request's own span (a child of its read span): its audit is waited for here, not in the writer.
+        with audit_span(record.action, record.outcome, len(record.entries)):
+            committed = item.done.wait(timeout)
+        if not committed:
             raise TimeoutError("the audit record was not committed in time")
         if item.error is not None:
             raise item.error
