@@ -8,14 +8,13 @@ shaped by `disclose`), `hub.outbound.feed_plan` diffs that with what the recipie
 the new holdings, the audit records and the tracked offsets commit in one transaction. The outbox relay then
 publishes them.
 
-The batch waits until the projector's tracked offsets have reached it, so the projections it reads include
-every event of the batch. A child whose consent change is accepted but not yet applied is skipped: that
-consent event is later in the same partition, and its batch re-examines the child.
+The worker calls it on the projection thread right after the projector has committed the same batch, so the
+projections it reads include every event of the batch. A child whose consent change is accepted but not yet
+applied is skipped: that consent event is later in the same partition, and its batch re-examines the child.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,11 +36,10 @@ from projections.disclosure import decision_key, entry_of
 from projections.feed_inputs import full_entry, load_contexts, load_inputs, now_states
 from projections.feed_writes import FeedWrites
 from projections.rules import payload_of
-from projections.sql_sink import Consumed, advance_tracking, tracked_offsets, unseen
+from projections.sql_sink import Consumed, advance_tracking, unseen
 
 log = logging.getLogger(__name__)
 FEEDS = "outbound.feeds"
-PROJECTOR = "projector.timeline"
 
 
 @dataclass(frozen=True)
@@ -49,25 +47,6 @@ class Recipient:
     key: str
     viewer: Viewer
     subscription: dict[str, Any] | None = None
-
-
-def projector_caught_up(engine: Engine, topic_ids: dict[str, str], records: Sequence[Consumed]) -> bool:
-    """True once the projector has tracked every (topic, partition) of the batch at or past its offsets."""
-    wanted: dict[tuple[str, int], int] = {}
-    for rec in records:
-        wanted[(rec.topic, rec.partition)] = max(wanted.get((rec.topic, rec.partition), -1), rec.offset)
-    with engine.connect() as conn:
-        for (topic, partition), offset in wanted.items():
-            if tracked_offsets(conn, PROJECTOR, topic_ids[topic]).get(partition, -1) < offset:
-                return False
-    return True
-
-
-async def wait_for_projector(engine: Engine, topic_ids: dict[str, str], records: Sequence[Consumed]) -> None:
-    delay = 0.02
-    while not await asyncio.to_thread(projector_caught_up, engine, topic_ids, records):
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.5)
 
 
 def _recipients(config: OutboundConfig, subs: list[dict[str, Any]]) -> list[Recipient]:

@@ -24,6 +24,7 @@ from hub.kafka.producer import DeliveryError, OutRecord
 from hub.kafka.topics import DEADLETTER, EVENTS
 from hub.telemetry.event_traces import remember as remember_traces
 from hub.telemetry.metrics import count_deadletters, observe_projected
+from hub.telemetry.spans import ConsumedEvent
 from projections.child_projector import project_batch
 from projections.consent_records import CONSENT_KINDS
 from projections.identity.registry import follow_links, registry_for
@@ -35,26 +36,13 @@ PROJECTOR = "projector.timeline"
 T = TypeVar("T")
 
 
-class _Meta(Protocol):
-    @property
-    def topic(self) -> str: ...
-    @property
-    def partition(self) -> int: ...
-    @property
-    def offset(self) -> int: ...
-    @property
-    def headers(self) -> Any: ...
-
-
-class Record(Protocol):
+class Record(ConsumedEvent, Protocol):
     """A consumed record: projections.batch_consumer.Message, or a Faust event."""
 
     @property
     def key(self) -> bytes | None: ...
     @property
     def value(self) -> bytes | None: ...
-    @property
-    def message(self) -> _Meta: ...
 
 
 def headers_of(record: Record) -> dict[str, bytes]:

@@ -33,9 +33,10 @@ from hub.kafka.embedded_broker import EmbeddedBroker, free_port
 from hub.kafka.producer import DurableProducer, OutRecord
 from hub.kafka.topics import INTAKE, ensure_topics
 from hub.process_control import die_with_parent, stop_process
-from projections.feeds import FEEDS, PROJECTOR
+from projections.feeds import FEEDS
 from projections.rebuild import rebuild
 from projections.rules import bundled_rules
+from projections.stages import PROJECTOR
 
 RAW_TOPIC = "bench.raw.v1"
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import shlex
-import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import click
-from tqdm import tqdm
 
 from hub.bench import report
 from hub.bench.pipeline import PipelineConfig, run
+from hub.bench.progress import Progress
 
 
 @click.command()
@@ -43,26 +41,9 @@ def pipeline(quick: bool, database: str | None, seed: int, workers: int, out: Pa
         workdir = Path(tmp)
         url = database or f"sqlite:///{workdir / 'bench.db'}"
         cfg = (PipelineConfig.quick if quick else PipelineConfig.full)(url, workdir, seed, workers)
-        bars: list[tqdm] = []
-
-        def say(message: str) -> None:
-            for b in bars:
-                b.close()
-            bars.clear()
-            click.echo(f"bench: {message}", err=True)
-
-        def bar(label: str, total: int) -> Callable[[int], None]:
-            b = tqdm(total=total or None, desc=label, unit="event", file=sys.stderr, dynamic_ncols=True)
-            bars.append(b)
-
-            def update(n: int) -> None:
-                b.n = n
-                b.refresh()
-
-            return update
-
-        results = run(cfg, say, bar)
-        say("done")
+        progress = Progress("event")
+        results = run(cfg, progress.say, progress.bar)
+        progress.say("done")
     click.echo(json.dumps(results, indent=2, default=str))
     if out is not None:
         scale = f"-{workers}workers" if workers > 1 else ""

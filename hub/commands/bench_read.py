@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import shlex
-import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import click
-from tqdm import tqdm
 
 from hub.bench import read_report
+from hub.bench.progress import Progress
 from hub.bench.read import ReadConfig, run
 
 
@@ -49,25 +47,9 @@ def read(
             given["requests"] = requests
             given["single_requests"] = max(1, min(requests, 300) // (5 if quick else 1))
         cfg = ReadConfig.quick(url, workdir, **given) if quick else ReadConfig(url, workdir, **given)
-        bars: list[tqdm] = []
-
-        def say(message: str) -> None:
-            for b in bars:
-                b.close()
-            bars.clear()
-            click.echo(f"bench: {message}", err=True)
-
-        def bar(label: str, total: int) -> Callable[[int], None]:
-            b = tqdm(total=total, desc=label, unit="req", file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
-            bars.append(b)
-
-            def update(n: int) -> None:
-                b.update(n - b.n)
-
-            return update
-
-        results = run(cfg, say, bar)
-        say("done")
+        progress = Progress("req")
+        results = run(cfg, progress.say, progress.bar)
+        progress.say("done")
     samples = results.pop("samples_ms")
     click.echo(json.dumps(results, indent=2))
     if out is not None:

@@ -56,7 +56,9 @@ def publish_span(topic: str, records: int, parent: Mapping[str, str] | None = No
         yield inject(trace.set_span_in_context(span))
 
 
-class _Message(Protocol):
+class ConsumedMeta(Protocol):
+    """Where a consumed record came from: a Faust event's `message`, or projections.batch_consumer.Message."""
+
     @property
     def topic(self) -> str: ...
     @property
@@ -67,9 +69,9 @@ class _Message(Protocol):
     def headers(self) -> Any: ...
 
 
-class _Event(Protocol):
+class ConsumedEvent(Protocol):
     @property
-    def message(self) -> _Message: ...
+    def message(self) -> ConsumedMeta: ...
 
 
 class _Consumer(Protocol):
@@ -83,7 +85,7 @@ class TracedBatch:
     """One span per upstream trace in a consumed batch (an HL7 message's events share one), each the child
     of the context in the records' headers, so a batch step joins every trace it carries forward."""
 
-    def __init__(self, step: str, consumer: str, events: Sequence[_Event]) -> None:
+    def __init__(self, step: str, consumer: str, events: Sequence[ConsumedEvent]) -> None:
         self.spans: dict[str | None, Span] = {}
         counts: dict[str | None, int] = {}
         for event in events:
@@ -134,7 +136,7 @@ class TracedBatch:
 
 @contextmanager
 def traced_batch(
-    step: str, consumer: str, events: Sequence[_Event], kafka: _Consumer | None = None
+    step: str, consumer: str, events: Sequence[ConsumedEvent], kafka: _Consumer | None = None
 ) -> Iterator[TracedBatch]:
     """Spans around one batch step (``process``, ``project``); afterwards the consumer lag of its partitions."""
     traced = TracedBatch(step, consumer, events)
@@ -148,7 +150,7 @@ def traced_batch(
         observe_lag(kafka, consumer, events)
 
 
-def observe_lag(kafka: _Consumer, consumer: str, events: Sequence[_Event]) -> None:
+def observe_lag(kafka: _Consumer, consumer: str, events: Sequence[ConsumedEvent]) -> None:
     """Lag after the batch: the partition's high watermark minus the next offset this consumer will read."""
     from faust.types import TP  # imported here: only the worker, which runs Faust, observes lag
 

@@ -9,61 +9,26 @@ history/) and carry ids only: the steward's free-text reason stays in `identity_
 
 from __future__ import annotations
 
-import io
-import json
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from sqlalchemy import Connection
 
 from hub.db.feed_tables import outbound_outbox
 from hub.db.upsert import insert_ignore
-from hub.events.codec import MAGIC, DecodeError, default_schema_dir, expanded_schema, schema_fingerprint
+from hub.events.record_codec import RecordCodec
 from hub.kafka.topics import IDENTITY
 
 DECISION = "onestory.identity.Decision"
 _WIRE_KIND = {"link": "link", "not-same": "not_same", "unmerge": "unmerge"}  # Avro enum symbols have no '-'
 
 
-@dataclass(frozen=True)
-class DecisionCodec:
-    reader: Any
-    fingerprint: bytes
-    writers: dict[bytes, Any]
-
+class DecisionCodec(RecordCodec):
     @classmethod
     def load(cls, schema_dir: Path | None = None) -> DecisionCodec:
-        schema_dir = schema_dir or default_schema_dir()
-        current = expanded_schema(schema_dir, DECISION)
-        reader = parse_schema(current)
-        writers = {
-            schema_fingerprint(json.loads(p.read_text())): parse_schema(json.loads(p.read_text()))
-            for p in sorted((schema_dir / "history").glob(f"{DECISION}.v*.avsc"))
-        }
-        fingerprint = schema_fingerprint(current)
-        writers[fingerprint] = reader
-        return cls(reader, fingerprint, writers)
-
-    def encode(self, decision: dict[str, Any]) -> bytes:
-        buffer = io.BytesIO(MAGIC + self.fingerprint)
-        buffer.seek(0, io.SEEK_END)
-        schemaless_writer(buffer, self.reader, decision)
-        return buffer.getvalue()
-
-    def decode(self, data: bytes) -> dict[str, Any]:
-        if len(data) < 10 or data[:2] != MAGIC:
-            raise DecodeError("not Avro single-object encoding (missing C3 01 marker)")
-        writer = self.writers.get(data[2:10])
-        if writer is None:
-            raise DecodeError(f"unknown writer schema fingerprint {data[2:10].hex()}")
-        out = schemaless_reader(io.BytesIO(data[10:]), writer, self.reader)
-        if not isinstance(out, dict):
-            raise DecodeError("an identity decision must decode to a record")
-        return out
+        return cls.named(DECISION, schema_dir)
 
 
 @cache
