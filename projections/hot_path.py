@@ -104,7 +104,7 @@ class HotPath:
 
     @property
     def ready(self) -> bool:
-        """Every step's consumer has partitions (or its group has more members than partitions)."""
+        """Every step's consumer has partitions (the helm chart runs no more workers than partitions)."""
         return all(c.assigned > 0 for c in self._consumers)
 
     def _run(self, step: Step, consumer: BatchConsumer) -> None:
