@@ -156,39 +156,7 @@ def append(conn: Connection, record: AuditRecord, now: datetime) -> str:
     two writers cannot both extend the same head), on PostgreSQL it row-locks the head under the advisory lock.
     Sequence numbers are contiguous, which lets verification name a deleted record.
     """
-    at = as_utc(now)
-    with audit_span(record.action, record.outcome, len(record.entries)):
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(7253001)"))  # one chain head across API replicas
-        advance = (
-            update(audit_chain_head).where(audit_chain_head.c.id == HEAD_ID).values(seq=audit_chain_head.c.seq + 1)
-        )
-        if conn.execute(advance).rowcount == 0:  # a schema made without 0003's migration (create_all): start the head
-            last = conn.execute(
-                select(audit_log.c.seq, audit_log.c.record_hash).order_by(audit_log.c.seq.desc()).limit(1)
-            ).first()
-            conn.execute(
-                audit_chain_head.insert().values(
-                    id=HEAD_ID,
-                    seq=last[0] if last else 0,
-                    record_hash=last[1] if last else GENESIS,
-                    anchor_seq=0,
-                    anchor_hash=GENESIS,
-                )
-            )
-            conn.execute(advance)
-        head = conn.execute(
-            select(audit_chain_head.c.seq, audit_chain_head.c.record_hash).where(audit_chain_head.c.id == HEAD_ID)
-        ).one()
-        values = {name: getattr(record, name) for name in _FIELD_NAMES}  # asdict would deep-copy the entries
-        digest = record_hash(head.record_hash, canonical({**values, "recorded_at": at}))
-        conn.execute(
-            audit_log.insert().values(
-                seq=head.seq, **values, recorded_at=at, prev_hash=head.record_hash, record_hash=digest
-            )
-        )
-        conn.execute(update(audit_chain_head).where(audit_chain_head.c.id == HEAD_ID).values(record_hash=digest))
-        return digest
+    return append_many(conn, [record], now)[0]
 
 
 def chain_head(conn: Connection) -> tuple[int, str, int, str]:
@@ -239,7 +207,7 @@ def append_many(conn: Connection, records: list[AuditRecord], now: datetime) -> 
         seq, prev = int(head.seq) - len(records), str(head.record_hash)
         rows, digests = [], []
         for record in records:
-            values = {name: getattr(record, name) for name in AuditRecord.__dataclass_fields__}
+            values = {name: getattr(record, name) for name in _FIELD_NAMES}  # asdict would deep-copy the entries
             digest = record_hash(prev, canonical({**values, "recorded_at": at}))
             seq += 1
             rows.append({"seq": seq, **values, "recorded_at": at, "prev_hash": prev, "record_hash": digest})
