@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
-from sqlalchemy import BigInteger, Column, Integer, LargeBinary, MetaData, String, Table, func, insert, select
+from sqlalchemy import BigInteger, Column, Float, Integer, LargeBinary, MetaData, String, Table, func, insert, select
 
 from hub.db.engine import make_engine
 from hub.events.codec import EventCodec
@@ -30,6 +30,8 @@ bench_rows = Table(
     Column("event_id", String(36), primary_key=True),
     Column("child", String(36), nullable=False),
     Column("body", LargeBinary, nullable=False),
+    # wall-clock time of the naive agent's commit: its rate comes from the rows' own times, not from polling
+    Column("written_at", Float, nullable=True),
 )
 bench_tracking = Table(
     "bench_tracking",
@@ -37,6 +39,10 @@ bench_tracking = Table(
     Column("partition", Integer, primary_key=True),
     Column("last_offset", BigInteger, nullable=False),
 )
+
+
+class BaselineFailed(RuntimeError):
+    """A baseline could not be measured; a zero would read as a figure, so the run stops and says why."""
 
 
 def load_topic(bootstrap: str, topic: str, records: Sequence[tuple[bytes, bytes]]) -> None:
@@ -113,7 +119,7 @@ def batched_projector_rate(bootstrap: str, topic: str, expected: int, database: 
 
 
 _NAIVE_APP = """
-import os, faust
+import os, time, faust
 from sqlalchemy import insert
 from hub.bench.baselines import bench_rows
 from hub.db.engine import make_engine
@@ -133,7 +139,8 @@ async def naive(stream):
     async for value in stream:
         event = codec.decode(value)
         with engine.begin() as conn:
-            conn.execute(insert(bench_rows).values(event_id=event["event_id"], child="x", body=value))
+            conn.execute(insert(bench_rows).values(event_id=event["event_id"], child="x", body=value,
+                                                   written_at=time.time()))
 """
 
 
@@ -155,28 +162,35 @@ def naive_faust_rate(
         BENCH_WEB=str(web_port),
         PYTHONPATH=f"{workdir}{os.pathsep}{Path(__file__).resolve().parents[2]}",
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "faust", "-A", "bench_naive_app", "worker", "-l", "error", "--web-port", str(web_port)],
-        env=env,
-        cwd=workdir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = workdir / "bench_naive_app.log"
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "faust", "-A", "bench_naive_app", "worker", "-l", "error"]
+            + ["--web-port", str(web_port)],
+            env=env,
+            cwd=workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
     try:
-        deadline = time.monotonic() + timeout
-        start_count, t0 = 0, 0.0
-        count = 0
+        deadline, count = time.monotonic() + timeout, 0
         with engine.connect() as conn:
             while time.monotonic() < deadline:
                 count = conn.execute(select(func.count()).select_from(bench_rows)).scalar_one()
                 conn.rollback()
-                if count and not t0:
-                    start_count, t0 = count, time.perf_counter()
                 if count >= expected:
                     break
+                if proc.poll() is not None:
+                    raise BaselineFailed(f"naive Faust agent exited with {proc.returncode}; see {log}")
                 time.sleep(0.05)
-        elapsed = time.perf_counter() - t0 if t0 else 0.0
-        return (count - start_count) / elapsed if elapsed > 0 else 0.0
+            else:
+                raise BaselineFailed(f"naive Faust agent wrote {count} of {expected} rows in {timeout:.0f} s: {log}")
+            written = bench_rows.c.written_at
+            first, last = conn.execute(select(func.min(written), func.max(written))).one()
+        # rows after the first over the time between the first commit and the last: start-up is not counted
+        if not last > first:
+            raise BaselineFailed(f"naive Faust agent's {count} rows share one commit time; send more events")
+        return (count - 1) / (last - first)
     finally:
         proc.terminate()
         try:
