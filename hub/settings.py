@@ -37,6 +37,10 @@ class HubSettings(BaseSettings):
         "'self'", description="CSP frame-ancestors for the viewer page: the EPR origins allowed to embed it"
     )
     worker_web_port: int = 0
+    worker_steps: str = Field(
+        "identity,timeline,outbound",
+        description="hot-path steps a worker runs (comma-separated); split them over processes to use more cores",
+    )
     policy_file: str | None = Field(None, description="data-sharing policy YAML; None = the bundled default")
     topic_replication_factor: int = Field(1, description="replication factor of topics this hub creates")
     log_level: str = Field("warning", description="root log level: debug, info, warning, error")

@@ -18,7 +18,7 @@ from hub.app import WorkerDeps, raw_topic
 from hub.db.transient import in_thread_retrying
 from hub.kafka.topics import DEADLETTER
 from hub.outbound.config import OutboundConfig
-from projections.hot_path import HotPath, identity_step, projection_step
+from projections.hot_path import STEPS, HotPath, steps_for
 from projections.stages import store_deadletters
 
 log = logging.getLogger(__name__)
@@ -27,15 +27,21 @@ WITHIN = 0.1
 
 
 def register(
-    app: faust.App, deps: WorkerDeps, bootstrap: str, outbound: OutboundConfig | None, session_timeout_s: float
+    app: faust.App,
+    deps: WorkerDeps,
+    bootstrap: str,
+    outbound: OutboundConfig | None,
+    session_timeout_s: float,
+    step_names: tuple[str, ...] = STEPS,
 ) -> HotPath:
-    """Register the dead-letter agent and the hot path; the hot path starts and stops with the app."""
+    """Register the dead-letter agent and the hot path's `step_names`; the hot path starts and stops with
+    the app. Every worker keeps dead letters (idempotent by id; the group shares the partitions)."""
     hot: HotPath | None = None
 
     def stopping() -> bool:
         return hot is not None and hot.stopping()
 
-    steps = [identity_step(deps, stopping), projection_step(deps, stopping, outbound)]
+    steps = steps_for(step_names, deps, stopping, outbound)
     hot = HotPath(bootstrap, app.conf.id, steps, session_timeout_s)
 
     @app.agent(raw_topic(app, DEADLETTER), name="deadletters")

@@ -2,6 +2,12 @@
 
 intake → identity → events topic (keyed by child) → event store and projections, then outbound feeds.
 
+A worker runs every step by default, the feeds on the projection thread right after each batch commits.
+`onestory worker --steps` runs a subset, so the steps can be separate processes (and deployments) that
+scale and use cores independently: one CPython process runs Python on one core at a time, whatever its
+threads. The outbound step in a process without the projection step waits, per batch, until the
+projector's SQL tracking has passed the batch, so what it reads always includes it.
+
 Faust still runs the worker (lifecycle, the dead-letter agent, timers, health page), but its per-event
 machinery and its lock-step pausing of agents that share a topic cost far more than the work (DESIGN.md,
 "Where the time goes"), so these two steps consume in whole batches themselves. Each step is a member of
@@ -13,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -24,10 +31,11 @@ from hub.outbound.feed_codec import FeedCodec
 from hub.telemetry.spans import traced_batch
 from projections import feeds
 from projections.batch_consumer import BatchConsumer, ConsumerSettings, Message
-from projections.sql_sink import Consumed
-from projections.stages import consumed, project, resolve_batch, retrying
+from projections.sql_sink import Consumed, tracked_offsets
+from projections.stages import PROJECTOR, consumed, project, resolve_batch, retrying
 
 log = logging.getLogger(__name__)
+STEPS = ("identity", "timeline", "outbound")
 BATCH = 5000
 POLL_SECONDS = 0.2  # how long a quiet step waits for a record before checking whether it should stop
 
@@ -64,6 +72,54 @@ def projection_step(deps: WorkerDeps, stopping: Callable[[], bool], outbound: Ou
         log.info("timeline: %d new of %d; outbound: %d record(s) queued", new, len(batch), sent)
 
     return Step("timeline", EVENTS, handle)
+
+
+def outbound_step(deps: WorkerDeps, outbound: OutboundConfig, stopping: Callable[[], bool]) -> Step:
+    """Feeds for a batch once the projector (in whichever process) has committed it. Its own consumer group,
+    tracked as the same `outbound.feeds` consumer as feeds on the projection thread."""
+    feed = _feeder(deps, outbound)
+
+    def handle(batch: Sequence[Message]) -> None:
+        records = consumed(deps, batch)
+        delay = 0.005
+        while not retrying("outbound", projector_caught_up, deps, records, stopping=stopping):
+            if stopping():
+                raise InterruptedError("outbound: stopped while waiting for the projector")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+        sent = retrying("outbound", feed, records, stopping=stopping)
+        log.info("outbound: %d record(s) queued for %d event(s)", sent, len(batch))
+
+    return Step("outbound", EVENTS, handle)
+
+
+def projector_caught_up(deps: WorkerDeps, records: Sequence[Consumed]) -> bool:
+    """The projector has tracked every (topic, partition) of the batch at or past the batch's offsets."""
+    wanted: dict[tuple[str, int], int] = {}
+    for rec in records:
+        wanted[(rec.topic, rec.partition)] = max(wanted.get((rec.topic, rec.partition), -1), rec.offset)
+    with deps.engine.connect() as conn:
+        tracked = {topic: tracked_offsets(conn, PROJECTOR, deps.topic_ids[topic]) for topic, _ in wanted}
+    return all(tracked[topic].get(partition, -1) >= offset for (topic, partition), offset in wanted.items())
+
+
+def steps_for(
+    names: Sequence[str], deps: WorkerDeps, stopping: Callable[[], bool], outbound: OutboundConfig | None
+) -> list[Step]:
+    """The hot-path steps one worker runs. With both `timeline` and `outbound`, the feeds ride on the
+    projection thread (no second decode, no wait); `outbound` alone is a step of its own."""
+    unknown = sorted(set(names) - set(STEPS))
+    if unknown or not names:
+        raise ValueError(f"unknown worker step(s) {unknown or names}: choose from {', '.join(STEPS)}")
+    chosen: list[Step] = []
+    if "identity" in names:
+        chosen.append(identity_step(deps, stopping))
+    feeds_here = outbound if "outbound" in names else None
+    if "timeline" in names:
+        chosen.append(projection_step(deps, stopping, feeds_here))
+    elif feeds_here is not None:
+        chosen.append(outbound_step(deps, feeds_here, stopping))
+    return chosen
 
 
 def _feeder(deps: WorkerDeps, outbound: OutboundConfig) -> Callable[[Sequence[Consumed]], int]:

@@ -55,9 +55,17 @@ class PipelineConfig:
     withdrawal_child_events: int = 1000
     naive_events: int = 5000
     workers: int = 1
+    # processes per worker, each with its hot-path steps: "identity,timeline,outbound" is one process with all
+    layout: tuple[str, ...] = ("identity,timeline,outbound",)
+
+    @property
+    def processes(self) -> int:
+        return self.workers * len(self.layout)
 
     @classmethod
-    def quick(cls, database: str, workdir: Path, seed: int = 1, workers: int = 1) -> PipelineConfig:
+    def quick(
+        cls, database: str, workdir: Path, seed: int = 1, workers: int = 1, layout: tuple[str, ...] | None = None
+    ) -> PipelineConfig:
         return cls(
             children=400,
             per_child=50,
@@ -68,11 +76,22 @@ class PipelineConfig:
             withdrawals=10,
             naive_events=2000,
             workers=workers,
+            layout=layout or cls.layout,
         )
 
     @classmethod
-    def full(cls, database: str, workdir: Path, seed: int = 1, workers: int = 1) -> PipelineConfig:
-        return cls(children=4000, per_child=50, seed=seed, database=database, workdir=workdir, workers=workers)
+    def full(
+        cls, database: str, workdir: Path, seed: int = 1, workers: int = 1, layout: tuple[str, ...] | None = None
+    ) -> PipelineConfig:
+        return cls(
+            children=4000,
+            per_child=50,
+            seed=seed,
+            database=database,
+            workdir=workdir,
+            workers=workers,
+            layout=layout or cls.layout,
+        )
 
 
 def machine_info() -> dict[str, Any]:
@@ -150,7 +169,14 @@ def _percentile(values: list[float], p: float) -> float:
 class Worker:
     """The real `onestory worker` as a subprocess, with its peak memory read from /proc."""
 
-    def __init__(self, bootstrap: str, database: str, workdir: Path, name: str = "worker") -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        database: str,
+        workdir: Path,
+        name: str = "worker",
+        steps: str = "identity,timeline,outbound",
+    ) -> None:
         self.port = free_port()
         scratch = workdir / name
         scratch.mkdir(exist_ok=True)
@@ -168,6 +194,8 @@ class Worker:
                 str(scratch),
                 "--web-port",
                 str(self.port),
+                "--steps",
+                steps,
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -323,6 +351,7 @@ def run(
         "config": {k: str(v) for k, v in asdict(cfg).items()},
         "database": cfg.database.split(":", 1)[0],
         "workers": cfg.workers,
+        "layout": list(cfg.layout),
         "baselines": {},
         "figures": {},
     }
@@ -348,8 +377,12 @@ def run(
         b["naive_faust_events_per_s"] = baselines.naive_faust_rate(
             bs, RAW_TOPIC, min(n, cfg.naive_events), cfg.database, cfg.workdir, free_port()
         )
-        say(f"starting {cfg.workers} real worker(s)")
-        workers = [Worker(bs, cfg.database, cfg.workdir, f"worker-{i}") for i in range(cfg.workers)]
+        say(f"starting {cfg.workers} real worker(s) as {cfg.processes} process(es): {' | '.join(cfg.layout)}")
+        workers = [
+            Worker(bs, cfg.database, cfg.workdir, f"worker-{i}-{j}", steps)
+            for i in range(cfg.workers)
+            for j, steps in enumerate(cfg.layout)
+        ]
         try:
             for worker in workers:
                 worker.wait_ready()

@@ -73,7 +73,8 @@ def write(results: dict[str, Any], out_dir: Path, name: str, command: str) -> Pa
     b, f, r, m = results["baselines"], results["figures"], results["ratios"], results["machine"]
     lat, cons = f["latency"], f["consent_reprojection"]
     lines = [
-        f"# Pipeline benchmark ({results['database']}, {results.get('workers', 1)} worker process(es))",
+        f"# Pipeline benchmark ({results['database']}, {results.get('workers', 1)} worker(s): "
+        f"{' | '.join(results.get('layout', ['identity,timeline,outbound']))})",
         "",
         f"Machine: {m['platform']}, {m['cpus']} CPUs, {_mib(m['memory_kib'])} MiB;"
         f" Python {m['python']}, faust {m['faust']}, fastavro {m['fastavro']}, SQLAlchemy {m['sqlalchemy']};"

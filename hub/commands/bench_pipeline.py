@@ -12,6 +12,8 @@ import click
 from hub.bench import report
 from hub.bench.pipeline import PipelineConfig, run
 from hub.bench.progress import Progress
+from hub.commands.worker import step_names
+from projections.hot_path import STEPS
 
 
 @click.command()
@@ -30,23 +32,35 @@ from hub.bench.progress import Progress
     help="Worker processes sharing the consumer groups (scale-out; at most the partition count).",
 )
 @click.option(
+    "--layout",
+    default="identity,timeline,outbound",
+    show_default=True,
+    help="Each worker's processes and their hot-path steps: ';' between processes, ',' between steps "
+    "(e.g. 'identity;timeline,outbound' runs identity in a process of its own).",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Write JSON, Markdown and a plot here (e.g. docs/benchmarks).",
 )
-def pipeline(quick: bool, database: str | None, seed: int, workers: int, out: Path | None) -> None:
+def pipeline(quick: bool, database: str | None, seed: int, workers: int, layout: str, out: Path | None) -> None:
     """Measure intake → committed projections on the embedded broker, beside baselines from the same run."""
+    processes = tuple(p.strip() for p in layout.split(";") if p.strip())
+    steps = [step_names(p) for p in processes]
+    if sorted(s for group in steps for s in group) != sorted(STEPS):
+        raise click.UsageError(f"--layout {layout!r}: every step ({','.join(STEPS)}) must run exactly once")
     with tempfile.TemporaryDirectory(prefix="onestory-bench-") as tmp:
         workdir = Path(tmp)
         url = database or f"sqlite:///{workdir / 'bench.db'}"
-        cfg = (PipelineConfig.quick if quick else PipelineConfig.full)(url, workdir, seed, workers)
+        cfg = (PipelineConfig.quick if quick else PipelineConfig.full)(url, workdir, seed, workers, processes)
         progress = Progress("event")
         results = run(cfg, progress.say, progress.bar)
         progress.say("done")
     click.echo(json.dumps(results, indent=2, default=str))
     if out is not None:
         scale = f"-{workers}workers" if workers > 1 else ""
+        scale += f"-{len(processes)}processes" if len(processes) > 1 else ""
         name = f"pipeline-{'quick-' if quick else ''}{results['database'].split('+')[0]}{scale}"
         command = (
             "onestory bench pipeline"
@@ -54,6 +68,7 @@ def pipeline(quick: bool, database: str | None, seed: int, workers: int, out: Pa
             + (f" --database {shlex.quote(database)}" if database else "")
             + f" --seed {seed}"
             + (f" --workers {workers}" if workers > 1 else "")
+            + (f" --layout {shlex.quote(layout)}" if len(processes) > 1 else "")
         )
         md = report.write(results, out, name, command)
         click.echo(f"report: {md}", err=True)

@@ -19,6 +19,7 @@ from hub.outbound.topics import ensure_feed_topics
 from hub.settings import HubSettings
 from hub.telemetry.setup import configure_telemetry
 from projections import agents, feeds_agent
+from projections.hot_path import STEPS
 from projections.rules import bundled_rules
 
 SESSION_TIMEOUT_S = 10.0  # as the Faust app's own (hub.app.create_app)
@@ -45,8 +46,10 @@ def build_worker_app(settings: HubSettings, web_port: int) -> faust.App:
         settings.partitions,
         settings.topic_replication_factor,
     )
-    hot = agents.register(app, deps, settings.kafka, outbound, SESSION_TIMEOUT_S)
-    feeds_agent.register(app, deps, outbound)
+    steps = step_names(settings.worker_steps)
+    hot = agents.register(app, deps, settings.kafka, outbound, SESSION_TIMEOUT_S, steps)
+    if "outbound" in steps:  # the outbox relay and rest hooks send what this worker's feeds queue
+        feeds_agent.register(app, deps, outbound)
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
@@ -58,18 +61,45 @@ def build_worker_app(settings: HubSettings, web_port: int) -> faust.App:
     return app
 
 
+def step_names(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = sorted(set(names) - set(STEPS))
+    if unknown or not names:
+        raise click.UsageError(f"--steps {text!r}: choose one or more of {','.join(STEPS)}")
+    return names
+
+
 @click.command()
 @click.option("--kafka", default=None, help="Bootstrap servers HOST:PORT (default: ONESTORY_KAFKA).")
 @click.option("--database", default=None, help="SQLAlchemy URL (default: ONESTORY_DATABASE, else SQLite).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Default: ONESTORY_DATA_DIR or var.")
 @click.option("--web-port", type=int, default=6066, show_default=True, help="Loopback port of the health page.")
 @click.option("--log-level", default=None, help="Default: ONESTORY_LOG_LEVEL or warning.")
-def worker(kafka: str | None, database: str | None, data_dir: str | None, web_port: int, log_level: str | None) -> None:
-    """Run the stream processors: identity, timeline projection and dead-letter keeping.
+@click.option(
+    "--steps",
+    default=None,
+    help=f"Hot-path steps to run, comma-separated, from {','.join(STEPS)} (default: ONESTORY_WORKER_STEPS or "
+    "all). Run them as separate processes to use more cores; every step must run somewhere.",
+)
+def worker(
+    kafka: str | None,
+    database: str | None,
+    data_dir: str | None,
+    web_port: int,
+    log_level: str | None,
+    steps: str | None,
+) -> None:
+    """Run the stream processors: identity, timeline projection, outbound feeds and dead-letter keeping.
 
     Options override the ONESTORY_* environment, so Kubernetes passes secrets as env, never on the command line.
     """
-    given: dict[str, Any] = {"kafka": kafka, "database": database, "data_dir": data_dir, "log_level": log_level}
+    given: dict[str, Any] = {
+        "kafka": kafka,
+        "database": database,
+        "data_dir": data_dir,
+        "log_level": log_level,
+        "worker_steps": steps,
+    }
     settings = HubSettings(**{k: v for k, v in given.items() if v is not None})
     telemetry = configure_telemetry("onestory-worker", settings, configure_logs=False)
     app = build_worker_app(settings, web_port)

@@ -13,7 +13,9 @@ from hub.bench.pipeline import PipelineConfig, run
 pytestmark = pytest.mark.integration
 
 
-def test_a_tiny_run_with_two_workers_measures_every_figure(tmp_path: Path) -> None:
+def test_a_tiny_run_with_two_split_workers_measures_every_figure(tmp_path: Path) -> None:
+    """Two workers, each as two processes: identity and projection in one, outbound feeds in the other (their
+    own consumer group, waiting for the projector's tracking), so the run drains only if that step works."""
     cfg = PipelineConfig(
         children=20,
         per_child=20,
@@ -26,6 +28,7 @@ def test_a_tiny_run_with_two_workers_measures_every_figure(tmp_path: Path) -> No
         withdrawal_child_events=60,
         naive_events=100,
         workers=2,
+        layout=("identity,timeline", "outbound"),
     )
     said: list[str] = []
     ticks: dict[str, int] = {}
@@ -37,6 +40,7 @@ def test_a_tiny_run_with_two_workers_measures_every_figure(tmp_path: Path) -> No
 
     b, f, r = results["baselines"], results["figures"], results["ratios"]
     assert results["workers"] == 2 and results["database"] == "sqlite"
+    assert results["layout"] == ["identity,timeline", "outbound"]
     for name in (
         "raw_consume_events_per_s",
         "fastavro_decode_events_per_s",
@@ -58,8 +62,8 @@ def test_a_tiny_run_with_two_workers_measures_every_figure(tmp_path: Path) -> No
         "sustained_vs_raw_consume",
         "rebuild_vs_batched_projector",
     }
-    assert ticks["sustained"] >= 400 and any("2 real worker" in line for line in said)
+    assert ticks["sustained"] >= 400 and any("2 real worker(s) as 4 process(es)" in line for line in said)
 
     md = report.write(results, tmp_path / "out", "pipeline-test", "onestory bench pipeline --test")
     text = md.read_text()
-    assert "2 worker process(es)" in text and (tmp_path / "out" / "pipeline-test.png").exists()
+    assert "2 worker(s): identity,timeline | outbound" in text and (tmp_path / "out" / "pipeline-test.png").exists()
