@@ -33,10 +33,12 @@ from projections.disclosure import (
 from projections.episodes import fold_episode
 from projections.now import empty_now, fold_now
 from projections.rules import Rules, first_field, payload_of
-from projections.sql_sink import Consumed, advance_tracking, unseen
+from projections.sql_sink import Consumed, advance_tracking, execute_many, unseen
 from projections.table_set import LIVE, ProjectionTables
 from projections.team import fold_team
 from projections.timeline import timeline_row
+
+_IN_CHUNK = 2000  # children per IN (...) list: well inside SQLite's and PostgreSQL's bind parameter limits
 
 
 @dataclass
@@ -237,50 +239,71 @@ def apply_events(
         [{"child_id": c, "state": s.now, "updated_at": now} for c, s in states.items() if s.now_changed],
         existing,
     )
-    for child_id, state in states.items():
-        relationships_changed = relationship_key(state.team.values()) != state.relationships_before
-        if existing and (state.changed_consents or relationships_changed):
-            rederive_decisions(conn, deciders[child_id], child_id, t, skip=new_ids)
+    if existing:
+        rederive_many(
+            conn,
+            {
+                child_id: deciders[child_id]
+                for child_id, state in states.items()
+                if state.changed_consents or relationship_key(state.team.values()) != state.relationships_before
+            },
+            t,
+            skip=new_ids,
+        )
     return set(states)
 
 
 def rederive_decisions(
     conn: Connection, decider: _Decider, child_id: str, t: ProjectionTables = LIVE, skip: set[str] | None = None
 ) -> int:
-    """Recompute the precomputed viewer-class decisions of the child's stored entries; returns how many changed.
+    """Recompute the precomputed viewer-class decisions of the child's stored entries; returns how many changed."""
+    return rederive_many(conn, {child_id: decider}, t, skip)
 
-    Only what a decision reads is loaded (not the entries' detail), and only changed rows are written, in one
-    bulk update: a consent change on a child with a long story is on the path to "visible within a second".
+
+def rederive_many(
+    conn: Connection, deciders: dict[str, _Decider], t: ProjectionTables = LIVE, skip: set[str] | None = None
+) -> int:
+    """Recompute the precomputed viewer-class decisions of these children's stored entries (each child with
+    its own decider); returns how many changed.
+
+    Only what a decision reads is loaded (not the entries' detail), for all the children in one query, and
+    only changed rows are written, in one executemany: a consent change on a child with a long story is on
+    the path to "visible within a second", and a batch of new team members across thousands of children
+    must not cost a query pair per child.
     """
+    if not deciders:
+        return 0
     c = t.timeline.c
-    rows = conn.execute(
-        select(
-            c.entry_id,
-            c.child_id,
-            c.source_org,
-            c.category,
-            c.sensitivity_labels,
-            c.sharing_basis,
-            c.occurred_at,
-            c.decisions,
-            c.policy_version,
-        ).where(c.child_id == child_id)
-    ).mappings()
-    version = decider.policy.version
+    columns = (
+        c.entry_id,
+        c.child_id,
+        c.source_org,
+        c.category,
+        c.sensitivity_labels,
+        c.sharing_basis,
+        c.occurred_at,
+        c.decisions,
+        c.policy_version,
+    )
     updates = []
-    for row in rows:
-        if skip and row["entry_id"] in skip:
-            continue
-        decisions = decider.decisions(dict(row))
-        if decisions != row["decisions"] or row["policy_version"] != version:
-            updates.append({"eid": row["entry_id"], "decisions": decisions, "policy_version": version})
-    if updates:
-        conn.execute(
-            update(t.timeline)
-            .where(t.timeline.c.entry_id == bindparam("eid"))
-            .values(decisions=bindparam("decisions"), policy_version=bindparam("policy_version")),
-            updates,
-        )
+    child_ids = list(deciders)
+    for i in range(0, len(child_ids), _IN_CHUNK):
+        rows = conn.execute(select(*columns).where(c.child_id.in_(child_ids[i : i + _IN_CHUNK]))).mappings()
+        for row in rows:
+            if skip and row["entry_id"] in skip:
+                continue
+            decider = deciders[row["child_id"]]
+            version = decider.policy.version
+            decisions = decider.decisions(dict(row))
+            if decisions != row["decisions"] or row["policy_version"] != version:
+                updates.append({"eid": row["entry_id"], "decisions": decisions, "policy_version": version})
+    execute_many(
+        conn,
+        update(t.timeline)
+        .where(t.timeline.c.entry_id == bindparam("eid"))
+        .values(decisions=bindparam("decisions"), policy_version=bindparam("policy_version")),
+        updates,
+    )
     return len(updates)
 
 

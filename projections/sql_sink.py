@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, select
+from sqlalchemy.sql import ClauseElement
 
 from hub.db.tables import tracking
 
@@ -24,6 +25,31 @@ class Consumed:
     offset: int
     body: bytes
     event: dict[str, Any]
+
+
+def execute_many(conn: Connection, statement: ClauseElement, rows: Sequence[dict[str, Any]]) -> None:
+    """Run a statement with named bind parameters over many rows as one DBAPI executemany.
+
+    Each value goes through its bind parameter's own type processor, so the stored values are those of
+    `conn.execute(statement, rows)`; what is skipped is SQLAlchemy's per-row parameter handling, which costs
+    more than the database's own work for the narrow bulk updates the projector issues. Every row must carry
+    every bind parameter of the statement.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    compiled = statement.compile(dialect=dialect)
+    names = list(compiled.positiontup or ()) if dialect.positional else list(compiled.binds)
+    convert = []
+    for name in names:
+        process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        convert.append((name, process))
+    params: list[Any]
+    if dialect.positional:
+        params = [tuple(p(row[n]) if p else row[n] for n, p in convert) for row in rows]
+    else:
+        params = [{n: p(row[n]) if p else row[n] for n, p in convert} for row in rows]
+    conn.exec_driver_sql(str(compiled), params)
 
 
 def tracked_offsets(conn: Connection, consumer: str, topic_id: str) -> dict[int, int]:
