@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, select
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from hub.db.tables import tracking
 
@@ -38,7 +39,7 @@ def execute_many(conn: Connection, statement: ClauseElement, rows: Sequence[dict
     if not rows:
         return
     dialect = conn.dialect
-    compiled = statement.compile(dialect=dialect)
+    compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
     names = list(compiled.positiontup or ()) if dialect.positional else list(compiled.binds)
     convert = []
     for name in names:
