@@ -93,7 +93,8 @@ def write(results: dict[str, Any], out_dir: Path, name: str, command: str) -> Pa
         f"{r.get('sustained_with_feeds_vs_batched_projector', 0):.2g}× batched projector |",
         f"| event → visible latency at {lat['offered_events_per_s']} events/s | p50 {lat['p50_ms']:.0f} ms, "
         f"p95 {lat['p95_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms ({lat['seen']}/{lat['events']} seen) | |",
-        f"| full rebuild | {f['rebuild_events_per_s']:,.0f} events/s ({f['rebuild_events']:,} events) | "
+        f"| full rebuild ({f.get('rebuild_processes', 1)} process(es)) | {f['rebuild_events_per_s']:,.0f} events/s "
+        f"({f['rebuild_events']:,} events) | "
         f"{r['rebuild_vs_batched_projector']:.2g}× batched projector |",
         f"| consent change → re-projected, child with {cons['child_events']} events | p50 {cons['p50_ms']:.0f} ms, "
         f"p99 {cons['p99_ms']:.0f} ms ({cons['changes']} changes) | |",

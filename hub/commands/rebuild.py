@@ -28,10 +28,21 @@ from projections.table_set import PROJECTIONS
 )
 @click.option("--policy", "policy_file", default=None, help="Policy YAML (default: the bundled policy).")
 @click.option("--chunk", type=int, default=200, show_default=True, help="Children per committed step.")
-def rebuild(data_dir: str, database: str | None, names: tuple[str, ...], policy_file: str | None, chunk: int) -> None:
+@click.option(
+    "--processes",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="PostgreSQL: rebuild child-id ranges in this many processes at once (about one per core).",
+)
+def rebuild(
+    data_dir: str, database: str | None, names: tuple[str, ...], policy_file: str | None, chunk: int, processes: int
+) -> None:
     """Rebuild projections from the event store; resumes an interrupted rebuild; safe while the hub runs."""
     settings = HubSettings(data_dir=data_dir, database=database)
     engine = make_engine(settings.database_url())
+    if processes > 1 and engine.dialect.name == "sqlite":
+        raise click.UsageError("--processes: SQLite has one writer at a time; rebuild it with one process")
     upgrade(engine)
     bar = tqdm(unit="child", desc="rebuild", dynamic_ncols=True)
 
@@ -49,6 +60,7 @@ def rebuild(data_dir: str, database: str | None, names: tuple[str, ...], policy_
         list(names) or None,
         chunk=chunk,
         on_progress=show,
+        processes=processes,
     )
     bar.close()
     click.echo(

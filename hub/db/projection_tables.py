@@ -89,6 +89,8 @@ rebuild_state = Table(
     Column("projections", JSON, nullable=False),
     Column("snapshot_seq", BigInteger, nullable=False),
     Column("last_child_id", String(36), nullable=False),
+    # a range of a parallel rebuild ("range:<k>") ends here, inclusive; None for the whole rebuild's row
+    Column("until_child_id", String(36), nullable=True),
     Column("children_done", BigInteger, nullable=False),
     Column("events_done", BigInteger, nullable=False),
     Column("started_at", DateTime(timezone=True), nullable=False),
