@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -20,30 +21,39 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
     return len(conn.execute(statement, list(rows)).all())
 
 
+def _processed(process: Any, column: Sequence[Any]) -> Sequence[Any]:
+    """`[process(v) for v in column]`, processing once when every value is the same object (a batch's `now`,
+    an unset column's None): a bind processor is a function of its value, so the result is the same."""
+    first = column[0]
+    if all(value is first for value in column):
+        return [process(first)] * len(column)
+    return list(map(process, column))
+
+
 def _executemany(conn: Connection, table: Table, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
     """Run an INSERT over many rows as one DBAPI executemany, converting values with each column type's own
     bind processor: the same statement and stored values as `conn.execute(statement, rows)`, without its
-    per-row parameter handling, which costs more than SQLite's own insert for narrow rows."""
+    per-row parameter handling, which costs more than SQLite's own insert for narrow rows.
+
+    Values are gathered and converted column by column (C-level itemgetter, map and zip rather than a Python
+    loop per row and value), and a column holding one object throughout is converted once.
+    """
     dialect = conn.dialect
     keys = list(rows[0])
     compiled = statement.compile(dialect=dialect, column_keys=keys, for_executemany=True)
-    processors = [(i, k, table.c[k].type.dialect_impl(dialect).bind_processor(dialect)) for i, k in enumerate(keys)]
-    convert = [(i, k, p) for i, k, p in processors if p is not None]
-    if dialect.positional:
-        order = [keys.index(name) for name in compiled.positiontup or ()]
-        params: list[Any] = []
-        for row in rows:
-            values = [row[k] for k in keys]
-            for i, _, process in convert:
-                values[i] = process(values[i])
-            params.append(tuple(values[j] for j in order))
+    names = list(compiled.positiontup or ()) if dialect.positional else keys
+    processors = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in names]
+    convert = [(i, p) for i, p in enumerate(processors) if p is not None]
+    if len(names) == 1:
+        values: list[Any] = [(row[names[0]],) for row in rows]
     else:
-        params = []
-        for row in rows:
-            named = dict(row)
-            for _, k, process in convert:
-                named[k] = process(named[k])
-            params.append(named)
+        values = list(map(itemgetter(*names), rows))
+    if convert:
+        columns: list[Sequence[Any]] = list(zip(*values, strict=True))
+        for i, process in convert:
+            columns[i] = _processed(process, columns[i])
+        values = list(zip(*columns, strict=True))
+    params: list[Any] = values if dialect.positional else [dict(zip(names, v, strict=True)) for v in values]
     conn.exec_driver_sql(str(compiled), params)
 
 

@@ -1,0 +1,77 @@
+"""The bulk writers the outbound feeds use store exactly what `conn.execute(insert, rows)` stores.
+
+`hub.db.upsert._executemany` converts values column by column and converts a column holding one object
+throughout once; this compares what it stores with SQLAlchemy's own executemany on both backends.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import JSON, Column, DateTime, Integer, LargeBinary, MetaData, String, Table, create_engine, select
+
+from hub.db.upsert import insert_all, insert_ignore_all, upsert_all
+
+pytestmark = pytest.mark.integration
+metadata = MetaData()
+
+
+def _table(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("label", String(20)),
+        Column("blob", LargeBinary),
+        Column("doc", JSON),
+        Column("at", DateTime(timezone=True)),
+        Column("maybe", DateTime(timezone=True), nullable=True),
+    )
+
+
+bulk, reference = _table("bulk_write_probe"), _table("bulk_write_reference")
+
+
+def _rows(first: int) -> list[dict[str, Any]]:
+    now = datetime(2026, 12, 5, 9, 30, 1, 123456, tzinfo=UTC)
+    plus_one = timezone(timedelta(hours=1))
+    return [
+        {
+            "id": first + i,
+            "label": f"r{i}",
+            "blob": bytes([i, 0, 255]) * i,
+            "doc": {"i": i, "t": "é"} if i % 2 else None,
+            "at": now if i < 3 else datetime(2020, 1, 1, 12, i, tzinfo=plus_one),
+            "maybe": None,
+        }
+        for i in range(6)
+    ]
+
+
+def _stored(conn: Any, table: Table) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in conn.execute(select(table).order_by(table.c.id))]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_bulk_writes_store_what_sqlalchemy_stores(backend: str, sqlite_url: str, pg_url: str) -> None:
+    engine = create_engine(sqlite_url if backend == "sqlite" else pg_url)
+    metadata.create_all(engine)
+    try:
+        with engine.begin() as conn:
+            insert_all(conn, bulk, _rows(0))
+            conn.execute(reference.insert(), _rows(0))
+            insert_ignore_all(conn, bulk, _rows(3))  # ids 3..5 exist: skipped; 6..8 are new
+            conn.execute(reference.insert(), _rows(3)[3:])
+            changed = [r | {"label": "changed", "maybe": r["at"]} for r in _rows(2)]
+            upsert_all(conn, bulk, changed)
+            for row in changed:
+                conn.execute(reference.delete().where(reference.c.id == row["id"]))
+            conn.execute(reference.insert(), changed)
+            insert_all(conn, bulk.c.id.table, [{"id": 100}])  # one column: a row of one value
+            conn.execute(reference.insert(), [{"id": 100}])
+            assert _stored(conn, bulk) == _stored(conn, reference)
+    finally:
+        metadata.drop_all(engine)
+        engine.dispose()
