@@ -108,7 +108,12 @@ def correction_of(event: dict[str, Any], rules: Rules) -> tuple[str, str] | None
 
 
 def _upsert(conn: Connection, table: Any, key: str, rows: list[dict[str, Any]], existing: bool) -> None:
-    """Bulk upsert: one query finds which keys exist, then one executemany update and one bulk insert."""
+    """Bulk upsert: one query finds which keys exist, then one executemany update and one bulk insert.
+
+    Both writes go through plain DBAPI executemany with each column type's own conversion (hub.db.upsert,
+    sql_sink.execute_many): the stored values are SQLAlchemy's, without its per-row parameter handling.
+    Rows are grouped by the columns they carry, so a row without some column leaves it as before.
+    """
     if not rows:
         return
     columns = {c.name for c in table.columns}
@@ -116,15 +121,20 @@ def _upsert(conn: Connection, table: Any, key: str, rows: list[dict[str, Any]], 
     found = set()
     if existing:
         found = set(conn.execute(select(table.c[key]).where(table.c[key].in_([r[key] for r in clean]))).scalars())
-    inserts = [r for r in clean if r[key] not in found]
-    updates = [r for r in clean if r[key] in found]
-    if inserts:
-        conn.execute(table.insert(), inserts)
-    if updates:
-        names = [c for c in updates[0] if c != key]
-        conn.execute(
-            update(table).where(table.c[key] == bindparam("_key")).values({c: bindparam(c) for c in names}),
-            [{"_key": r[key], **{c: r[c] for c in names}} for r in updates],
+    inserts: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for r in clean:
+        (updates if r[key] in found else inserts).setdefault(tuple(r), []).append(r)
+    for group in inserts.values():
+        insert_all(conn, table, group)
+    for names, group in updates.items():
+        values = [c for c in names if c != key]
+        if not values:
+            continue
+        execute_many(
+            conn,
+            update(table).where(table.c[key] == bindparam("_key")).values({c: bindparam(c) for c in values}),
+            [{"_key": r[key], **r} for r in group],
         )
 
 
@@ -245,7 +255,9 @@ def apply_events(
             {
                 child_id: deciders[child_id]
                 for child_id, state in states.items()
-                if state.changed_consents or relationship_key(state.team.values()) != state.relationships_before
+                if state.changed_consents
+                # an unchanged team (no member changed) has the relationships it was loaded with
+                or (state.changed_team and relationship_key(state.team.values()) != state.relationships_before)
             },
             t,
             skip=new_ids,
