@@ -39,9 +39,47 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
+_RECORDS: dict[tuple[Any, ...], ConsentRecord] = {}
+_RECORDS_MAX = 100_000
+
+
+def _exactly(value: Any) -> Any:
+    """A datetime with its zone: equal instants in different zones must not share a cached record."""
+    return (value, value.tzinfo) if isinstance(value, datetime) else value
+
+
 def to_record(row: dict[str, Any]) -> ConsentRecord:
     """A stored row as the engine's ConsentRecord. Scopes pass through as recorded: an unscoped *given* consent
-    opens nothing (fail closed); an unscoped withdrawal or refusal closes everything."""
+    opens nothing (fail closed); an unscoped withdrawal or refusal closes everything.
+
+    Records are immutable and the projector rebuilds them for every touched child in every batch, so a row
+    seen before (every value `_record` reads, alike) gets the record built then; validating and building one
+    costs ten times its key.
+    """
+    key = (
+        row["consent_id"],
+        row["status"],
+        row["given_by"],
+        _exactly(row["recorded_at"]),
+        row["competent"],
+        tuple(row["organisations"]),
+        tuple(row["organisation_types"]),
+        tuple(row["categories"]),
+        tuple(row["purposes"]),
+        _exactly(row["period_start"]),
+        _exactly(row["period_end"]),
+        row["withdraws"],
+        row["child_id"],
+    )
+    record = _RECORDS.get(key)
+    if record is None:
+        if len(_RECORDS) >= _RECORDS_MAX:
+            _RECORDS.clear()
+        record = _RECORDS[key] = _record(row)
+    return record
+
+
+def _record(row: dict[str, Any]) -> ConsentRecord:
     return ConsentRecord(
         id=row["consent_id"],
         status=ConsentStatus(row["status"]),

@@ -82,10 +82,30 @@ def class_key(organisation: str, role: str, purpose: str) -> str:
     return f"{organisation}|{role}|{purpose}"
 
 
+_CLASSES: dict[tuple[int, int, tuple[str, ...]], tuple[Policy, Rules, list[Viewer]]] = {}
+_CLASSES_MAX = 10_000
+
+
 def viewer_classes(policy: Policy, team: Iterable[dict[str, Any]], rules: Rules) -> list[Viewer]:
+    """The viewer classes (organisation, role, purpose) of the team's organisations.
+
+    They depend only on the policy, the rules and the set of organisations, which many children share: the
+    projector asks for every touched child in every batch, so each set is worked out once per policy.
+    """
+    orgs = tuple(sorted({m["organisation"] for m in team}))
+    key = (id(policy), id(rules), orgs)
+    known = _CLASSES.get(key)
+    if known is None or known[0] is not policy or known[1] is not rules:
+        if len(_CLASSES) >= _CLASSES_MAX:
+            _CLASSES.clear()
+        known = _CLASSES[key] = (policy, rules, _viewer_classes(policy, orgs, rules))
+    return list(known[2])
+
+
+def _viewer_classes(policy: Policy, orgs: tuple[str, ...], rules: Rules) -> list[Viewer]:
     roles_by_type: dict[str, list[str]] = rules.raw["viewer_classes"]
     classes: list[Viewer] = []
-    for org in sorted({m["organisation"] for m in team}):
+    for org in orgs:
         known = policy.organisations.get(org)
         if known is None:
             continue
