@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, select, update
+from sqlalchemy import Connection, DateTime, Engine, bindparam, delete, select, update
 
 from consent_engine import Policy
 from hub.audit import governance
@@ -56,11 +56,23 @@ class ChildState:
 
 
 def _rows_by_child(conn: Connection, table: Any, child_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Rows of many children in one query, with UTC-aware datetimes (SQLite hands back naive ones)."""
+    """Rows of many children in one query, with UTC-aware datetimes (SQLite hands back naive ones).
+
+    Fetched at once and built from plain tuples: only the DateTime columns can hold datetimes (JSON columns
+    come back as text-born values), so only they are looked at.
+    """
     out: dict[str, list[dict[str, Any]]] = {c: [] for c in child_ids}
-    for r in conn.execute(select(table).where(table.c.child_id.in_(child_ids))):
-        row = {k: aware(v) if isinstance(v, datetime) else v for k, v in r._mapping.items()}
-        out[str(row["child_id"])].append(row)
+    result = conn.execute(select(table).where(table.c.child_id.in_(child_ids)))
+    keys = list(result.keys())
+    times = [i for i, k in enumerate(keys) if isinstance(table.c[k].type, DateTime)]
+    child = keys.index("child_id")
+    for row in result.all():
+        values = list(row)
+        for i in times:
+            value = values[i]
+            if isinstance(value, datetime):
+                values[i] = aware(value)
+        out[str(values[child])].append(dict(zip(keys, values, strict=True)))
     return out
 
 
