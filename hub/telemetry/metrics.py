@@ -108,15 +108,30 @@ def count_events_in(events: Iterable[Mapping[str, Any]]) -> None:
 
 
 def observe_projected(projector: str, events: Iterable[Mapping[str, Any]], committed_at: float | None = None) -> None:
-    """Count projected events and how long each took from ``recorded_at`` to the commit that just happened."""
+    """Count projected events and how long each took from ``recorded_at`` to the commit that just happened.
+
+    Per batch, events are counted once per label set (a counter's sum is the same) and the labels are worked
+    out once per organisation type seen; each latency is still recorded on its own.
+    """
     committed = time.time() if committed_at is None else committed_at
     m = hub_metrics()
+    projector_label = label(projector)
+    labels: dict[Any, dict[str, str]] = {}
+    counts: dict[str, int] = {}
     for event in events:
-        attrs = {"source.organisation_type": _org_type(event), "projector": label(projector)}
-        m.events_out.add(1, attrs)
+        raw = (event.get("source") or {}).get("organisation_type")
+        attrs = labels.get(raw) if isinstance(raw, str | None) else None
+        if attrs is None:
+            attrs = {"source.organisation_type": label(raw, ORGANISATION_TYPES), "projector": projector_label}
+            if isinstance(raw, str | None):
+                labels[raw] = attrs
+        org_type = attrs["source.organisation_type"]
+        counts[org_type] = counts.get(org_type, 0) + 1
         recorded = event.get("recorded_at")
         if isinstance(recorded, datetime):
             m.projection_latency.record(max(0.0, committed - recorded.timestamp()), attrs)
+    for org_type, count in counts.items():
+        m.events_out.add(count, {"source.organisation_type": org_type, "projector": projector_label})
 
 
 def count_deadletters(rows: Iterable[Mapping[str, Any]]) -> None:
