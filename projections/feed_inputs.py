@@ -11,16 +11,20 @@ have since left the record (the only others that can change: they are retracted)
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, DateTime, String, Table, Text, and_, cast, exists, select, tuple_, type_coerce
 
+from consent_engine import Decision
 from hub.db.feed_tables import feed_disclosures
 from hub.db.projection_tables import child_now, consent_pending, consent_records, team_members
 from hub.db.tables import timeline_entries
+from hub.outbound.dispatch import content_json, encode_content
 from hub.outbound.feed_plan import HELD, Sent
 from hub.read.disclosure import ChildContext
 from projections.consent_records import to_record
@@ -125,28 +129,73 @@ class BatchInputs:
 
 
 def entry_columns(dialect: str) -> tuple[Any, ...]:
-    """The entry columns to read. `detail` and `correlation_ids` come as JSON text, decoded by `full_entry` only
-    for what is sent at full level; on SQLite the time comes as its stored text, which `datetime.fromisoformat`
-    reads several times faster than the dialect's own parser."""
+    """The entry columns to read. The JSON columns come as their stored text: `sensitivity_labels` and
+    `sharing_basis` are decoded for every row (as the column type would decode them), `detail` and
+    `correlation_ids` by `full_entry` only for what is sent at full level, and a feed record's content is
+    built from the texts (`content_of`). On SQLite the time comes as its stored text, which
+    `datetime.fromisoformat` reads several times faster than the dialect's own parser."""
     occurred = type_coerce(_T.occurred_at, String) if dialect == "sqlite" else _T.occurred_at
     return (
         *ENTRY_COLUMNS[:2],
         occurred.label("occurred_at"),
-        *ENTRY_COLUMNS[3:10],
-        cast(_T.correlation_ids, Text).label(RAW["correlation_ids"]),
-        cast(_T.detail, Text).label(RAW["detail"]),
+        *ENTRY_COLUMNS[3:8],
+        *(cast(_T[name], Text).label(raw) for name, raw in RAW.items()),
     )
 
 
-RAW = {"correlation_ids": "correlation_ids_json", "detail": "detail_json"}
+# The JSON columns of an entry and the keys their stored text is read under. The first two are decoded as
+# the column type decodes them (the engine's `json_deserializer`, orjson.loads); the others by `full_entry`.
+RAW = {
+    "sensitivity_labels": "sensitivity_labels_json",
+    "sharing_basis": "sharing_basis_json",
+    "correlation_ids": "correlation_ids_json",
+    "detail": "detail_json",
+}
+_DECODED = ("sensitivity_labels", "sharing_basis")
+_LAZY = ("correlation_ids", "detail")
+# An integer of 19 digits or more may lie outside 64 bits, where orjson reads a float and json an int.
+_LONG_DIGITS = re.compile(r"\d{19}")
+
+
+def loads(text: str) -> Any:
+    """`json.loads(text)`, by orjson when that gives the same value (several times faster).
+
+    orjson reads every JSON text both accept to the same value, except integers beyond 64 bits (a float
+    there): texts with a run of 19 digits, and texts orjson refuses (NaN, lone surrogates), go to json.
+    `tests/unit/outbound/test_feed_content.py` holds the two equal.
+    """
+    if _LONG_DIGITS.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
 
 
 def full_entry(row: dict[str, Any]) -> dict[str, Any]:
     """The row with its JSON text decoded, as `hub.read.disclosure.disclose` needs it at full level (once)."""
-    for name, raw in RAW.items():
+    for name in _LAZY:
         if name not in row:
-            row[name] = json.loads(row[raw])
+            row[name] = loads(row[RAW[name]])
     return row
+
+
+def content_of(row: dict[str, Any], decision: Decision, fragments: dict[tuple[str, str], str]) -> str:
+    """`content_json(disclose(full_entry(row) or row, decision))`, the content of the feed record that
+    discloses the row, built from the stored JSON texts: `fragments` remembers the encoding of each text
+    (a batch's sharing bases, labels and correlation ids repeat), so only new texts are decoded and encoded.
+    `tests/unit/outbound/test_feed_content.py` holds the two equal."""
+    if decision.level.value != "full":
+        return content_json(row, decision)
+    parts: dict[str, str] = {}
+    for name, raw in RAW.items():
+        key = (name, row[raw])
+        fragment = fragments.get(key)
+        if fragment is None:
+            value = row[name] if name in row else loads(key[1])
+            fragment = fragments[key] = encode_content(value)
+        parts[name] = fragment
+    return content_json(row, decision, parts)
 
 
 def _moment(value: Any) -> datetime | None:
@@ -196,6 +245,9 @@ def load_inputs(
                 continue
             row = dict(zip(keys, values, strict=True))
             row["occurred_at"] = _moment(values[2])
+            for name in _DECODED:
+                text = row[RAW[name]]
+                row[name] = None if text is None else orjson.loads(text)
             out.rows[child_id][entry_id] = row
 
     def add_held(where: Any, only_batch: bool) -> None:

@@ -32,6 +32,8 @@ class FeedWrites:
     outbox: list[dict[str, Any]] = field(default_factory=list)
     notices: list[tuple[dict[str, Any], Notice]] = field(default_factory=list)
     audits: list[audit.AuditRecord] = field(default_factory=list)
+    # The batch's JSON encodings of stored JSON texts (`projections.feed_inputs.content_of`).
+    fragments: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def remember(self, recipient: str, organisation: str, child_id: str, ops: list[Op], policy_version: str) -> None:
         """What the recipient now holds of each entry it was sent (a retraction is held as retracted)."""

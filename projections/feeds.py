@@ -26,14 +26,21 @@ from sqlalchemy import Engine
 from consent_engine import Decision, Entry, Level, Policy, Viewer, decide
 from hub.outbound.alert_rules import Alert, ChildFacts, councils_of, event_alerts
 from hub.outbound.config import AlertPolicy, OutboundConfig
-from hub.outbound.dispatch import active_subscriptions, disclosure_record, feed_record, out_topic, raise_alerts
+from hub.outbound.dispatch import (
+    active_subscriptions,
+    disclosure_record,
+    encode_content,
+    feed_record_of,
+    out_topic,
+    raise_alerts,
+)
 from hub.outbound.feed_codec import FeedCodec
 from hub.outbound.feed_plan import HELD, Op, Sent, Visible, audit_entries, plan
 from hub.outbound.fhir_subscription import Notice, matches
 from hub.read.disclosure import ChildContext, disclose
 from projections.consent_records import CONSENT_KINDS
 from projections.disclosure import decision_key, entry_of
-from projections.feed_inputs import full_entry, load_contexts, load_inputs, now_states
+from projections.feed_inputs import content_of, full_entry, load_contexts, load_inputs, now_states
 from projections.feed_writes import FeedWrites
 from projections.rules import payload_of
 from projections.sql_sink import Consumed, advance_tracking, unseen
@@ -92,12 +99,21 @@ def _send(
     policy: Policy,
     now: datetime,
 ) -> list[Op]:
-    """Queue a recipient's ops on its channel; returns the ops it was actually sent (a filter may drop some)."""
+    """Queue a recipient's ops on its channel; returns the ops it was actually sent (a filter may drop some).
+
+    A feed's disclosures get their content as JSON straight from the rows (`content_of`), without shaping
+    an entry dict to encode; a subscription's notices need the shaped entry (`_shaped`).
+    """
     viewer = recipient.viewer
     if recipient.subscription is None:
         for op in ops:
+            content: str | None
+            if op.op == "disclose" and op.decision is not None:
+                content = content_of(rows[op.entry_id], op.decision, writes.fragments)
+            else:
+                content = None if op.content is None else encode_content(op.content)
             writes.feed(
-                feed_record(
+                feed_record_of(
                     op.op,
                     viewer.organisation,
                     child_id,
@@ -107,11 +123,12 @@ def _send(
                     now,
                     policy.version,
                     op.reason,
-                    op.content,
+                    content,
                 )
             )
         return ops
     sub, sent = recipient.subscription, []
+    ops = [_shaped(op, rows) for op in ops]
     for op in ops:
         row = rows.get(op.entry_id, {})
         before = held.get(op.entry_id)
@@ -190,7 +207,7 @@ def disclose_child(
                     entry = entries[key] = entry_of(rows[entry_id])
                 decision = decided[key] = decide(policy, ctx.consents, ctx.relationships, viewer, entry, now)
             visible[entry_id] = Visible(decision, None)  # shaped below, only for what is sent
-        ops = [_shaped(op, rows) for op in plan(recipient.key, visible, holding, None, present)]
+        ops = plan(recipient.key, visible, holding, None, present)
         if not ops:
             continue
         sent = _send(writes, recipient, child_id, ops, rows, mine, viewer.organisation in team_orgs, policy, now)
