@@ -35,18 +35,29 @@ def _earliest(ep: dict[str, Any], field: str, at: datetime) -> bool:
     return False
 
 
+_PLANS: dict[int, tuple[Rules, tuple[str, frozenset[str]]]] = {}
+
+
+def _plan(rules: Rules) -> tuple[str, frozenset[str]]:
+    """The correlation key and every kind this fold reads, worked out once per Rules object."""
+    known = _PLANS.get(id(rules))
+    if known is None or known[0] is not rules:
+        names = ("made", "received", "accepted", "declined", "redirected", "first_contact", "ended")
+        relevant = frozenset().union(*(rules.kinds("episodes", n) for n in names))
+        known = _PLANS[id(rules)] = (rules, (rules.value("episodes", "correlation_key"), relevant))
+    return known[1]
+
+
 def fold_episode(episodes: dict[str, dict[str, Any]], event: dict[str, Any], rules: Rules) -> set[str]:
-    ref = event["correlation_ids"].get(rules.value("episodes", "correlation_key"))
+    correlation_key, relevant = _plan(rules)
+    ref = event["correlation_ids"].get(correlation_key)
     if not ref:
         return set()
     kind, at, org = event["kind"], event["occurred_at"], event["source"]["organisation"]
     payload = payload_of(event)
-    k = lambda name: rules.kinds("episodes", name)  # noqa: E731 - local shorthand
-    relevant = set().union(
-        *(k(n) for n in ("made", "received", "accepted", "declined", "redirected", "first_contact", "ended"))
-    )
     if kind not in relevant:
         return set()
+    k = lambda name: rules.kinds("episodes", name)  # noqa: E731 - local shorthand
     key = f"{event['child_id']}|{ref}"
     ep = episodes.get(key)
     if ep is None:

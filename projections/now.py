@@ -18,17 +18,36 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
+_PLANS: dict[int, tuple[Rules, tuple[Any, ...]]] = {}
+
+
+def _plan(rules: Rules) -> tuple[Any, ...]:
+    """The "now" rules this fold reads, looked up (and the plan kinds joined) once per Rules object."""
+    known = _PLANS.get(id(rules))
+    if known is None or known[0] is not rules:
+        plan = (
+            rules.fields("now", "ending_fields"),
+            rules.kinds("now", "thrive"),
+            rules.kinds("now", "plan_started") | rules.kinds("now", "plan_ended"),
+            rules.kinds("now", "plan_ended"),
+            rules.kinds("now", "voice"),
+        )
+        known = _PLANS[id(rules)] = (rules, plan)
+    return known[1]
+
+
 def fold_now(state: dict[str, Any], event: dict[str, Any], rules: Rules) -> bool:
+    ending_fields, thrive, plans, plan_ended, voice_kinds = _plan(rules)
     kind = event["kind"]
     at = _iso(event["occurred_at"])
     payload = payload_of(event)
     ref = {"entry_id": event["event_id"], "at": at, "organisation": event["source"]["organisation"]}
     changed = False
-    ending = first_field(payload, rules.fields("now", "ending_fields"))
+    ending = first_field(payload, ending_fields)
     if ending and (state["ending"] is None or at >= state["ending"]["at"]):
         state["ending"] = {**ref, "criteria": str(ending)}
         changed = True
-    if kind in rules.kinds("now", "thrive"):
+    if kind in thrive:
         if state["thrive"] is None or at >= state["thrive"]["at"]:
             state["thrive"] = {
                 **ref,
@@ -38,14 +57,14 @@ def fold_now(state: dict[str, Any], event: dict[str, Any], rules: Rules) -> bool
                 "young_person_view": payload.get("young_person_view"),
             }
             changed = True
-    elif kind in rules.kinds("now", "plan_started") | rules.kinds("now", "plan_ended"):
+    elif kind in plans:
         key = (
             event["correlation_ids"].get("plan")
             or payload.get("plan_id")
             or f"{ref['organisation']}|{payload.get('plan_type')}"
         )
         plan = state["plans"].get(key)
-        is_end = kind in rules.kinds("now", "plan_ended")
+        is_end = kind in plan_ended
         if plan is None or at >= plan["at"]:
             state["plans"][key] = {
                 **ref,
@@ -54,7 +73,7 @@ def fold_now(state: dict[str, Any], event: dict[str, Any], rules: Rules) -> bool
                 "started_at": (plan or {}).get("started_at") or at,
             }
             changed = True
-    elif kind in rules.kinds("now", "voice"):
+    elif kind in voice_kinds:
         words = first_field(payload, rules.fields("now", "voice_fields"))
         if words and all(v["entry_id"] != ref["entry_id"] for v in state["voice"]):
             voice = sorted([*state["voice"], {**ref, "words": str(words)}], key=lambda v: v["at"], reverse=True)

@@ -33,11 +33,25 @@ def _later(evidence: dict[str, Any], key: str, at: str, value: Any) -> bool:
     return False
 
 
+_PLANS: dict[int, tuple[Rules, tuple[Any, ...]]] = {}
+
+
+def _plan(rules: Rules) -> tuple[Any, ...]:
+    """The team rules this fold reads, looked up once per Rules object rather than on every event."""
+    known = _PLANS.get(id(rules))
+    if known is None or known[0] is not rules:
+        fields = tuple((column, rules.fields("team", names)) for column, names in _FIELDS)
+        plan = (rules.kinds("team", "leave"), rules.value("team", "join_by_default"), rules.kinds("team", "no_join"))
+        known = _PLANS[id(rules)] = (rules, (*plan, fields))
+    return known[1]
+
+
 def fold_team(members: dict[str, dict[str, Any]], event: dict[str, Any], rules: Rules) -> set[str]:
     """Apply one event to the child's members (keyed by member id); returns the ids changed."""
+    leave, join_by_default, no_join, fields = _plan(rules)
     kind = event["kind"]
-    leaving = kind in rules.kinds("team", "leave")
-    joining = rules.value("team", "join_by_default") and kind not in rules.kinds("team", "no_join") and not leaving
+    leaving = kind in leave
+    joining = join_by_default and kind not in no_join and not leaving
     if not (leaving or joining):
         return set()
     org = event["source"]["organisation"]
@@ -66,8 +80,8 @@ def fold_team(members: dict[str, dict[str, Any]], event: dict[str, Any], rules: 
         member["since"], changed = at, True
     changed |= _later(evidence, "left" if leaving else "joined", stamp, event["event_id"])
     payload = payload_of(event)
-    for column, names in _FIELDS:
-        value = first_field(payload, rules.fields("team", names))
+    for column, names in fields:
+        value = first_field(payload, names)
         if value and _later(evidence, column, stamp, str(value)):
             member[column], changed = str(value), True
     left, joined = evidence.get("left"), evidence.get("joined")
