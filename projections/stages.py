@@ -29,7 +29,7 @@ from projections.child_projector import project_batch
 from projections.consent_records import CONSENT_KINDS
 from projections.identity.registry import follow_links, registry_for
 from projections.identity_batch import resolve_events
-from projections.sql_sink import Consumed
+from projections.sql_sink import Consumed, collection_paused
 
 log = logging.getLogger(__name__)
 PROJECTOR = "projector.timeline"
@@ -121,22 +121,24 @@ def resolve_batch(deps: WorkerDeps, batch: Sequence[Record]) -> tuple[list[OutRe
 
 
 def consumed(deps: WorkerDeps, batch: Sequence[Record]) -> list[Consumed]:
-    return [
-        Consumed(
-            r.message.topic, r.message.partition, r.message.offset, r.value or b"", deps.codec.decode(r.value or b"")
-        )
-        for r in batch
-    ]
+    """Decode a batch of events-topic records (the garbage collector paused meanwhile: see collection_paused)."""
+    decode = deps.codec.decode
+    with collection_paused():
+        return [
+            Consumed(r.message.topic, r.message.partition, r.message.offset, r.value or b"", decode(r.value or b""))
+            for r in batch
+        ]
 
 
 def project(deps: WorkerDeps, records: Sequence[Consumed], headers: Sequence[Any]) -> int:
     """Event store and every projection, one transaction; returns how many events were new."""
-    follow_links(deps.engine, [r.event for r in records])
-    with serial_if_sqlite(deps.engine):
-        # before the projection commits, so a read that can see an entry can also link to its ingest trace
-        remember_traces(deps.engine, headers, [r.event["event_id"] for r in records])
-        new = project_batch(deps.engine, deps.policy, deps.rules, PROJECTOR, deps.topic_ids, records)
-    observe_projected(PROJECTOR, [r.event for r in records])
+    with collection_paused():
+        follow_links(deps.engine, [r.event for r in records])
+        with serial_if_sqlite(deps.engine):
+            # before the projection commits, so a read that can see an entry can also link to its ingest trace
+            remember_traces(deps.engine, headers, [r.event["event_id"] for r in records])
+            new = project_batch(deps.engine, deps.policy, deps.rules, PROJECTOR, deps.topic_ids, records)
+        observe_projected(PROJECTOR, [r.event for r in records])
     return new
 
 
