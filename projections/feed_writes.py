@@ -17,19 +17,30 @@ from sqlalchemy import Connection, select, update
 
 from hub.audit import log as audit
 from hub.db.feed_tables import feed_disclosures, outbound_outbox, subscription_deliveries, subscriptions
-from hub.db.upsert import insert_ignore_all, upsert_all
-from hub.outbound.dispatch import delivery_row, outbox_row
+from hub.db.upsert import insert_ignore_values, upsert_values
+from hub.outbound.dispatch import OUTBOX_COLUMNS, delivery_row, outbox_values
 from hub.outbound.feed_codec import FeedCodec
 from hub.outbound.feed_plan import RETRACTED, Op
 from hub.outbound.fhir_subscription import Notice
+
+HOLDING_COLUMNS = (
+    "recipient",
+    "entry_id",
+    "child_id",
+    "organisation",
+    "level",
+    "record_id",
+    "policy_version",
+    "updated_at",
+)
 
 
 @dataclass
 class FeedWrites:
     codec: FeedCodec
     now: datetime
-    holdings: list[dict[str, Any]] = field(default_factory=list)
-    outbox: list[dict[str, Any]] = field(default_factory=list)
+    holdings: list[tuple[Any, ...]] = field(default_factory=list)  # values of HOLDING_COLUMNS
+    outbox: list[tuple[Any, ...]] = field(default_factory=list)  # values of OUTBOX_COLUMNS
     notices: list[tuple[dict[str, Any], Notice]] = field(default_factory=list)
     audits: list[audit.AuditRecord] = field(default_factory=list)
     # The batch's JSON encodings of stored JSON texts (`projections.feed_inputs.content_of`).
@@ -37,22 +48,23 @@ class FeedWrites:
 
     def remember(self, recipient: str, organisation: str, child_id: str, ops: list[Op], policy_version: str) -> None:
         """What the recipient now holds of each entry it was sent (a retraction is held as retracted)."""
-        for op in ops:
-            self.holdings.append(
-                {
-                    "recipient": recipient,
-                    "entry_id": op.entry_id,
-                    "child_id": child_id,
-                    "organisation": organisation,
-                    "level": op.level if op.op == "disclose" else RETRACTED,
-                    "record_id": op.record_id,
-                    "policy_version": policy_version,
-                    "updated_at": self.now,
-                }
+        now = self.now
+        self.holdings += [
+            (
+                recipient,
+                op.entry_id,
+                child_id,
+                organisation,
+                op.level if op.op == "disclose" else RETRACTED,
+                op.record_id,
+                policy_version,
+                now,
             )
+            for op in ops
+        ]
 
     def feed(self, record: dict[str, Any]) -> None:
-        self.outbox.append(outbox_row(self.codec, record, self.now))
+        self.outbox.append(outbox_values(self.codec, record, self.now))
 
     def notify(self, sub: dict[str, Any], notice: Notice) -> None:
         self.notices.append((sub, notice))
@@ -61,8 +73,8 @@ class FeedWrites:
         self.audits.append(record)
 
     def flush(self, conn: Connection) -> None:
-        upsert_all(conn, feed_disclosures, self.holdings)
-        insert_ignore_all(conn, outbound_outbox, self.outbox)
+        upsert_values(conn, feed_disclosures, HOLDING_COLUMNS, self.holdings)
+        insert_ignore_values(conn, outbound_outbox, OUTBOX_COLUMNS, self.outbox)
         self._deliveries(conn)
         audit.append_many(conn, self.audits, self.now)
         self.holdings, self.outbox, self.notices, self.audits = [], [], [], []

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, select, text, update
 
 from hub.db.audit_tables import audit_chain_head
 from hub.db.tables import audit_log
+from hub.db.upsert import insert_all
 from hub.telemetry.spans import audit_span
 
 GENESIS = "0" * 64
@@ -213,6 +214,6 @@ def append_many(conn: Connection, records: list[AuditRecord], now: datetime) -> 
             rows.append({"seq": seq, **values, "recorded_at": at, "prev_hash": prev, "record_hash": digest})
             digests.append(digest)
             prev = digest
-        conn.execute(audit_log.insert(), rows)
+        insert_all(conn, audit_log, rows)  # one executemany, values bind-processed as conn.execute would
         conn.execute(update(audit_chain_head).where(audit_chain_head.c.id == HEAD_ID).values(record_hash=prev))
         return digests

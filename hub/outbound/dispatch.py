@@ -82,16 +82,24 @@ def out_topic(organisation: str) -> str:
     return f"onestory.out.{organisation}.v1"
 
 
+OUTBOX_COLUMNS = ("record_id", "topic", "key", "value", "created_at", "sent_at")
+
+
 def outbox_row(codec: FeedCodec, record: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The outbox row that publishes a feed record on its organisation's topic, keyed by the child."""
-    return {
-        "record_id": record["record_id"],
-        "topic": out_topic(record["organisation"]),
-        "key": record["child_id"].encode(),
-        "value": codec.encode(record),
-        "created_at": now,
-        "sent_at": None,
-    }
+    return dict(zip(OUTBOX_COLUMNS, outbox_values(codec, record, now), strict=True))
+
+
+def outbox_values(codec: FeedCodec, record: dict[str, Any], now: datetime) -> tuple[Any, ...]:
+    """`outbox_row`'s values in `OUTBOX_COLUMNS` order, for bulk writers (`hub.db.upsert.insert_ignore_values`)."""
+    return (
+        record["record_id"],
+        out_topic(record["organisation"]),
+        record["child_id"].encode(),
+        codec.encode(record),
+        now,
+        None,
+    )
 
 
 def queue_feed_record(conn: Connection, codec: FeedCodec, record: dict[str, Any], now: datetime) -> None:

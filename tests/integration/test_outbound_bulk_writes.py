@@ -75,3 +75,49 @@ def test_bulk_writes_store_what_sqlalchemy_stores(backend: str, sqlite_url: str,
     finally:
         metadata.drop_all(engine)
         engine.dispose()
+
+
+serial = Table(
+    "bulk_write_serial",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("label", String(20), nullable=False, unique=True),
+    Column("blob", LargeBinary),
+)
+keyed = Table(
+    "bulk_write_keyed",
+    metadata,
+    Column("a", String(10), primary_key=True),
+    Column("b", String(10), primary_key=True),
+    Column("v", String(20)),
+    Column("at", DateTime(timezone=True)),
+)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_bulk_writes_keep_the_order_given_and_the_last_of_a_repeated_key(
+    backend: str, sqlite_url: str, pg_url: str
+) -> None:
+    """What executemany guarantees: serial keys in the order given, a repeated key's last values win, twice in
+    one transaction (PostgreSQL stages the rows in a temporary table)."""
+    engine = create_engine(sqlite_url if backend == "sqlite" else pg_url)
+    metadata.create_all(engine)
+    try:
+        with engine.begin() as conn:
+            labels = [f"l{(i * 7919) % 3001}" for i in range(3001)] + ["l5", "l17"]  # last two repeat
+            insert_ignore_all(conn, serial, [{"label": label, "blob": label.encode()} for label in labels])
+            insert_ignore_all(conn, serial, [{"label": "late", "blob": None}, {"label": "l1", "blob": b""}])
+            stored = conn.execute(select(serial.c.label, serial.c.blob).order_by(serial.c.seq)).all()
+            assert [label for label, _ in stored] == labels[:3001] + ["late"]
+            assert all(blob == label.encode() for label, blob in stored[:3001])
+            now = datetime(2026, 12, 5, tzinfo=UTC)
+            rows = [{"a": f"a{i % 50}", "b": f"b{i % 7}", "v": f"v{i}", "at": now} for i in range(1000)]
+            upsert_all(conn, keyed, rows)
+            upsert_all(conn, keyed, rows[:3] + [rows[0] | {"v": "again"}])
+            expected: dict[tuple[str, str], str] = {}
+            for row in [*rows, *rows[:3], rows[0] | {"v": "again"}]:
+                expected[(row["a"], row["b"])] = row["v"]
+            assert {(a, b): v for a, b, v, _ in conn.execute(select(keyed))} == expected
+    finally:
+        metadata.drop_all(engine)
+        engine.dispose()
