@@ -8,7 +8,7 @@ when the child's consent state or legitimate relationships actually changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +30,7 @@ from projections.disclosure import (
     relationships_of,
     viewer_classes,
 )
-from projections.episodes import fold_episode
+from projections.episodes import fold_episode, touches_episodes
 from projections.now import empty_now, fold_now
 from projections.rules import Rules, first_field, payload_of
 from projections.sql_sink import Consumed, advance_tracking, execute_many, unseen
@@ -76,9 +76,14 @@ def _rows_by_child(conn: Connection, table: Any, child_ids: list[str]) -> dict[s
     return out
 
 
-def load_children(conn: Connection, child_ids: list[str], t: ProjectionTables = LIVE) -> dict[str, ChildState]:
+def load_children(
+    conn: Connection, child_ids: list[str], t: ProjectionTables = LIVE, episodes_for: Collection[str] | None = None
+) -> dict[str, ChildState]:
+    """The children's stored state. `episodes_for`, when given, names the only children whose episodes are
+    needed (the batch has an event that touches them): the others' are neither read nor written."""
     teams = _rows_by_child(conn, t.team, child_ids)
-    eps = _rows_by_child(conn, t.episodes, child_ids)
+    wanted = child_ids if episodes_for is None else [c for c in child_ids if c in episodes_for]
+    eps = _rows_by_child(conn, t.episodes, wanted) if wanted else {}
     consents = _rows_by_child(conn, t.consent, child_ids)
     nows = {
         r.child_id: r.state
@@ -89,7 +94,7 @@ def load_children(conn: Connection, child_ids: list[str], t: ProjectionTables = 
         team = {r["member_id"]: r for r in teams[child_id]}
         states[child_id] = ChildState(
             team=team,
-            episodes={r["episode_id"]: r for r in eps[child_id]},
+            episodes={r["episode_id"]: r for r in eps.get(child_id, ())},
             now=dict(nows[child_id]) if child_id in nows else empty_now(),
             consents=consents[child_id],
             relationships_before=relationship_key(team.values()),
@@ -186,7 +191,11 @@ def apply_events(
     inserted in bulk.
     """
     child_ids = list(dict.fromkeys(e["child_id"] for e in events))
-    states = {c: empty_child() for c in child_ids} if fresh else load_children(conn, child_ids, t)
+    if fresh:
+        states = {c: empty_child() for c in child_ids}
+    else:
+        touched = {e["child_id"] for e in events if touches_episodes(e, rules)}
+        states = load_children(conn, child_ids, t, episodes_for=touched)
     corrections: list[tuple[str, str, str]] = []  # (child id, target entry id, status)
     timeline_new: list[dict[str, Any]] = []
     for event in events:

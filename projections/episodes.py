@@ -48,6 +48,15 @@ def _plan(rules: Rules) -> tuple[str, frozenset[str]]:
     return known[1]
 
 
+def touches_episodes(event: dict[str, Any], rules: Rules) -> bool:
+    """Whether `fold_episode` reads or changes the child's episodes for this event (its own gate, below).
+
+    The projector loads a child's stored episodes only when some event of the batch touches them.
+    """
+    correlation_key, relevant = _plan(rules)
+    return bool(event["correlation_ids"].get(correlation_key)) and event["kind"] in relevant
+
+
 def fold_episode(episodes: dict[str, dict[str, Any]], event: dict[str, Any], rules: Rules) -> set[str]:
     correlation_key, relevant = _plan(rules)
     ref = event["correlation_ids"].get(correlation_key)
@@ -55,7 +64,7 @@ def fold_episode(episodes: dict[str, dict[str, Any]], event: dict[str, Any], rul
         return set()
     kind, at, org = event["kind"], event["occurred_at"], event["source"]["organisation"]
     payload = payload_of(event)
-    if kind not in relevant:
+    if kind not in relevant:  # with `not ref` above: exactly `not touches_episodes(event, rules)`
         return set()
     k = lambda name: rules.kinds("episodes", name)  # noqa: E731 - local shorthand
     key = f"{event['child_id']}|{ref}"
