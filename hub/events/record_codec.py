@@ -96,7 +96,7 @@ def flat_writer(schema: dict[str, Any]) -> Callable[[dict[str, Any]], bytes] | N
 
     fastavro's `schemaless_writer` costs several microseconds a record in per-call set-up and dispatch; the
     outbound feeds write one record per disclosure, so this writes the same bytes directly: every field in
-    schema order, each value by its type's binary encoding, in one loop without a call per field. A record
+    schema order, each value by its type's binary encoding, in code generated for the schema. A record
     it cannot write exactly (a missing field, a value of another type, a long out of range, text that is
     not valid UTF-8) raises `_Unsupported`, and `RecordCodec.encode` hands that record to fastavro, which
     writes it or raises as it always did. `tests/unit/outbound/test_feed_codec_fast.py` holds the two byte
@@ -104,43 +104,47 @@ def flat_writer(schema: dict[str, Any]) -> Callable[[dict[str, Any]], bytes] | N
     """
     if schema.get("type") != "record":
         return None
-    fields = []
+    kinds = []
     for f in schema["fields"]:
-        kind = _field_kind(f["type"])
-        if kind is None:
+        known = _field_kind(f["type"])
+        if known is None:
             return None
-        fields.append((f["name"], *kind))
-    small = _SMALL
-
-    def write(record: dict[str, Any]) -> bytes:
-        out: list[bytes] = []
-        append = out.append
-        try:
-            for name, kind, extra in fields:
-                value = record[name]
-                if kind == _NULLABLE_STRING:
-                    if value is None:
-                        append(b"\x00")
-                        continue
-                    append(b"\x02")
-                    kind = _STRING
-                if kind == _STRING:
-                    if type(value) is not str:
-                        raise _Unsupported
-                    data = value.encode()
-                    size = len(data)
-                    append(small[size] if size < 64 else _long(size))
-                    append(data)
-                elif kind == _ENUM:
-                    if type(value) is not str:
-                        raise _Unsupported
-                    append(extra[value])
-                else:
-                    append(extra(value))
-        except (KeyError, _Unsupported, UnicodeError):
-            raise _Unsupported from None
-        return b"".join(out)
-
+        kinds.append((f["name"], *known))
+    # The writer is generated as straight-line code, one block per field: a loop dispatching on each field's
+    # type cost about a third more per record (2.6 against 2.0 us). Names reach the code only as repr() literals.
+    lines, parts, names = ["def write(record):", "    try:"], [], {}
+    for i, (name, kind, extra) in enumerate(kinds):
+        value = f"record[{name!r}]"
+        if kind == _ENUM:
+            names[f"symbols{i}"] = extra
+            lines += [f"        v = {value}", "        if type(v) is not str:", "            raise Unsupported"]
+            lines += [f"        e{i} = symbols{i}[v]"]
+            parts.append(f"e{i}")
+        elif kind == _TIMESTAMP:
+            names[f"moment{i}"] = extra
+            lines.append(f"        e{i} = moment{i}({value})")
+            parts.append(f"e{i}")
+        else:
+            indent = "        "
+            lines.append(f"        v = {value}")
+            if kind == _NULLABLE_STRING:
+                lines += [
+                    "        if v is None:",
+                    f'            n{i} = b"\\x00"',
+                    f'            d{i} = b""',
+                    "        else:",
+                ]
+                indent = "            "
+            lines += [f"{indent}if type(v) is not str:", f"{indent}    raise Unsupported", f"{indent}d{i} = v.encode()"]
+            lines += [f"{indent}size = len(d{i})", f"{indent}n{i} = small[size] if size < 64 else long(size)"]
+            if kind == _NULLABLE_STRING:
+                lines.append(f'{indent}n{i} = b"\\x02" + n{i}')
+            parts += [f"n{i}", f"d{i}"]
+    lines += ["    except (KeyError, Unsupported, UnicodeError):", "        raise Unsupported from None"]
+    lines.append(f"    return b''.join(({', '.join(parts)},))")
+    namespace: dict[str, Any] = {"small": _SMALL, "long": _long, "Unsupported": _Unsupported, **names}
+    exec("\n".join(lines), namespace)  # noqa: S102 - code built above from the schema's field kinds only
+    write: Callable[[dict[str, Any]], bytes] = namespace["write"]
     return write
 
 
