@@ -21,6 +21,7 @@ from connectors.hl7v2.map import Hl7Mapping
 from connectors.hl7v2.mllp_server import MllpServer
 from connectors.publisher import Publisher
 from hub.api.main import create_api
+from hub.collector import tune_for_service
 from hub.db.engine import make_engine
 from hub.events.codec import EventCodec
 from hub.kafka.producer import DurableProducer
@@ -65,7 +66,9 @@ def app_from_env() -> Any:
     producer = DurableProducer(settings.kafka, client_id="onestory-connectors") if settings.kafka else None
     ctx = api_context(settings, engine, codec, database_health(engine))
     ctx.publisher = Publisher(producer, codec) if producer else None
-    return create_api(ctx)
+    app = create_api(ctx)
+    tune_for_service()
+    return app
 
 
 @click.command()
@@ -102,6 +105,7 @@ def api(host: str | None, port: int | None, workers: int) -> None:
         ctx = api_context(settings, engine, codec, database_health(engine))
         ctx.publisher = Publisher(producer, codec) if producer else None  # None: /intake answers 503
         app = create_api(ctx)
+        tune_for_service()
         uvicorn.run(
             app,
             host=settings.api_host,

@@ -14,6 +14,7 @@ import click
 from connectors.hl7v2.mllp_client import ack_code, send_message
 from connectors.hl7v2.parse import parse
 from hub.auth.tokens import issue_token, load_or_create_signing_key
+from hub.collector import tune_for_service
 from hub.demo import demo_messages
 from hub.settings import HubSettings
 from hub.stack import Stack
@@ -34,6 +35,7 @@ async def _run(stack: Stack, demo: bool, ready_timeout: float) -> int:
         stack.start_worker()
         await stack.start_edges()
         await stack.wait_ready(ready_timeout)
+        tune_for_service()
         stack.timings["ready"] = time.monotonic() - t0
         click.echo(stack.ready_line() + f" startup_s={stack.timings['ready']:.1f}", nl=True)
         if demo:

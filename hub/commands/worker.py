@@ -9,6 +9,7 @@ import faust
 
 from hub.app import WorkerDeps, create_app
 from hub.audit.policy_in_force import record_policy_in_force
+from hub.collector import tune_for_service
 from hub.commands.policy import load_policy
 from hub.db.engine import make_engine
 from hub.events.codec import EventCodec
@@ -103,6 +104,7 @@ def worker(
     settings = HubSettings(**{k: v for k, v in given.items() if v is not None})
     telemetry = configure_telemetry("onestory-worker", settings, configure_logs=False)
     app = build_worker_app(settings, web_port)
+    tune_for_service()
     faust.Worker(
         app, loglevel=settings.log_level, quiet=True, logging_config=telemetry.logging_config()
     ).execute_from_commandline()
