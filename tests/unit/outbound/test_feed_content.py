@@ -73,7 +73,7 @@ def rows(draw: st.DrawFn) -> dict[str, Any]:
         "source_org": draw(maybe_texts),
         "summary": draw(st.one_of(maybe_texts, json_values)),
     }
-    for name, raw in RAW.items():
+    for raw in RAW.values():
         row[raw] = _dumps(draw(json_values), how)
     for name in ("sensitivity_labels", "sharing_basis"):  # decoded on reading, as the column type does
         row[name] = orjson.loads(row[RAW[name]])
