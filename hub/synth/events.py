@@ -441,12 +441,20 @@ class _Story:
         if rng.random() < SELF_REFERRAL_NHS_GIVEN:
             if rng.random() < SELF_REFERRAL_NHS_MISTYPED:
                 wrong = {**form, "nhs_number": identifiers.mistyped_nhs_number(rng, child.nhs_number)}
-                self.add(day, "self", "form", {"form": wrong, "error": "nhs-typo"}, minute=19 * 60)
+                self.add(
+                    day,
+                    "self",
+                    "form",
+                    {"form": wrong, "error": "nhs-typo", "referral_id": referral["referral_id"]},
+                    minute=19 * 60,
+                )
                 # the page says which field is wrong; they leave the number out and send again
-                self.add(day, "self", "form", {"form": form}, minute=19 * 60 + 3)
+                self.add(
+                    day, "self", "form", {"form": form, "referral_id": referral["referral_id"]}, minute=19 * 60 + 3
+                )
                 return
             form["nhs_number"] = child.nhs_number
-        self.add(day, "self", "form", {"form": form}, minute=19 * 60)
+        self.add(day, "self", "form", {"form": form, "referral_id": referral["referral_id"]}, minute=19 * 60)
 
     def camhs(self, referral: dict[str, Any] | None) -> None:
         rng = self.rng
