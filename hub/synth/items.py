@@ -7,7 +7,7 @@ generator meant to cause, and the tests can check the connectors agree, without 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,11 +44,6 @@ def minutes(day: date, minute: int) -> int:
 def local_iso(day: date, minute: int = 0) -> str:
     """A FHIR dateTime with the English offset of that moment (FHIR needs a zone when a time is given)."""
     moment = datetime.combine(day, time(minute // 60 % 24, minute % 60), tzinfo=LONDON)
-    return moment.isoformat(timespec="seconds")
-
-
-def utc_iso(day: date, minute: int = 0) -> str:
-    moment = datetime.combine(day, time(minute // 60 % 24, minute % 60), tzinfo=LONDON).astimezone(UTC)
     return moment.isoformat(timespec="seconds")
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -216,7 +216,3 @@ def write(sources: SourceSet, population: Population, seed: int, out: Path) -> d
     (root / "manifest.json").write_text(json.dumps(data, indent=1) + "\n")
     (root / "organisations.json").write_text(json.dumps(organisations_json(sources), indent=1) + "\n")
     return data
-
-
-def files_of(root: Path) -> Iterable[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file())
