@@ -2,7 +2,9 @@
 
 ``population`` makes children, families and their life events (moves, adoption); ``records`` turns each
 child into the source records agencies would hold about them, with realistic errors; ``identifiers``
-makes valid NHS numbers (999 test range) and UPNs. Issue 11 extends this to events in source formats.
+makes valid NHS numbers (999 test range) and UPNs; ``events`` tells each child's story over the years and
+``sources`` writes it in each agency's own format (HL7 v2, FHIR, school CSV, social-care and VCSE JSON), so
+the connectors are exercised too (docs/synth.md).
 """
 
 from hub.synth.population import Child, Population, generate_population
