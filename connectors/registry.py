@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 
 from connectors.batch import Batch
 from connectors.education import map as education
@@ -39,8 +40,14 @@ def _org(params: dict[str, str]) -> str:
     return params["org"]
 
 
+@cache
+def _hl7_mapping() -> Hl7Mapping:
+    """Read once: parsing mapping.yaml per message was half of a replayed HL7 message's cost."""
+    return Hl7Mapping.bundled()
+
+
 def _hl7(body: bytes, content_type: str, now: datetime) -> Batch:
-    return Batch(events=map_message(parse(body), Hl7Mapping.bundled(), now))
+    return Batch(events=map_message(parse(body), _hl7_mapping(), now))
 
 
 def _fhir(body: bytes, content_type: str, now: datetime) -> Batch:

@@ -12,6 +12,7 @@ import click
 
 # name -> "module:attribute" of a click command
 _BENCHES: dict[str, str] = {
+    "connectors": "hub.commands.bench_connectors:connectors",
     "consent": "hub.commands.bench_consent:consent",
     "identity": "hub.commands.bench_identity:identity",
     "pipeline": "hub.commands.bench_pipeline:pipeline",
