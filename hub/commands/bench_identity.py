@@ -20,6 +20,7 @@ from typing import Any
 import click
 from sqlalchemy import make_url, select
 
+from hub.bench.identity_baseline import exact_links
 from hub.db.engine import make_engine
 from hub.db.identity_tables import identity_records, identity_reviews
 from hub.db.migrate import upgrade
@@ -94,7 +95,12 @@ def _write_reports(out: Path, result: dict[str, Any], matrix: Confusion) -> list
         f"Precision {result['precision']:.5f}, recall {result['recall']:.5f}; {result['pairs_reviewed']:,} pairs "
         f"went to review ({', '.join(f'{k}: {v}' for k, v in result['review_reasons'].items())}); with every review "
         f"pair decided correctly recall would be {result['recall_with_reviews']:.5f}. Twin pairs auto-linked: "
-        f"{result['twin_pairs_auto_linked']} of {result['twin_pairs']}. {result['records_per_s']:,.0f} records/s.\n"
+        f"{result['twin_pairs_auto_linked']} of {result['twin_pairs']}. {result['records_per_s']:,.0f} records/s.\n\n"
+        f"Baseline in the same run, {result['baseline_exact_identifiers']['what']}: precision "
+        f"{result['baseline_exact_identifiers']['precision']:.5f}, recall "
+        f"{result['baseline_exact_identifiers']['recall']:.5f}, "
+        f"{result['baseline_exact_identifiers']['records_per_s']:,.0f} records/s; twin pairs linked "
+        f"{result['baseline_exact_identifiers']['twin_pairs_auto_linked']}.\n"
     )
     try:
         import matplotlib
@@ -140,6 +146,8 @@ def identity(children: int, seed: int, database: str | None, out: Path) -> None:
         r.record_id: child_of_key[rules.record_key(r.organisation, r.subject()["identifiers"])] for r in records
     }
     matrix = confusion(truth, predicted)
+    exact, exact_rate = exact_links(records)
+    exact_matrix = confusion(truth, exact)
     result: dict[str, Any] = {
         "command": f"onestory bench identity --children {children} --seed {seed}",
         "children": children,
@@ -154,6 +162,17 @@ def identity(children: int, seed: int, database: str | None, out: Path) -> None:
         "twin_pairs_auto_linked": linked_pairs_between(population.twins(), truth, predicted),
         "records_per_s": round(len(records) / elapsed, 1),
         "seconds": round(elapsed, 2),
+        "baseline_exact_identifiers": {
+            "what": "records sharing a valid NHS number or UPN linked in memory (no SQL, no scoring)",
+            "records_per_s": round(exact_rate, 1),
+            "precision": round(exact_matrix.precision, 6),
+            "recall": round(exact_matrix.recall, 6),
+            "twin_pairs_auto_linked": linked_pairs_between(population.twins(), truth, exact),
+        },
+        "ratios": {
+            "records_per_s_vs_exact": round(len(records) / elapsed / exact_rate, 6),
+            "recall_vs_exact": round(matrix.recall / exact_matrix.recall, 4) if exact_matrix.recall else None,
+        },
         "confusion": matrix.as_json(),
         "config_version": registry.scorer.config.version,
         "database": make_url(database).get_backend_name() if database else "sqlite (temporary file)",

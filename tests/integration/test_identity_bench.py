@@ -22,3 +22,8 @@ def test_bench_identity_prints_figures_and_writes_the_confusion_matrix(tmp_path:
     assert figures["records_per_s"] > 0 and "pairs_reviewed" in figures
     assert (tmp_path / "identity.json").exists() and (tmp_path / "identity-confusion.md").exists()
     assert "Precision" in (tmp_path / "identity-confusion.md").read_text()
+    # the same-run baseline: exact identifiers alone are faster, and find fewer of the true links
+    exact = figures["baseline_exact_identifiers"]
+    assert exact["records_per_s"] > figures["records_per_s"] > 0
+    assert exact["recall"] < figures["recall"] and figures["ratios"]["recall_vs_exact"] > 1
+    assert "Baseline in the same run" in (tmp_path / "identity-confusion.md").read_text()
