@@ -33,6 +33,9 @@ from tests.support.hub_process import RunningHub
 pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC).replace(microsecond=0)
 NIGHT = (NOW - timedelta(days=1)).replace(hour=2, minute=0)
+# Noon today or yesterday, at least an hour ago: a burst of reads then falls on one local day in working
+# hours whatever time the test runs (at 01:00 UTC "the last 90 minutes" spans two days and the night).
+NOON = (NOW - timedelta(hours=13)).replace(hour=12, minute=0, second=0)
 
 
 def _rec(user: str, child: str | None, **kw: object) -> AuditRecord:
@@ -103,7 +106,7 @@ def seed(engine: Engine) -> None:
         for i in range(6):
             append(conn, _rec("night.owl", f"child-N{i}"), NIGHT + timedelta(minutes=i))
         for i in range(32):
-            append(conn, _rec("busy.bee", f"child-V{i}"), NOW - timedelta(minutes=90 - i))
+            append(conn, _rec("busy.bee", f"child-V{i}"), NOON - timedelta(minutes=90 - i))
 
 
 def _get(hub: RunningHub, path: str, token: str | None, **params: str) -> httpx.Response:
