@@ -28,7 +28,7 @@ from hub.telemetry.spans import ConsumedEvent
 from projections.child_projector import project_batch
 from projections.consent_records import CONSENT_KINDS
 from projections.identity.registry import follow_links, registry_for
-from projections.identity_batch import resolve_events
+from projections.identity_batch import ChildIdWriter, resolve_events
 from projections.sql_sink import Consumed, collection_paused
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,7 @@ def resolve_batch(deps: WorkerDeps, batch: Sequence[Record]) -> tuple[list[OutRe
         except DecodeError as exc:
             reject(rec, exc)
     out: list[OutRecord] = []
+    writer = ChildIdWriter(deps.codec)
     with serial_if_sqlite(deps.engine), deps.engine.begin() as conn:
         children = resolve_events(registry_for(deps), conn, [event for _, event in decoded], now)
         pending = []
@@ -111,11 +112,11 @@ def resolve_batch(deps: WorkerDeps, batch: Sequence[Record]) -> tuple[list[OutRe
             if isinstance(child, Exception):
                 reject(rec, child)
                 continue
-            event["child_id"] = child
             if event["kind"] in CONSENT_KINDS:
                 # From now until the projector applies it, reads of this child fail closed (DESIGN.md §7).
                 pending.append({"event_id": event["event_id"], "child_id": child, "queued_at": now})
-            out.append(OutRecord(EVENTS, child.encode(), deps.codec.encode(event), tuple(headers_of(rec).items())))
+            value = writer.encode(rec.value or b"", event, child)
+            out.append(OutRecord(EVENTS, child.encode(), value, tuple(headers_of(rec).items())))
         insert_ignore_all(conn, consent_pending, pending)
     return out, bad
 
