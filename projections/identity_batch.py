@@ -12,18 +12,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from hub.db.identity_tables import identity_event_links, identity_records
-from hub.db.upsert import insert_ignore_all
+from projections.identity.lookups import Lookups
 from projections.identity.merging import lock_registry
 from projections.identity.registry import MERGED_KIND, Registry
 from projections.identity.rules import record_key
 
-_CHUNK = 500  # keep IN lists within every backend's parameter limit
-
-
-# The envelope's first fields, which `with_child_id` steps over in the encoded bytes.
+# The envelope's first fields, which ChildIdWriter steps over in the encoded bytes.
 _LEADING_FIELDS = [("event_id", "string"), ("kind", "string"), ("category", "string"), ("child_id", ["null", "string"])]
 _HEADER = 10  # single-object encoding: C3 01 marker and the 8-byte schema fingerprint
 
@@ -84,43 +80,42 @@ class ChildIdWriter:
         return b"".join((data[:pos], b"\x02", _zigzag(len(value)), value, data[end:]))
 
 
-def _known(conn: Connection, keys: set[str]) -> dict[str, str]:
-    ordered = sorted(keys)
-    found: dict[str, str] = {}
-    for i in range(0, len(ordered), _CHUNK):
-        rows = conn.execute(
-            select(identity_records.c.record_key, identity_records.c.child_id).where(
-                identity_records.c.record_key.in_(ordered[i : i + _CHUNK])
-            )
-        )
-        found.update({r.record_key: r.child_id for r in rows})
-    return found
-
-
 def resolve_events(
     registry: Registry, conn: Connection, events: Sequence[dict[str, Any]], now: datetime
 ) -> list[str | ValueError]:
-    """Child id per event, or the ValueError that says why the event cannot be linked (it is dead-lettered)."""
+    """Child id per event, or the ValueError that says why the event cannot be linked (it is dead-lettered).
+
+    Event links are written once, at the end, for the whole batch: nothing in the registry's per-event path
+    reads them (only a steward's unmerge does), so deferring them changes no decision. The links of events
+    that took the full path go first, then those of known records, as when each full-path event wrote its own
+    link on the way and the known ones were inserted together afterwards (the first link of an event id wins).
+    """
     lock_registry(conn)
     keys: list[str | None] = [
         record_key(e["source"]["organisation"], e["subject"]["identifiers"]) if e["subject"]["identifiers"] else None
         for e in events
     ]
-    known = _known(conn, {k for k in keys if k})
+    lookups = Lookups(conn)
+    known = lookups.children_of_records({k for k in keys if k})
     results: list[str | ValueError] = []
-    links: list[dict[str, str]] = []
+    links: list[tuple[str, str]] = []
+    resolved: list[tuple[str, str]] = []  # links of events that took the registry's full path
     for event, key in zip(events, keys, strict=True):
-        if key is not None and key in known and event.get("kind") != MERGED_KIND:
-            results.append(known[key])  # merges move records, so a stored record names the current child
-            links.append({"event_id": event["event_id"], "record_key": key})
-            continue
+        merged = event.get("kind") == MERGED_KIND
+        if key is not None and not merged:
+            child = known.get(key)
+            if child is not None:
+                results.append(child)  # merges move records, so a stored record names the current child
+                links.append((event["event_id"], key))
+                continue
         try:
-            child_id = registry.resolve_event(conn, event, now)
+            child_id, linked_key = registry.resolve_event_unlinked(conn, event, now)
         except ValueError as exc:
             results.append(exc)
             continue
+        resolved.append((event["event_id"], linked_key))
         results.append(child_id)
-        if key is not None and event.get("kind") != MERGED_KIND:
+        if key is not None and not merged:
             known[key] = child_id
-    insert_ignore_all(conn, identity_event_links, links)
+    lookups.insert_event_links(resolved + links)
     return results

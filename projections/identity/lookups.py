@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from connectors.identifiers import NHS_NUMBER_SYSTEM, UPN_SYSTEM
 
 NATIONAL = (NHS_NUMBER_SYSTEM, UPN_SYSTEM)
+_CHUNK = 500  # keep IN lists within every backend's parameter limit
 
 
 def _day(value: Any) -> date | None:
@@ -117,6 +118,39 @@ class Lookups:
 
     def _marks(self, n: int) -> str:
         return ", ".join("?" * n)
+
+    def children_of_records(self, record_keys: Iterable[str]) -> dict[str, str]:
+        """The child of each source record already seen: asked once per intake batch, in chunks that keep the
+        IN lists within every backend's parameter limit."""
+        ordered = sorted(record_keys)
+        found: dict[str, str] = {}
+        for i in range(0, len(ordered), _CHUNK):
+            chunk = ordered[i : i + _CHUNK]
+            sql = f"SELECT record_key, child_id FROM identity_records WHERE record_key IN ({self._marks(len(chunk))})"
+            found.update(self._rows(sql, chunk))
+        return found
+
+    def insert_event_links(self, links: list[tuple[str, str]]) -> None:
+        """(event id, record key) per event, in order; an event id already linked keeps its first link."""
+        if links:
+            self._write(
+                "INSERT INTO identity_event_links (event_id, record_key) VALUES (?, ?) ON CONFLICT DO NOTHING", links
+            )
+
+    def current_child(self, child_id: str) -> str:
+        """Follow active merges from a retired child to the child that now holds its records (see
+        merging.current_child, which asks this for every event that takes the registry's full path)."""
+        seen = {child_id}
+        while True:
+            rows = self._rows(
+                "SELECT surviving_child_id FROM identity_merges WHERE retired_child_id = ? AND status = 'active'",
+                [child_id],
+            )
+            survivor = rows[0][0] if rows else None
+            if survivor is None or survivor in seen:
+                return child_id
+            seen.add(survivor)
+            child_id = survivor
 
     def record_or_identifiers(
         self, record_key: str, keys: Sequence[tuple[str, str]]

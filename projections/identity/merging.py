@@ -20,6 +20,7 @@ from hub.db.identity_tables import identity_decisions, identity_event_links, ide
 from hub.db.projection_tables import consent_pending
 from hub.db.tables import child_identifiers, children, event_store, timeline_entries
 from projections.identity.decision_feed import decision_record, queue_decision
+from projections.identity.lookups import Lookups
 
 _LOCK_ID = 7253005
 Reproject = Callable[[Connection, Sequence[str]], None]
@@ -48,18 +49,11 @@ def lock_registry(conn: Connection) -> None:
 
 
 def current_child(conn: Connection, child_id: str) -> str:
-    """Follow active merges from a retired child to the child that now holds its records."""
-    seen = {child_id}
-    while True:
-        survivor = conn.execute(
-            select(identity_merges.c.surviving_child_id).where(
-                identity_merges.c.retired_child_id == child_id, identity_merges.c.status == "active"
-            )
-        ).scalar()
-        if survivor is None or survivor in seen:
-            return child_id
-        seen.add(survivor)
-        child_id = survivor
+    """Follow active merges from a retired child to the child that now holds its records.
+
+    Plain SQL through the driver (Lookups): asked for every new source record, where building the
+    SQLAlchemy statement cost several times the indexed lookup itself."""
+    return Lookups(conn).current_child(child_id)
 
 
 def record_decision(

@@ -72,17 +72,21 @@ class Registry:
     # -- entry points ------------------------------------------------------------------------------------
     def resolve_event(self, conn: Connection, event: dict[str, Any], now: datetime) -> str:
         """The identity agent's call: child id for an intake event; an ADT^A40 merge is applied on the way."""
+        child_id, record_key = self.resolve_event_unlinked(conn, event, now)
+        Lookups(conn).insert_event_links([(event["event_id"], record_key)])
+        return child_id
+
+    def resolve_event_unlinked(self, conn: Connection, event: dict[str, Any], now: datetime) -> tuple[str, str]:
+        """`resolve_event` without writing the event's link: (child id, source record key), for a caller that
+        links a whole batch at once (projections.identity_batch). Nothing here reads event links."""
         org = event["source"]["organisation"]
         resolution = self.resolve(conn, event["subject"], org, now)
-        insert_ignore(
-            conn, identity_event_links, [{"event_id": event["event_id"], "record_key": resolution.record_key}]
-        )
         if event.get("kind") == MERGED_KIND:
             payload = event["payload"][1] if isinstance(event.get("payload"), tuple) else {}
             self.apply_source_merge(
                 conn, resolution.child_id, payload.get("retired_identifiers") or [], org, payload.get("reason"), now
             )
-        return current_child(conn, resolution.child_id)
+        return current_child(conn, resolution.child_id), resolution.record_key
 
     def apply_source_merge(
         self,
