@@ -14,6 +14,8 @@ from typing import Any, cast
 
 from sqlalchemy import Connection
 
+from hub.db.identity_tables import identity_event_links
+from hub.db.upsert import insert_ignore_values
 from projections.identity.lookups import Lookups
 from projections.identity.merging import lock_registry
 from projections.identity.registry import MERGED_KIND, Registry
@@ -117,5 +119,6 @@ def resolve_events(
         results.append(child_id)
         if key is not None and not merged:
             known[key] = child_id
-    lookups.insert_event_links(resolved + links)
+    # Through hub.db.upsert: on PostgreSQL it copies a batch's rows, where an executemany pipelines each one.
+    insert_ignore_values(conn, identity_event_links, ["event_id", "record_key"], resolved + links)
     return results

@@ -78,7 +78,12 @@ class Registry:
 
     def resolve_event_unlinked(self, conn: Connection, event: dict[str, Any], now: datetime) -> tuple[str, str]:
         """`resolve_event` without writing the event's link: (child id, source record key), for a caller that
-        links a whole batch at once (projections.identity_batch). Nothing here reads event links."""
+        links a whole batch at once (projections.identity_batch). Nothing here reads event links.
+
+        The child is the resolution's own, not followed through identity_merges: merges and unmerges move
+        records and identifiers, so the registry only ever finds current children, the children it creates
+        are current, and every merge on the way keeps the resolved child as the survivor. (The batch's
+        known-record path relies on the same; asking again cost a round trip per new record.)"""
         org = event["source"]["organisation"]
         resolution = self.resolve(conn, event["subject"], org, now)
         if event.get("kind") == MERGED_KIND:
@@ -86,7 +91,7 @@ class Registry:
             self.apply_source_merge(
                 conn, resolution.child_id, payload.get("retired_identifiers") or [], org, payload.get("reason"), now
             )
-        return current_child(conn, resolution.child_id), resolution.record_key
+        return resolution.child_id, resolution.record_key
 
     def apply_source_merge(
         self,
@@ -115,7 +120,8 @@ class Registry:
             raise ValueError("subject has no identifier: a source record must say which record it is")
         rkey = rules.record_key(source_org, subject["identifiers"])
         checked = rules.check_identifiers(subject["identifiers"])
-        known, found = Lookups(conn).record_or_identifiers(rkey, checked.valid)
+        nhs = rules.nhs_number(checked.valid)
+        known, found, nhs_dates = Lookups(conn).record_or_identifiers(rkey, checked.valid, nhs)
         if known is not None:
             return Resolution(known, rkey, "record")  # merges move records, so this is already the current child
         demo = Demographics.of(
@@ -126,7 +132,7 @@ class Registry:
             subject.get("postcode"),
         )
         if found:
-            resolution = self._resolve_by_identifier(conn, rkey, checked.valid, found, demo, now)
+            resolution = self._resolve_by_identifier(conn, rkey, checked.valid, found, nhs_dates, demo, now)
         else:
             resolution = self._resolve_by_score(conn, rkey, checked.valid, demo, now)
         self._store_record(conn, resolution, source_org, checked, demo, now)
@@ -139,15 +145,16 @@ class Registry:
         rkey: str,
         keys: list[rules.Key],
         found: dict[rules.Key, str],
+        nhs_dates: list[date | None],
         demo: Demographics,
         now: datetime,
     ) -> Resolution:
+        """`nhs_dates`: birth dates of the records of the child holding the record's NHS number."""
         ordered = list(dict.fromkeys(found[k] for k in keys if k in found))
         nhs = rules.nhs_number(keys)
         if nhs and (NHS_NUMBER_SYSTEM, nhs) in found:
             nhs_child = found[(NHS_NUMBER_SYSTEM, nhs)]
-            dates = Lookups(conn).birth_dates(nhs_child)
-            if rules.nhs_dob_conflict(dates, demo.birth_date):
+            if rules.nhs_dob_conflict(nhs_dates, demo.birth_date):
                 split = self._split_off_with_birth_date(conn, nhs_child, demo.birth_date)
                 if split is None:
                     child = self._new_child(conn, now)
