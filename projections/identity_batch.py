@@ -16,14 +16,18 @@ from sqlalchemy import Connection
 
 from hub.db.identity_tables import identity_event_links
 from hub.db.upsert import insert_ignore_values
-from projections.identity.lookups import Lookups
+from projections.identity.lookups import Lookups, drop_snapshot
 from projections.identity.merging import lock_registry
 from projections.identity.registry import MERGED_KIND, Registry
-from projections.identity.rules import record_key
+from projections.identity.rules import check_identifiers, record_key
 
 # The envelope's first fields, which ChildIdWriter steps over in the encoded bytes.
 _LEADING_FIELDS = [("event_id", "string"), ("kind", "string"), ("category", "string"), ("child_id", ["null", "string"])]
 _HEADER = 10  # single-object encoding: C3 01 marker and the 8-byte schema fingerprint
+# Where new records' lookups are fetched for the whole batch (Lookups.snapshot_batch): PostgreSQL, where each
+# saves a round trip (~40 us of client CPU). SQLite reads in-process: there the batch's queries and checks
+# cost as much as the lookups they replace (quick workload: 28 -> 30 us/event), so it reads per record.
+SNAPSHOT_DIALECTS = frozenset({"postgresql"})
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
@@ -99,6 +103,39 @@ def resolve_events(
     ]
     lookups = Lookups(conn)
     known = lookups.children_of_records({k for k in keys if k})
+    first_seen = [  # events that take the registry's full path and ask who holds their identifiers
+        (key, e["subject"]["identifiers"])
+        for e, key in zip(events, keys, strict=True)
+        if key is not None and (key not in known or e.get("kind") == MERGED_KIND)
+    ]
+    if first_seen and conn.dialect.name in SNAPSHOT_DIALECTS:
+        lookups.snapshot_batch(known, (key for key, _ in first_seen), _valid_identifiers(first_seen))
+    try:
+        return _resolve(registry, conn, events, keys, known, now)
+    finally:
+        drop_snapshot(conn)
+
+
+def _valid_identifiers(first_seen: list[tuple[str, Any]]) -> list[tuple[str, str]]:
+    """The identifiers the registry will look up for these records. A record whose identifiers cannot be
+    checked (ValueError) is left out: the registry raises the same for it, and it is dead-lettered."""
+    out: list[tuple[str, str]] = []
+    for _, identifiers in first_seen:
+        try:
+            out.extend(check_identifiers(identifiers).valid)
+        except ValueError:
+            continue
+    return out
+
+
+def _resolve(
+    registry: Registry,
+    conn: Connection,
+    events: Sequence[dict[str, Any]],
+    keys: list[str | None],
+    known: dict[str, str],
+    now: datetime,
+) -> list[str | ValueError]:
     results: list[str | ValueError] = []
     links: list[tuple[str, str]] = []
     resolved: list[tuple[str, str]] = []  # links of events that took the registry's full path

@@ -20,7 +20,7 @@ from hub.db.identity_tables import identity_decisions, identity_event_links, ide
 from hub.db.projection_tables import consent_pending
 from hub.db.tables import child_identifiers, children, event_store, timeline_entries
 from projections.identity.decision_feed import decision_record, queue_decision
-from projections.identity.lookups import Lookups
+from projections.identity.lookups import Lookups, drop_snapshot
 
 _LOCK_ID = 7253005
 Reproject = Callable[[Connection, Sequence[str]], None]
@@ -116,6 +116,7 @@ def merge_children(
     without it (the bench, or a registry with no projection context) timeline rows are moved as they are.
     """
     lock_registry(conn)
+    drop_snapshot(conn)  # records and identifiers move: the batch's snapshot of who holds them is stale
     surviving, retired = current_child(conn, surviving), current_child(conn, retired)
     if surviving == retired:
         existing = conn.execute(
@@ -185,6 +186,7 @@ def unmerge(
     whose validated identifiers are all the retired child's (they can only have come from its identifiers).
     """
     lock_registry(conn)
+    drop_snapshot(conn)  # records and identifiers move back: a batch snapshot of who holds them is stale
     row = conn.execute(select(identity_merges).where(identity_merges.c.merge_id == merge_id)).first()
     if row is None:
         raise IdentityError("unknown merge")
