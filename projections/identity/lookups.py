@@ -141,12 +141,6 @@ class Lookups:
         finally:
             cursor.close()
 
-    def insert_child(self, child_id: str, now: datetime) -> None:
-        self._write("INSERT INTO children (child_id, created_at) VALUES (?, ?)", [(child_id, self._time(now))])
-        snapshot = self._snapshot()
-        if snapshot is not None:
-            snapshot.birth_dates[child_id] = []  # a new child: every record it gets is inserted from here on
-
     def _snapshot(self) -> BatchSnapshot | None:
         snapshot: BatchSnapshot | None = self.conn.info.get(_SNAPSHOT)
         if snapshot is not None and snapshot.transaction is not self.conn.get_transaction():
@@ -186,9 +180,15 @@ class Lookups:
         )
 
     def insert_record(
-        self, row: dict[str, Any], blocks: Sequence[str], identifiers: Sequence[tuple[str, str]], now: datetime
+        self,
+        row: dict[str, Any],
+        blocks: Sequence[str],
+        identifiers: Sequence[tuple[str, str]],
+        now: datetime,
+        new_child: bool = False,
     ) -> None:
-        """The record, its block keys and its identifiers (those another child already holds stay there)."""
+        """The record, its block keys and its identifiers (those another child already holds stay there);
+        with `new_child`, first the row of its child, created for it."""
         j = self.json_mark
         seen = self._time(now)
         records = (
@@ -210,6 +210,8 @@ class Lookups:
             seen,
         )
         writes: list[tuple[str, list[tuple[Any, ...]]]] = [(records, [record])]
+        if new_child:
+            writes.insert(0, ("INSERT INTO children (child_id, created_at) VALUES (?, ?)", [(row["child_id"], seen)]))
         if blocks:
             writes.append(
                 (
@@ -228,6 +230,8 @@ class Lookups:
         self._write_together(writes)
         snapshot = self._snapshot()
         if snapshot is not None:
+            if new_child:
+                snapshot.birth_dates[row["child_id"]] = []  # a new child: all its records are inserted from here
             snapshot.inserted_record(row, identifiers)
 
     def _write_together(self, writes: list[tuple[str, list[tuple[Any, ...]]]]) -> None:

@@ -40,6 +40,7 @@ class Resolution:
     record_key: str
     how: str  # record | identifier | score | new | conflict
     reviews: list[str] = field(default_factory=list)  # review reasons opened for this record
+    new_child: bool = False  # child_id is new: its row is written with the record (one statement)
 
 
 @dataclass(frozen=True)
@@ -157,9 +158,9 @@ class Registry:
             if rules.nhs_dob_conflict(nhs_dates, demo.birth_date):
                 split = self._split_off_with_birth_date(conn, nhs_child, demo.birth_date)
                 if split is None:
-                    child = self._new_child(conn, now)
+                    child = self._new_child_id()
                     self._open_review(conn, nhs_child, child, None, rkey, "nhs-dob-conflict", None, now)
-                    return Resolution(child, rkey, "conflict", ["nhs-dob-conflict"])
+                    return Resolution(child, rkey, "conflict", ["nhs-dob-conflict"], new_child=True)
                 # The number's first child and this one stay apart (the review decides); never bridged here.
                 ordered = [split, *(c for c in ordered if c not in (split, nhs_child))]
         resolution = Resolution(ordered[0], rkey, "identifier")
@@ -258,8 +259,8 @@ class Registry:
         for cand in ranked:
             if cand.score.band == "link" and not rules.possible_twin(cand.score.levels):
                 return Resolution(cand.child_id, rkey, "score")
-        child = self._new_child(conn, now)
-        resolution = Resolution(child, rkey, "new")
+        child = self._new_child_id()
+        resolution = Resolution(child, rkey, "new", new_child=True)
         for cand in ranked:
             if cand.score.band == "distinct":
                 break
@@ -300,10 +301,10 @@ class Registry:
 
     # -- writes ------------------------------------------------------------------------------------------
     @staticmethod
-    def _new_child(conn: Connection, now: datetime) -> str:
-        child_id = str(uuid.uuid4())
-        Lookups(conn).insert_child(child_id, now)
-        return child_id
+    def _new_child_id() -> str:
+        """A new child's id; its `children` row is written with its first record (`_store_record`), which
+        follows in the same `resolve` call with nothing between that reads children."""
+        return str(uuid.uuid4())
 
     @staticmethod
     def _review_status(conn: Connection, child_a: str, child_b: str) -> str | None:
@@ -376,7 +377,8 @@ class Registry:
             "sex": demo.sex,
             "postcode": demo.postcode[:10],
         }
-        Lookups(conn).insert_record(row, block_keys(demo, self.scorer.nicknames), checked.valid, now)
+        blocks = block_keys(demo, self.scorer.nicknames)
+        Lookups(conn).insert_record(row, blocks, checked.valid, now, new_child=resolution.new_child)
 
 
 def birth_date_of(value: Any) -> date | None:
