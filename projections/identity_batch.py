@@ -68,22 +68,30 @@ class ChildIdWriter:
         self.codec = codec
         fields = [(f["name"], f["type"]) for f in codec.reader["fields"][: len(_LEADING_FIELDS)]]
         self.fingerprint: bytes | None = codec.reader_fingerprint if fields == _LEADING_FIELDS else None
+        self._fields: dict[str, bytes] = {}  # child id -> its encoded field (a batch has few children)
 
     def encode(self, data: bytes, event: dict[str, Any], child_id: str) -> bytes:
-        """The events-topic value for `event` (decoded from `data`) with `child_id` set."""
+        """The events-topic value for `event` (decoded from `data`) with `child_id` set (in `event` too)."""
+        event["child_id"] = child_id
         if data[2:_HEADER] != self.fingerprint:
-            event["child_id"] = child_id
             return cast(bytes, self.codec.encode(event))
         pos = _HEADER
-        for _ in range(3):  # event_id, kind, category
-            size, pos = _varint(data, pos)
-            pos += size
+        for _ in range(3):  # event_id, kind, category: lengths under 64 bytes are one byte
+            b = data[pos]
+            if b < 0x80:
+                pos += 1 + ((b >> 1) ^ -(b & 1))
+            else:
+                size, pos = _varint(data, pos)
+                pos += size
         branch, end = _varint(data, pos)
         if branch == 1:  # a child id already given: replaced
             size, end = _varint(data, end)
             end += size
-        value = child_id.encode()
-        return b"".join((data[:pos], b"\x02", _zigzag(len(value)), value, data[end:]))
+        field = self._fields.get(child_id)
+        if field is None:
+            value = child_id.encode()
+            field = self._fields[child_id] = b"\x02" + _zigzag(len(value)) + value
+        return data[:pos] + field + data[end:]
 
 
 def resolve_events(

@@ -46,7 +46,9 @@ class Record(ConsumedEvent, Protocol):
 
 
 def headers_of(record: Record) -> dict[str, bytes]:
-    raw = record.message.headers or []
+    raw = record.message.headers
+    if not raw:
+        return {}
     items: Any = raw.items() if isinstance(raw, dict) else raw
     return {str(k): (v if isinstance(v, bytes) else str(v).encode()) for k, v in items}
 
