@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 
 from hub.db.identity_tables import identity_event_links
 from hub.db.upsert import insert_ignore_values
+from hub.events.record_codec import zigzag
 from projections.identity.lookups import Lookups, drop_snapshot
 from projections.identity.merging import lock_registry
 from projections.identity.registry import MERGED_KIND, Registry
@@ -40,16 +41,6 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
         if b < 0x80:
             return (acc >> 1) ^ -(acc & 1), pos
         shift += 7
-
-
-def _zigzag(value: int) -> bytes:
-    n = (value << 1) ^ (value >> 63)
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
 
 
 class ChildIdWriter:
@@ -90,7 +81,7 @@ class ChildIdWriter:
         field = self._fields.get(child_id)
         if field is None:
             value = child_id.encode()
-            field = self._fields[child_id] = b"\x02" + _zigzag(len(value)) + value
+            field = self._fields[child_id] = b"\x02" + zigzag(len(value)) + value
         return data[:pos] + field + data[end:]
 
 

@@ -32,6 +32,11 @@ def _long(n: int) -> bytes:
     """Avro's zig-zag varint of a long, as fastavro writes it (a value outside 64 bits is fastavro's to reject)."""
     if n < _LONG_MIN or n > _LONG_MAX:
         raise _Unsupported
+    return zigzag(n)
+
+
+def zigzag(n: int) -> bytes:
+    """The zig-zag varint bytes of a 64-bit long (no range check: callers hold values that fit)."""
     n = (n << 1) ^ (n >> 63)
     out = bytearray()
     while n > 0x7F:
