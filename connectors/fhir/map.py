@@ -15,21 +15,16 @@ from typing import Any
 from connectors.batch import Batch, Issue
 from connectors.canonical import EventSpec, Source, basis, build_event
 from connectors.errors import ConnectorError, MappingError
+from connectors.fhir import consent as c
 from connectors.fhir import fields as f
 from connectors.fhir.parse import entries
+from connectors.value_sets import classify
 
 Mapped = tuple[str, str, str, dict[str, Any], str, datetime | None, dict[str, str]]
 # (kind, category, payload type, payload, summary, occurred, correlation ids)
 
-LABEL_CATEGORY = {
-    "PSY": "mental-health",
-    "PSYTHPN": "mental-health",
-    "ETH": "substance-use",
-    "HIV": "sexual-health",
-    "STD": "sexual-health",
-    "SDV": "safeguarding-concern",
-}
-DIRECT_CARE = basis("lawful_basis", "direct-care")
+CODED = ("code", "reasonCode", "serviceType", "type", "category", "valueCodeableConcept", "bodySite")
+"""The elements whose codes the value sets read (Consent's category is a document kind, never read)."""
 
 
 def _patient(r: dict[str, Any]) -> Mapped:
@@ -261,62 +256,79 @@ def _communication(r: dict[str, Any]) -> Mapped:
     )
 
 
-def _consent(r: dict[str, Any], organisation: str) -> Mapped:
-    provision = r.get("provision") or {}
+def _consent(r: dict[str, Any], organisation: str, refs: f.References) -> list[Mapped]:
     st = r.get("status")
     if st in ("draft", "proposed", "entered-in-error"):
         raise _Skip(f"a Consent with status {st} is not in force")
-    status = (
-        "withdrawn"
-        if st == "inactive"
-        else "refused"
-        if st == "rejected" or provision.get("type") == "deny"
-        else "given"
+    payload = c.consent_payload(r, organisation, refs.resolve)
+    status, consent_id = payload["status"], payload["consent_id"]
+    who = "the young person" if payload["given_by"] == "young-person" else "a person with parental responsibility"
+    occurred = f.fhir_datetime(r.get("dateTime"))
+    out: list[Mapped] = []
+    replaced = c.replaced_consent(r)
+    if replaced and replaced != consent_id:
+        ended = c.withdrawal_of(payload, replaced)
+        out.append(
+            (
+                "consent.withdrawn",
+                "consent",
+                "Consent",
+                ended,
+                f"Consent {replaced} replaced by {consent_id} (recorded at source)",
+                occurred,
+                {"consent": replaced},
+            )
+        )
+    out.append(
+        (
+            f"consent.{status}",
+            "consent",
+            "Consent",
+            payload,
+            f"Consent {status} by {who} (recorded at source)",
+            occurred,
+            {"consent": consent_id},
+        )
     )
-    performer = str((f.first(r.get("performer")) or {}).get("reference") or "")
-    given_by = "parental-responsibility" if "RelatedPerson" in performer else "young-person"
-    period = provision.get("period") or {}
-    actors = provision.get("actor") or []
-    consent_id = str(r.get("id") or (f.first(r.get("identifier")) or {}).get("value") or "unidentified")
-    payload: dict[str, Any] = {
-        "consent_id": consent_id,
-        "status": status,
-        "given_by": given_by,
-        "competent": None,
-        "recipient_organisations": [x for a in actors if (x := f.ref_identifier(a.get("reference")))],
-        "recipient_organisation_types": [c for a in actors for c in f.codes(a.get("role"))],
-        "categories": f.codes(r.get("category")) + f.codes(provision.get("class")),
-        "purposes": [str(p["code"]) for p in provision.get("purpose") or [] if p.get("code")],
-        "period_start": f.fhir_datetime(period.get("start")),
-        "period_end": f.fhir_datetime(period.get("end")),
-        "recorded_by": f.ref_identifier(r.get("organization")) or organisation,
-    }
+    return out
+
+
+def _competence(r: dict[str, Any], refs: f.References) -> Mapped:
+    payload, when = c.competence_payload(r, refs.resolve)
+    words = "competent" if payload["outcome"] == "competent" else "not competent"
+    decision = payload["decision"].replace("-", " ")
     return (
-        f"consent.{status}",
+        "competence.assessed",
         "consent",
-        "Consent",
+        "Competence",
         payload,
-        f"Consent {status} (recorded at source)",
-        f.fhir_datetime(r.get("dateTime")),
-        {"consent": consent_id},
+        f"Assessed as {words} to decide about {decision} ({payload['framework'].capitalize()})",
+        when,
+        {"competence": payload["assessment_id"]},
     )
+
+
+def _observation(r: dict[str, Any], refs: f.References) -> Mapped:
+    if c.is_competence(r):
+        return _competence(r, refs)
+    return _thrive(r) if _is_thrive(r) else _assessment(r, "observation")
 
 
 class _Skip(Exception):
     """Not an error: this resource is noted and left out (e.g. a draft Consent)."""
 
 
-_MAPPERS: dict[str, Callable[[dict[str, Any], str], Mapped]] = {
-    "Patient": lambda r, o: _patient(r),
-    "Encounter": lambda r, o: _encounter(r),
-    "EpisodeOfCare": lambda r, o: _plan(r, "episode-of-care", ("planned", "waitlist", "active", "onhold")),
-    "CarePlan": lambda r, o: _plan(r, "care-plan", ("draft", "active", "on-hold")),
-    "ServiceRequest": lambda r, o: _service_request(r),
-    "Condition": lambda r, o: _assessment(r, "diagnosis"),
-    "Observation": lambda r, o: _thrive(r) if _is_thrive(r) else _assessment(r, "observation"),
-    "QuestionnaireResponse": lambda r, o: _assessment(r, "questionnaire"),
-    "Flag": lambda r, o: _flag(r),
-    "Communication": lambda r, o: _communication(r),
+_MAPPERS: dict[str, Callable[[dict[str, Any], str, f.References], list[Mapped]]] = {
+    "Patient": lambda r, o, refs: [_patient(r)],
+    "Encounter": lambda r, o, refs: [_encounter(r)],
+    "EpisodeOfCare": lambda r, o, refs: [_plan(r, "episode-of-care", ("planned", "waitlist", "active", "onhold"))],
+    "CarePlan": lambda r, o, refs: [_plan(r, "care-plan", ("draft", "active", "on-hold"))],
+    "ServiceRequest": lambda r, o, refs: [_service_request(r)],
+    "Condition": lambda r, o, refs: [_assessment(r, "diagnosis")],
+    "Observation": lambda r, o, refs: [_observation(r, refs)],
+    "QuestionnaireResponse": lambda r, o, refs: [_assessment(r, "questionnaire")],
+    "Flag": lambda r, o, refs: [_flag(r)],
+    "Communication": lambda r, o, refs: [_communication(r)],
     "Consent": _consent,
 }
 TAKEN = tuple(_MAPPERS)
@@ -331,6 +343,7 @@ def map_request(body: bytes, organisation: str, received_at: datetime, system: s
         )
     refs = f.References([(e.resource, e.full_url) for e in found])
     source = Source("fhir", system, organisation, None)
+    direct_care = basis("lawful_basis", "direct-care")
     batch = Batch()
     for index, entry in enumerate(found):
         r = entry.resource
@@ -345,31 +358,34 @@ def map_request(body: bytes, organisation: str, received_at: datetime, system: s
                     Issue(entry.path, f"{r['resourceType']} is not about a patient; noted only", "information")
                 )
                 continue
-            kind, category, ptype, payload, summary, occurred, corr = mapper(r, organisation)
+            mapped = mapper(r, organisation, refs)
+            sharing = None if r["resourceType"] == "Consent" else c.stated_basis(r, entry.path, direct_care)
         except _Skip as skip:
             batch.issues.append(Issue(entry.path, str(skip), "information"))
             continue
         except ConnectorError as exc:
             batch.issues.append(Issue(exc.location or entry.path, exc.reason, "error", exc.phase))
             continue
-        labels = f.security_labels(r)
-        category = next((LABEL_CATEGORY[x] for x in labels if x in LABEL_CATEGORY and category != "consent"), category)
-        sharing = basis("consent", payload["consent_id"]) if ptype == "Consent" else DIRECT_CARE
-        spec = EventSpec(
-            kind=kind,
-            category=category,
-            record_id=f.record_id(r, entry.full_url, entry.path),
-            subject=subject,
-            occurred_at=occurred or received_at,
-            recorded_at=received_at,
-            summary=summary,
-            payload_type=ptype,
-            payload=payload,
-            sharing_basis=sharing,
-            correlation_ids=corr,
-            sensitivity_labels=labels,
-        )
-        batch.events.append(build_event(source, spec, json.dumps(r, sort_keys=True), index))
+        coded = [] if r["resourceType"] in ("Consent", "Patient") else [x for k in CODED for x in c.codings(r.get(k))]
+        classified = classify(coded, f.security_labels(r))
+        for part, (kind, category, ptype, payload, summary, occurred, corr) in enumerate(mapped):
+            if category not in ("consent", "thrive") and classified.category:
+                category = classified.category
+            spec = EventSpec(
+                kind=kind,
+                category=category,
+                record_id=f.record_id(r, entry.full_url, entry.path) + (f"#{part}" if part else ""),
+                subject=subject,
+                occurred_at=occurred or received_at,
+                recorded_at=received_at,
+                summary=summary,
+                payload_type=ptype,
+                payload=payload,
+                sharing_basis=sharing or basis("consent", payload["consent_id"]),
+                correlation_ids=corr,
+                sensitivity_labels=list(classified.labels),
+            )
+            batch.events.append(build_event(source, spec, json.dumps(r, sort_keys=True), index))
     if batch.errors:
         batch.events.clear()
     elif not batch.events:

@@ -35,7 +35,8 @@ EXPECTED: dict[str, tuple[int, object]] = {
     "hl7r4_Bundle_collection_101_CBC.json": (200, ["assessment.completed"] * 17),
     "hl7r4_Communication_example.json": (200, ["communication.sent"]),
     "hl7r4_Condition_example.json": (200, ["assessment.completed"]),
-    "hl7r4_Consent_example-basic.json": (200, ["consent.given"]),
+    # a consent given that names no recipient would open nothing: refused so the sender knows (issue 15)
+    "hl7r4_Consent_example-basic.json": (422, "Consent.provision.actor"),
     "hl7r4_Encounter_example.json": (200, ["encounter.started"]),
     "hl7r4_EpisodeOfCare_example.json": (200, ["plan.started"]),
     "hl7r4_Flag_example.json": (200, ["concern.raised"]),
@@ -133,13 +134,24 @@ def test_consent_maps_to_the_consent_payload() -> None:
         "scope": {"coding": [{"code": "patient-privacy"}]},
         "category": [{"coding": [{"code": "59284-0"}]}],
         "patient": {"identifier": {"system": NHS_NUMBER_SYSTEM, "value": "9434765870"}},
-        "performer": [{"reference": "RelatedPerson/mum"}],
+        "contained": [
+            {
+                "resourceType": "RelatedPerson",
+                "id": "mum",
+                "patient": {"reference": "Patient/p1"},
+                "relationship": [
+                    {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "code": "MTH"}]}
+                ],
+            }
+        ],
+        "performer": [{"reference": "#mum"}],
         "dateTime": "2026-11-01",
         "provision": {
             "type": "permit",
             "period": {"start": "2026-11-01"},
             "actor": [{"role": {"coding": [{"code": "school"}]}, "reference": {"identifier": {"value": "100001"}}}],
-            "purpose": [{"code": "TREAT"}],
+            "purpose": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "TREAT"}],
+            "class": [{"code": "attendance"}],
         },
     }
     (event,) = map_request(json.dumps(consent).encode(), "RX1", NOW).events
@@ -148,7 +160,8 @@ def test_consent_maps_to_the_consent_payload() -> None:
     assert payload["given_by"] == "parental-responsibility"
     assert payload["recipient_organisations"] == ["100001"]
     assert payload["recipient_organisation_types"] == ["school"]
-    assert payload["purposes"] == ["TREAT"]
+    assert payload["purposes"] == ["direct-care"]  # v3-ActReason TREAT, in the policy's terms
+    assert payload["categories"] == ["attendance"]  # LOINC 59284-0 is the document kind, not a scope
     assert event["sharing_basis"]["kind"] == "consent"
 
 
