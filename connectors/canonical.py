@@ -9,7 +9,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
+from importlib import resources
 from typing import Any
+
+import yaml
 
 from connectors.errors import MappingError
 from connectors.identifiers import (
@@ -89,11 +93,96 @@ def make_subject(
     }
 
 
+@dataclass(frozen=True)
+class RecordedBasis:
+    """A lawful basis the policy lets a source record on an entry (`applies: recorded`)."""
+
+    code: str
+    requires_decision: bool
+
+
+@dataclass(frozen=True)
+class PolicyTerms:
+    """The policy's vocabulary intake checks against: recorded lawful bases, organisation types, purposes."""
+
+    lawful_bases: dict[str, RecordedBasis]
+    organisation_types: frozenset[str]
+    purposes: frozenset[str]
+
+
+@cache
+def policy_terms() -> PolicyTerms:
+    """Read from the bundled default policy on first use (never at import time), once per process.
+
+    Intake refuses what the policy does not define: a basis or a consent scope the consent engine cannot use
+    would be stored as unusable and hide the entry from everyone, so the sender is told instead.
+    """
+    text = resources.files("consent_engine.policies").joinpath("default.yaml").read_text(encoding="utf-8")
+    policy = yaml.safe_load(text) or {}
+    bases = policy.get("lawful_bases") or {}
+    return PolicyTerms(
+        lawful_bases={
+            str(code): RecordedBasis(str(code), bool(spec.get("requires_decision", False)))
+            for code, spec in bases.items()
+            if isinstance(spec, dict) and spec.get("applies") == "recorded"
+        },
+        organisation_types=frozenset(str(t) for t in policy.get("organisation_types") or {}),
+        purposes=frozenset(str(p) for p in policy.get("purposes") or {}),
+    )
+
+
+def recorded_lawful_bases() -> dict[str, RecordedBasis]:
+    """The lawful-basis codes a source may record (`applies: recorded` in the default policy)."""
+    return policy_terms().lawful_bases
+
+
 def basis(
-    kind: str, reference: str | None = None, decided_by: str | None = None, reason: str | None = None
+    kind: str,
+    reference: str | None = None,
+    decided_by: str | None = None,
+    reason: str | None = None,
+    *,
+    location: str = "sharing_basis",
+    decided_by_location: str | None = None,
+    reason_location: str | None = None,
 ) -> SharingBasis:
+    """A sharing basis as recorded at source, refused (MappingError) if the consent engine could never use it.
+
+    A lawful basis must name a code the policy defines as a recorded basis; one that `requires_decision`
+    (safeguarding) must also say who decided and why. `location` is where the basis (its code) sits in the
+    input; `decided_by_location` / `reason_location` where the decider and the reason sit (default
+    `<location>.decided_by` / `<location>.reason`), so the sender is told exactly what to fill in.
+    """
     if kind not in ("consent", "lawful_basis", "none"):
-        raise MappingError(f"sharing basis kind must be consent, lawful_basis or none, not {kind!r}", "sharing_basis")
+        raise MappingError(f"sharing basis kind must be consent, lawful_basis or none, not {kind!r}", location)
+    reference = (reference or "").strip() or None
+    decided_by = (decided_by or "").strip() or None
+    reason = (reason or "").strip() or None
+    if kind == "lawful_basis":
+        known = recorded_lawful_bases()
+        if reference is None:
+            raise MappingError(f"a lawful basis needs its code (one of: {', '.join(sorted(known))})", location)
+        spec = known.get(reference)
+        if spec is None:
+            raise MappingError(
+                f"lawful basis {reference[:40]!r} is not a recorded basis in the policy "
+                f"(use one of: {', '.join(sorted(known))})",
+                location,
+            )
+        if spec.requires_decision and (decided_by is None or reason is None):
+            missing = (
+                "who decided and why are both missing"
+                if decided_by is None and reason is None
+                else "who decided is missing"
+                if decided_by is None
+                else "why (the reason) is missing"
+            )
+            where = (
+                (decided_by_location or f"{location}.decided_by")
+                if decided_by is None
+                else (reason_location or f"{location}.reason")
+            )
+            raise MappingError(f"lawful basis {reference!r} needs who decided and why: {missing}", where)
     return {"kind": kind, "reference": reference, "decided_by": decided_by, "reason": reason}  # type: ignore[typeddict-item]
 
 

@@ -55,8 +55,48 @@ class Row:
         return v
 
     def at(self, column: str) -> str:
-        shown = self.columns.get(norm(column), column)
-        return f"{self.where}, column {shown}" if self.where.startswith("row") else f"{self.where}.{shown}"
+        """Where a column sits, spelt as the source spelt it; a field a JSON record lacks is named in snake_case."""
+        if self.where.startswith("row"):
+            return f"{self.where}, column {self.columns.get(norm(column), column)}"
+        return f"{self.where}.{self.columns.get(norm(column)) or _snake(column)}"
+
+    def strings(self, *names: str) -> list[str]:
+        """A list: a JSON array of strings, or text separated by semicolons (or commas), blanks dropped."""
+        text = self.get(*names)
+        if text is None:
+            return []
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError:
+                value = None
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise RowError("must be a list of text values", self.at(self._present(names)))
+            items = value
+        else:
+            items = re.split(r"[;,]", text)
+        return list(dict.fromkeys(i.strip() for i in items if i.strip()))
+
+    def moment(self, *names: str, required: bool = False) -> datetime | None:
+        """A date (the start of that English day) or an ISO 8601 date and time with its offset."""
+        text = self.need(*names) if required else self.get(*names)
+        if text is None:
+            return None
+        if len(text) > 10:
+            try:
+                when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                when = None
+            if when is not None:
+                if when.tzinfo is None:
+                    raise RowError("a date and time needs its UTC offset (e.g. +00:00)", self.at(self._present(names)))
+                return when.astimezone(UTC)
+        d = self.date(*names)
+        assert d is not None
+        return day_start(d)
+
+    def _present(self, names: tuple[str, ...]) -> str:
+        return next((n for n in names if self.values.get(norm(n), "").strip()), names[0])
 
     def date(self, *names: str, required: bool = False) -> date | None:
         text = self.need(*names) if required else self.get(*names)
@@ -67,7 +107,7 @@ class Row:
                 return datetime.strptime(text[:10], fmt).date()
             except ValueError:
                 continue
-        raise RowError("not a date (expected dd/mm/yyyy or yyyy-mm-dd)", self.at(names[0]))
+        raise RowError("not a date (expected dd/mm/yyyy or yyyy-mm-dd)", self.at(self._present(names)))
 
     def integer(self, *names: str) -> int | None:
         text = self.get(*names)
@@ -77,6 +117,10 @@ class Row:
             return int(text)
         except ValueError as exc:
             raise RowError("not a whole number", self.at(names[0])) from exc
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
 
 
 def day_start(d: date) -> datetime:

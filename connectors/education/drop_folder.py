@@ -1,8 +1,8 @@
 """The education drop folder: nightly MIS exports land here and are taken in like POST /intake/education.
 
 File names say what they hold: `<URN>_<type>[_anything].csv` (type: pupils, attendance, exclusions, sen,
-concerns, referrals) or `<URN>_<anything>.json`. A file is taken once its size has stopped changing between
-two scans, so half-copied files are left alone. Outcomes:
+concerns, referrals, consents, competence) or `<URN>_<anything>.json`. A file is taken once its size has
+stopped changing between two scans, so half-copied files are left alone. Outcomes:
 - taken (even with some bad rows, which are dead-lettered row by row) → `done/`, with a `.report.json`;
 - unusable as a whole (unreadable, wrong name) → dead-lettered and moved to `failed/` with a `.report.json`;
 - the hub could not store it just now → left where it is, retried on the next scan.

@@ -1,8 +1,11 @@
 """School MIS rows → canonical events, one mapper per record type. Pure.
 
-Record types: pupils, attendance, exclusions, sen, concerns, referrals. Which type a CSV holds comes from
-the request (`type=`) or the drop file's name; JSON names its arrays by type. The school is identified by
-its DfE URN and must be the organisation the sender's token is bound to.
+Record types: pupils, attendance, exclusions, sen, concerns, referrals, consents, competence. Which type a CSV
+holds comes from the request (`type=`) or the drop file's name; JSON names its arrays by type. The school is
+identified by its DfE URN and must be the organisation the sender's token is bound to.
+
+Any row may carry its sharing basis (`Basis`, `Decided By`, `Reason`): a lawful basis the policy does not
+define, or a safeguarding basis without who decided and why, is an error on that row naming the column.
 """
 
 from __future__ import annotations
@@ -13,12 +16,17 @@ from typing import Any
 
 from connectors.batch import Batch, check_organisation
 from connectors.canonical import EventSpec, Source, basis, make_subject, nhs_identifier, upn_identifier
+from connectors.consent_rows import competence_spec, consent_spec
 from connectors.education.attendance import UnknownCode, split_marks, summarise
 from connectors.errors import MappingError
 from connectors.tabular import Row, RowError, csv_rows, day_start, json_rows, load_json_object, map_rows
 from hub.events.model import SharingBasis, Subject
 
-RECORD_TYPES = ("pupils", "attendance", "exclusions", "sen", "concerns", "referrals")
+RECORD_TYPES = ("pupils", "attendance", "exclusions", "sen", "concerns", "referrals", "consents", "competence")
+# Where `Reason` already means the record's own reason (an exclusion's reason code, why a referral was made),
+# the basis reason is only `Basis Reason`.
+REASON = ("Reason", "Basis Reason")
+BASIS_REASON_ONLY = ("Basis Reason",)
 SEN_STATUSES = {"N": "no special educational needs", "K": "SEN support", "E": "an EHC plan"}
 
 
@@ -42,15 +50,28 @@ def _subject(row: Row) -> Subject:
     )
 
 
-def _basis(row: Row, default: SharingBasis) -> SharingBasis:
-    """Optional `Basis` column: `consent:<ref>` or `lawful_basis:<code>` as recorded by the school."""
+def _basis(row: Row, default: SharingBasis | None, reason: tuple[str, ...] = REASON) -> SharingBasis:
+    """Optional `Basis` column: `consent:<ref>`, `lawful_basis:<code>` or `none`, as recorded by the school.
+
+    `Decided By` and the reason column (`Reason` or `Basis Reason`) go with it; safeguarding needs both. The
+    default (the record type's own basis) is used when `Basis` is empty; None means "none".
+    """
     text = row.get("Basis", "Sharing Basis")
     if not text:
-        return default
+        return default or basis("none")
     kind, _, ref = text.partition(":")
-    if kind.strip() not in ("consent", "lawful_basis", "none"):
+    kind = kind.strip().lower().replace("-", "_")
+    if kind not in ("consent", "lawful_basis", "none"):
         raise RowError("sharing basis must be consent:<ref>, lawful_basis:<code> or none", row.at("Basis"))
-    return basis(kind.strip(), ref.strip() or None, row.get("Decided By"))
+    return basis(
+        kind,
+        ref.strip() or None,
+        row.get("Decided By"),
+        row.get(*reason),
+        location=row.at("Basis"),
+        decided_by_location=row.at("Decided By"),
+        reason_location=row.at(reason[0]),
+    )
 
 
 def _spec(
@@ -94,7 +115,7 @@ def _pupil(row: Row, now: datetime) -> list[EventSpec]:
             "Pupil on roll",
             "Person",
             {"registered_gp": None},
-            _basis(row, basis("none")),
+            _basis(row, None),
         )
     ]
 
@@ -134,7 +155,7 @@ def _attendance(row: Row, now: datetime) -> list[EventSpec]:
             words,
             "AttendanceSummary",
             payload,
-            _basis(row, basis("none")),
+            _basis(row, None),
         )
     ]
 
@@ -169,7 +190,7 @@ def _exclusion(row: Row, now: datetime) -> list[EventSpec]:
             words,
             "Exclusion",
             payload,
-            _basis(row, basis("none")),
+            _basis(row, None, BASIS_REASON_ONLY),
         )
     ]
 
@@ -199,7 +220,7 @@ def _sen(row: Row, now: datetime) -> list[EventSpec]:
             f"SEN status now {SEN_STATUSES[status]}",
             "SenStatus",
             payload,
-            _basis(row, basis("none")),
+            _basis(row, None),
         )
     ]
 
@@ -211,11 +232,17 @@ def _concern(row: Row, now: datetime) -> list[EventSpec]:
     raised = row.date("Raised Date", "Date", required=True)
     assert raised is not None
     concern_id = row.need("Concern Id", "ConcernID", "Id")
-    default = (
-        basis("lawful_basis", "safeguarding", row.get("Decided By") or "designated-safeguarding-lead")
-        if ctype == "safeguarding"
-        else basis("none")
-    )
+    default = None
+    if ctype == "safeguarding" and not row.get("Basis", "Sharing Basis"):
+        default = basis(
+            "lawful_basis",
+            "safeguarding",
+            row.get("Decided By"),
+            row.get(*REASON),
+            location=row.at("Type"),
+            decided_by_location=row.at("Decided By"),
+            reason_location=row.at("Reason"),
+        )
     payload = {
         "concern_id": concern_id,
         "concern_type": ctype,
@@ -266,19 +293,32 @@ def _referral(row: Row, now: datetime) -> list[EventSpec]:
             "Referral made by school",
             "Referral",
             payload,
-            _basis(row, basis("none")),
+            _basis(row, None, BASIS_REASON_ONLY),
             {"referral": ref_id},
         )
     ]
 
 
-MAPPERS: dict[str, Callable[[Row, datetime], list[EventSpec]]] = {
-    "pupils": _pupil,
-    "attendance": _attendance,
-    "exclusions": _exclusion,
-    "sen": _sen,
-    "concerns": _concern,
-    "referrals": _referral,
+def _consent(row: Row, now: datetime, urn: str) -> list[EventSpec]:
+    consent_id = row.need("Consent ID", "Consent Id")
+    sharing = _basis(row, basis("consent", consent_id))
+    return [consent_spec(row, _subject(row), urn, now, sharing)]
+
+
+def _competence(row: Row, now: datetime, urn: str) -> list[EventSpec]:
+    return [competence_spec(row, _subject(row), now, _basis(row, None))]
+
+
+Mapper = Callable[[Row, datetime, str], list[EventSpec]]
+MAPPERS: dict[str, Mapper] = {
+    "pupils": lambda row, now, urn: _pupil(row, now),
+    "attendance": lambda row, now, urn: _attendance(row, now),
+    "exclusions": lambda row, now, urn: _exclusion(row, now),
+    "sen": lambda row, now, urn: _sen(row, now),
+    "concerns": lambda row, now, urn: _concern(row, now),
+    "referrals": lambda row, now, urn: _referral(row, now),
+    "consents": _consent,
+    "competence": _competence,
 }
 
 
@@ -300,7 +340,7 @@ def map_csv(body: bytes, kind: str | None, organisation: str, declared_urn: str 
 
     def mapper(row: Row) -> list[EventSpec]:
         check_organisation(row.get("URN", "School URN"), urn, row.at("URN"))
-        return MAPPERS[rtype](row, now)
+        return MAPPERS[rtype](row, now, urn)
 
     return map_rows(csv_rows(body, content_type), mapper, _source(urn))
 
@@ -315,7 +355,7 @@ def map_json(body: bytes, organisation: str, now: datetime) -> Batch:
     batch = Batch()
     for rtype in present:
         rows = json_rows(data[rtype], rtype, {"school_urn": urn}, f"application/json; org={urn}")
-        part = map_rows(rows, lambda row, t=rtype: MAPPERS[t](row, now), _source(urn))  # type: ignore[misc]
+        part = map_rows(rows, lambda row, t=rtype: MAPPERS[t](row, now, urn), _source(urn))  # type: ignore[misc]
         batch.events += part.events
         batch.issues += part.issues
     return batch

@@ -3,6 +3,14 @@
 JSON records follow the stages of the Children in Need census: contact → referral → assessment → child in need
 plan / s47 enquiry → child protection plan → looked after, and closure. Categories are checked against the
 census code lists, because an unknown category would mislead every agency that reads it.
+
+Sharing basis: `consent_id`, or `lawful_basis` with `decided_by` and `basis_reason`; otherwise the record
+type's default (public-task, or safeguarding for s47 enquiries and child protection plans). Safeguarding needs
+who decided and why, taken from the record's own fields when the council system sends them: who decided is
+`decided_by`, else the `team_manager` who authorised it, else the `social_worker`; why is `basis_reason`, else
+the record's `reason` (for an s47 enquiry, the reason for the enquiry). Without both, the record is refused
+with the missing field named. `consents` and `competence` arrays carry the young person's or parent's consent
+decisions and competence assessments (see connectors.consent_rows).
 """
 
 from __future__ import annotations
@@ -12,7 +20,8 @@ from datetime import date, datetime
 from typing import Any
 
 from connectors.batch import Batch, check_organisation
-from connectors.canonical import EventSpec, Source, basis
+from connectors.canonical import EventSpec, Source, basis, recorded_lawful_bases
+from connectors.consent_rows import competence_spec, consent_spec
 from connectors.errors import MappingError
 from connectors.people import row_subject
 from connectors.tabular import Row, RowError, day_start, json_rows, load_json_object, map_rows
@@ -22,7 +31,10 @@ from hub.events.model import SharingBasis
 CATEGORIES_OF_NEED = frozenset(f"N{i}" for i in range(0, 9))
 CATEGORIES_OF_ABUSE = frozenset({"NEG", "PHY", "SAB", "EMO", "MUL"})
 RECORD_TYPES = ("contact", "referral", "assessment", "cin_plan", "s47", "cp_plan", "looked_after", "closure", "voice")
-SAFEGUARDING = basis("lawful_basis", "safeguarding")
+SAFEGUARDING = ("lawful_basis", "safeguarding")
+PUBLIC_TASK = ("lawful_basis", "public-task")
+DECIDED_BY = ("decided_by", "team_manager", "social_worker")
+REASON = ("basis_reason", "reason")
 PLAN_WORDS = {
     "child-in-need": "Child in need plan",
     "child-protection": "Child protection plan",
@@ -31,12 +43,24 @@ PLAN_WORDS = {
 }
 
 
-def _basis(row: Row, default: SharingBasis) -> SharingBasis:
+def _basis(row: Row, default: tuple[str, str]) -> SharingBasis:
+    """The record's own basis (`consent_id`, or `lawful_basis`), else the record type's default lawful basis."""
     consent = row.get("consent_id")
     if consent:
         return basis("consent", consent)
-    lawful = row.get("lawful_basis")
-    return basis("lawful_basis", lawful, row.get("decided_by")) if lawful else default
+    code = row.get("lawful_basis")
+    kind, reference = ("lawful_basis", code) if code else default
+    spec = recorded_lawful_bases().get(reference or "") if kind == "lawful_basis" else None
+    decision = spec is not None and spec.requires_decision  # only then stand in the record's own fields
+    return basis(
+        kind,
+        reference,
+        row.get(*DECIDED_BY) if decision else row.get("decided_by"),
+        row.get(*REASON) if decision else row.get("basis_reason"),
+        location=row.at("lawful_basis"),
+        decided_by_location=row.at("decided_by"),
+        reason_location=row.at("reason"),
+    )
 
 
 class Ctx:
@@ -59,7 +83,7 @@ class Ctx:
         corr: dict[str, str] | None = None,
     ) -> EventSpec:
         record_id = f"{row.need('type')}|{row.need('id')}|{kind}"
-        subject = row_subject(row, self.la_code, "child", ("la_child_id", "child_id", "CHILD"))
+        subject = row_subject(row, self.la_code, "child", CHILD_IDS)
         return EventSpec(
             kind=kind,
             category=category,
@@ -116,7 +140,7 @@ def _referral(row: Row, ctx: Ctx, status: str) -> list[EventSpec]:
             words,
             "Referral",
             payload,
-            _basis(row, basis("lawful_basis", "public-task")),
+            _basis(row, PUBLIC_TASK),
             {"referral": ref_id},
         )
     ]
@@ -142,14 +166,14 @@ def _assessment(row: Row, ctx: Ctx) -> list[EventSpec]:
             "Social care assessment completed",
             "Assessment",
             payload,
-            _basis(row, basis("lawful_basis", "public-task")),
+            _basis(row, PUBLIC_TASK),
             {"referral": row.get("referral_id") or ""},
         )
     ]
 
 
 def _plan(
-    row: Row, ctx: Ctx, plan_type: str, codes: frozenset[str] | None, category: str, default: SharingBasis
+    row: Row, ctx: Ctx, plan_type: str, codes: frozenset[str] | None, category: str, default: tuple[str, str]
 ) -> list[EventSpec]:
     status = (row.get("status") or "started").lower()
     if status not in ("started", "reviewed", "ended"):
@@ -214,15 +238,11 @@ _MAPPERS: dict[str, Callable[[Row, Ctx], list[EventSpec]]] = {
     "contact": lambda r, c: _referral(r, c, "received"),
     "referral": lambda r, c: _referral(r, c, "accepted"),
     "assessment": _assessment,
-    "cin_plan": lambda r, c: _plan(
-        r, c, "child-in-need", CATEGORIES_OF_NEED, "social-care-plan", basis("lawful_basis", "public-task")
-    ),
+    "cin_plan": lambda r, c: _plan(r, c, "child-in-need", CATEGORIES_OF_NEED, "social-care-plan", PUBLIC_TASK),
     "s47": _s47,
     "cp_plan": lambda r, c: _plan(r, c, "child-protection", CATEGORIES_OF_ABUSE, "social-care-plan", SAFEGUARDING),
-    "looked_after": lambda r, c: _plan(
-        r, c, "looked-after", None, "social-care-plan", basis("lawful_basis", "public-task")
-    ),
-    "closure": lambda r, c: _plan(r, c, "case", None, "social-care-plan", basis("lawful_basis", "public-task")),
+    "looked_after": lambda r, c: _plan(r, c, "looked-after", None, "social-care-plan", PUBLIC_TASK),
+    "closure": lambda r, c: _plan(r, c, "case", None, "social-care-plan", PUBLIC_TASK),
     "voice": lambda r, c: [
         c.spec(
             r,
@@ -232,7 +252,7 @@ _MAPPERS: dict[str, Callable[[Row, Ctx], list[EventSpec]]] = {
             "The child's own words recorded",
             "Voice",
             voice_payload(r),
-            _basis(r, basis("lawful_basis", "public-task")),
+            _basis(r, PUBLIC_TASK),
         )
     ],
 }
@@ -250,11 +270,41 @@ def _dispatch(ctx: Ctx) -> Callable[[Row], list[EventSpec]]:
     return mapper
 
 
+CHILD_IDS = ("la_child_id", "child_id", "CHILD")
+ARRAYS = ("records", "consents", "competence")
+
+
+def _consent(ctx: Ctx) -> Callable[[Row], list[EventSpec]]:
+    def mapper(row: Row) -> list[EventSpec]:
+        subject = row_subject(row, ctx.la_code, "child", CHILD_IDS)
+        return [consent_spec(row, subject, ctx.la_code, ctx.now)]
+
+    return mapper
+
+
+def _competence(ctx: Ctx) -> Callable[[Row], list[EventSpec]]:
+    def mapper(row: Row) -> list[EventSpec]:
+        return [competence_spec(row, row_subject(row, ctx.la_code, "child", CHILD_IDS), ctx.now)]
+
+    return mapper
+
+
 def map_json(body: bytes, organisation: str, now: datetime) -> Batch:
-    """{"la_code": "...", "records": [{"type": "contact", "id": "...", "la_child_id": "...", "date": ...}, ...]}."""
+    """{"la_code": "...", "records": [{"type": "contact", "id": "...", "la_child_id": "...", "date": ...}, ...],
+    "consents": [...], "competence": [...]}: any of the three arrays."""
     data = load_json_object(body)
     la = check_organisation(data.get("la_code"), organisation, "la_code")
-    if "records" not in data:
-        raise MappingError("no records array", "records")
-    rows = json_rows(data["records"], "records", {"la_code": la}, f"application/json; org={la}")
-    return map_rows(rows, _dispatch(Ctx(la, now)), Source("social_care", "case-management", la, "local-authority"))
+    if not any(name in data for name in ARRAYS):
+        raise MappingError("no records: give a records, consents or competence array", "records")
+    ctx = Ctx(la, now)
+    source = Source("social_care", "case-management", la, "local-authority")
+    mappers = {"records": _dispatch(ctx), "consents": _consent(ctx), "competence": _competence(ctx)}
+    batch = Batch()
+    for name in ARRAYS:
+        if name in data:
+            part = map_rows(
+                json_rows(data[name], name, {"la_code": la}, f"application/json; org={la}"), mappers[name], source
+            )
+            batch.events += part.events
+            batch.issues += part.issues
+    return batch

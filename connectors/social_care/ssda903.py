@@ -32,7 +32,7 @@ EPISODE_COLUMNS = (
     "PL_POST",
     "URN",
 )
-PUBLIC_TASK = basis("lawful_basis", "public-task")
+PUBLIC_TASK = ("lawful_basis", "public-task")  # the council's statutory duty to a looked-after child
 
 
 def _header(row: Row, la: str, now: datetime) -> list[EventSpec]:
@@ -51,7 +51,7 @@ def _header(row: Row, la: str, now: datetime) -> list[EventSpec]:
             summary="Looked-after child registered (SSDA903)",
             payload_type="Person",
             payload={"registered_gp": None},
-            sharing_basis=PUBLIC_TASK,
+            sharing_basis=basis(*PUBLIC_TASK),
         )
     ]
 
@@ -88,7 +88,7 @@ def _episode(row: Row, la: str, now: datetime) -> list[EventSpec]:
             summary="Looked-after episode started",
             payload_type="Plan",
             payload={**base, "status": "started", "end_date": None, "end_reason": None},
-            sharing_basis=PUBLIC_TASK,
+            sharing_basis=basis(*PUBLIC_TASK),
             correlation_ids={"plan": plan_id},
         )
     ]
@@ -104,7 +104,7 @@ def _episode(row: Row, la: str, now: datetime) -> list[EventSpec]:
                 summary="Looked-after episode ended",
                 payload_type="Plan",
                 payload={**base, "status": "ended", "end_date": end, "end_reason": row.get("REC")},
-                sharing_basis=PUBLIC_TASK,
+                sharing_basis=basis(*PUBLIC_TASK),
                 correlation_ids={"plan": plan_id},
             )
         )

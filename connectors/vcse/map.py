@@ -2,6 +2,9 @@
 
 VCSE services usually work on the young person's consent, so a record names its consent reference; without
 one the basis is "none" and only the service itself sees the entry until the consent engine says otherwise.
+A record may instead name a `lawful_basis` (with `decided_by` and `basis_reason`; safeguarding needs both, and
+a referral's own `reason` stands in for `basis_reason`). `consents` and `competence` arrays carry consent
+decisions and competence assessments the service recorded (see connectors.consent_rows).
 """
 
 from __future__ import annotations
@@ -12,13 +15,36 @@ from datetime import datetime
 from typing import Any
 
 from connectors.batch import Batch, check_organisation
-from connectors.canonical import EventSpec, Source, basis
+from connectors.canonical import EventSpec, Source, basis, recorded_lawful_bases
+from connectors.consent_rows import competence_spec, consent_spec
 from connectors.errors import MappingError
 from connectors.people import row_subject
 from connectors.tabular import Row, RowError, day_start, json_rows, load_json_object, map_rows
 from connectors.voice import voice_payload
+from hub.events.model import SharingBasis
 
 RECORD_TYPES = ("session", "support_offered", "referral", "voice")
+ARRAYS = ("records", "consents", "competence")
+
+
+def _basis(row: Row) -> SharingBasis:
+    consent = row.get("consent_id")
+    if consent:
+        return basis("consent", consent)
+    code = row.get("lawful_basis")
+    if not code:
+        return basis("none")
+    spec = recorded_lawful_bases().get(code)
+    reason = row.get("basis_reason", "reason") if spec and spec.requires_decision else row.get("basis_reason")
+    return basis(
+        "lawful_basis",
+        code,
+        row.get("decided_by"),
+        reason,
+        location=row.at("lawful_basis"),
+        decided_by_location=row.at("decided_by"),
+        reason_location=row.at("basis_reason"),
+    )
 
 
 def _list(row: Row, name: str) -> list[str]:
@@ -54,8 +80,7 @@ def _mapper(org: str, now: datetime) -> Callable[[Row], list[EventSpec]]:
         when = row.date("date", required=True)
         assert when is not None
         subject = row_subject(row, org, "client", ("client_id",))
-        consent = row.get("consent_id")
-        sharing = basis("consent", consent) if consent else basis("none")
+        sharing = _basis(row)
         if rtype == "voice":
             return [
                 EventSpec(
@@ -128,11 +153,28 @@ def _mapper(org: str, now: datetime) -> Callable[[Row], list[EventSpec]]:
     return mapper
 
 
+def _consent(org: str, now: datetime) -> Callable[[Row], list[EventSpec]]:
+    return lambda row: [consent_spec(row, row_subject(row, org, "client", ("client_id",)), org, now)]
+
+
+def _competence(org: str, now: datetime) -> Callable[[Row], list[EventSpec]]:
+    return lambda row: [competence_spec(row, row_subject(row, org, "client", ("client_id",)), now)]
+
+
 def map_json(body: bytes, organisation: str, now: datetime) -> Batch:
-    """{"organisation": "...", "records": [{"type": "session", "id": "...", "client_id": "...", ...}]}."""
+    """{"organisation": "...", "records": [{"type": "session", "id": "...", "client_id": "...", ...}],
+    "consents": [...], "competence": [...]}: any of the three arrays."""
     data = load_json_object(body)
     org = check_organisation(data.get("organisation"), organisation, "organisation")
-    if "records" not in data:
-        raise MappingError("no records array", "records")
-    rows = json_rows(data["records"], "records", {"organisation": org}, f"application/json; org={org}")
-    return map_rows(rows, _mapper(org, now), Source("vcse", "vcse", org, "vcse"))
+    if not any(name in data for name in ARRAYS):
+        raise MappingError("no records: give a records, consents or competence array", "records")
+    source = Source("vcse", "vcse", org, "vcse")
+    mappers = {"records": _mapper(org, now), "consents": _consent(org, now), "competence": _competence(org, now)}
+    batch = Batch()
+    for name in ARRAYS:
+        if name in data:
+            rows = json_rows(data[name], name, {"organisation": org}, f"application/json; org={org}")
+            part = map_rows(rows, mappers[name], source)
+            batch.events += part.events
+            batch.issues += part.issues
+    return batch

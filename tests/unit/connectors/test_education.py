@@ -81,7 +81,14 @@ def test_json_export_with_every_record_type() -> None:
         "pupils": [{"UPN": GOOD_UPN, "Forename": "Amara", "Surname": "Okafor", "DOB": "2011-03-04"}],
         "sen": [{"UPN": GOOD_UPN, "Status": "E", "PreviousStatus": "K", "PrimaryNeed": "SEMH"}],
         "concerns": [
-            {"UPN": GOOD_UPN, "Type": "safeguarding", "ConcernId": "C9", "RaisedDate": "2025-11-03"},
+            {
+                "UPN": GOOD_UPN,
+                "Type": "safeguarding",
+                "ConcernId": "C9",
+                "RaisedDate": "2025-11-03",
+                "DecidedBy": "DSL STAFF-12",
+                "Reason": "disclosure of harm at home",
+            },
             {"UPN": GOOD_UPN, "Type": "pastoral", "ConcernId": "C10", "RaisedDate": "2025-11-04"},
         ],
         "referrals": [{"UPN": GOOD_UPN, "ReferralId": "R1", "ReferredTo": "MHST", "Date": "2025-11-05"}],

@@ -35,8 +35,8 @@ def test_every_stage_from_contact_to_closure() -> None:
         child(type="referral", id="RF1", referral_id="R9"),
         child(type="assessment", id="AS1", referral_id="R9", outcome="cin"),
         child(type="cin_plan", id="CIN1", category_of_need="N1"),
-        child(type="s47", id="S471"),
-        child(type="cp_plan", id="CP1", category_of_abuse="EMO"),
+        child(type="s47", id="S471", team_manager="TM-0042", reason="reasonable cause to suspect significant harm"),
+        child(type="cp_plan", id="CP1", category_of_abuse="EMO", decided_by="ICPC chair CH-3", basis_reason="ICPC"),
         child(type="looked_after", id="LAC1", legal_status="C2"),
         child(type="closure", id="CIN1", end_reason="RC1"),
     )
