@@ -18,6 +18,7 @@ from connectors.errors import MappingError
 from connectors.hl7v2 import payloads
 from connectors.hl7v2.parse import Hl7Message, Segment
 from connectors.hl7v2.payloads import LONDON, parse_ts
+from connectors.value_sets import classify
 from hub.events.model import Envelope, Subject
 
 __all__ = ["Hl7Mapping", "map_message", "parse_ts"]
@@ -30,6 +31,7 @@ _READERS: dict[str, Callable[[Hl7Message, str | None], payloads.Read]] = {
     "Referral": payloads.referral,
 }
 PAYLOADS = frozenset(_READERS) | {"Merge"}
+WHO = {"young-person": "the young person", "parental-responsibility": "a person with parental responsibility"}
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class Hl7Mapping:
     organisation_type: str
     patient_class: dict[str, str]
     messages: dict[str, dict[str, str]]
+    consent: dict[str, Any]
 
     @classmethod
     def from_yaml(cls, text: str) -> Hl7Mapping:
@@ -57,6 +60,7 @@ class Hl7Mapping:
             organisation_type=data["organisation_type"],
             patient_class=dict(data["patient_class"]),
             messages=messages,
+            consent=dict(data.get("consent") or {}),
         )
 
     @classmethod
@@ -111,9 +115,13 @@ def map_message(message: Hl7Message, mapping: Hl7Mapping, received_at: datetime)
     summary = rule["summary"].format(encounter=words[:1].upper() + words[1:])
 
     b = mapping.sharing_basis
+    found = classify(payloads.coded(message))
+    category = rule["category"]
+    if found.category and category != "demographics":
+        category = found.category
     spec = EventSpec(
         kind=rule["kind"],
-        category=rule["category"],
+        category=category,
         record_id=header.control_id,
         subject=subject,
         occurred_at=occurred,
@@ -123,6 +131,25 @@ def map_message(message: Hl7Message, mapping: Hl7Mapping, received_at: datetime)
         payload=fields,
         sharing_basis=basis(b["kind"], b.get("reference"), b.get("decided_by"), b.get("reason")),
         correlation_ids=correlation,
+        sensitivity_labels=list(found.labels),
     )
     source = Source("hl7v2", header.sending_application or "hl7v2", org, mapping.organisation_type)
-    return [build_event(source, spec, content=message.text)]
+    events = [build_event(source, spec, content=message.text)]
+    if mapping.consent:
+        for n, (fields, corr, decided) in enumerate(payloads.consents(message, mapping.consent, org), start=1):
+            who = WHO[fields["given_by"]]
+            consent = EventSpec(
+                kind=f"consent.{fields['status']}",
+                category="consent",
+                record_id=f"{header.control_id}#CON{n}",
+                subject=subject,
+                occurred_at=decided or recorded,
+                recorded_at=recorded,
+                summary=f"Consent {fields['status']} by {who} (recorded at source)",
+                payload_type="Consent",
+                payload=fields,
+                sharing_basis=basis("consent", fields["consent_id"]),
+                correlation_ids=corr,
+            )
+            events.append(build_event(source, consent, content=message.text, index=n))
+    return events

@@ -178,3 +178,72 @@ def merge(message: Hl7Message, org: str, nhs_authorities: frozenset[str], nhs_ty
         raise MappingError("no prior patient identifier to retire", "MRG-1")
     evn = message.first("EVN")
     return {"retired_identifiers": retired, "reason": evn.value(4, 2) or evn.value(4, 1) if evn else None}, {}, None
+
+
+def consents(message: Hl7Message, rules: dict[str, Any], recorded_by: str) -> list[Read]:
+    """Each CON segment → Consent payload fields (rules: mapping.yaml `consent`). B/P statuses are skipped."""
+    out: list[Read] = []
+    for n, con in enumerate(message.all("CON"), start=1):
+        where = f"CON[{n}]" if n > 1 else "CON"
+        raw_status = (con.value(11) or "").upper()
+        if raw_status in ("B", "P"):
+            continue
+        status = rules["status"].get(raw_status)
+        if status is None:
+            raise MappingError(
+                f"consent status must be one of {', '.join(rules['status'])} (HL7 table 0498), or B/P", f"{where}-11"
+            )
+        relationship = con.value(25)
+        if relationship:
+            given_by = rules["given_by"].get(relationship)
+            if given_by is None:
+                raise MappingError(
+                    f"relationship {relationship[:8]!r} cannot decide for a child here: use 1 (self), 2 (parent) or "
+                    "5 (conservator/guardian with parental responsibility)",
+                    f"{where}-25",
+                )
+        elif con.value(23):
+            raise MappingError("a non-subject consenter (CON-23) must give their relationship", f"{where}-25")
+        else:
+            given_by = "young-person"
+        type_code = con.value(2) or rules["default_type"]
+        scope = rules["types"].get(type_code)
+        if scope is None:
+            raise MappingError(
+                f"consent type {type_code[:20]!r} is not taken (taken: {', '.join(rules['types'])})", f"{where}-2"
+            )
+        competence = (con.value(16) or "").upper()
+        consent_id = con.value(4) or con.value(3) or f"{message.header.control_id}-{con.value(1) or n}"
+        fields: dict[str, Any] = {
+            "consent_id": consent_id,
+            "status": status,
+            "given_by": given_by,
+            "competent": {"Y": True, "N": False}.get(competence) if given_by == "young-person" else None,
+            "recipient_organisations": list(scope.get("organisations") or []),
+            "recipient_organisation_types": list(scope.get("organisation_types") or []),
+            "categories": list(scope.get("categories") or []),
+            "purposes": list(scope.get("purposes") or []),
+            "period_start": parse_ts(con.value(14), f"{where}-14"),
+            "period_end": parse_ts(con.value(15), f"{where}-15"),
+            "recorded_by": recorded_by,
+            "withdraws": None,
+        }
+        out.append((fields, {"consent": consent_id}, parse_ts(con.value(13), f"{where}-13")))
+    return out
+
+
+def coded(message: Hl7Message) -> list[tuple[str, str]]:
+    """(system, code) pairs the value sets read: PV1-16 VIP indicator, PV1-10 hospital service, PV1-3.1 point of
+    care, and DG1-3 diagnoses (CWE code^text^coding system)."""
+    out: list[tuple[str, str]] = []
+    pv1 = message.first("PV1")
+    if pv1 is not None:
+        for number, component, table in ((16, 1, "0099"), (10, 1, "0069"), (3, 1, "0302")):
+            value = pv1.value(number, component)
+            if value:
+                out.append((f"http://terminology.hl7.org/CodeSystem/v2-{table}", value))
+    for dg1 in message.all("DG1"):
+        code, system = dg1.value(3, 1), dg1.value(3, 3)
+        if code:
+            out.append((system or "", code))
+    return out
