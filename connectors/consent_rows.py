@@ -124,7 +124,7 @@ def competence_spec(row: Row, subject: Subject, now: datetime, sharing: SharingB
         "outcome": outcome,
         "decision": decision,
         "categories": _checked(row, ("Categories",), CATEGORIES, "category"),
-        "assessed_by": f"{role}: {assessor}" if role else assessor,
+        "assessed_by": f"{role} {assessor}" if role else assessor,
         "assessed_at": assessed,
         "framework": framework,
     }

@@ -2,8 +2,10 @@
 
 The choices on the form ("my GP", "my school"...) become the consent scope: a consent.given event naming the
 organisation types that may be told (or consent.refused when nobody may be), and the referral's own sharing
-basis points at that consent. The receipt reference is derived from the submission, so a double submit or a
-replay gives the same receipt and the same events.
+basis points at that consent. "Who should NOT be told" (`do_not_tell`, the same choices, never overlapping)
+becomes a consent.refused event by the requester scoped to those organisation types: the young person's own
+refusal, respected from the moment it is recorded. The receipt reference is derived from the submission, so a
+double submit or a replay gives the same receipt and the same events.
 """
 
 from __future__ import annotations
@@ -96,6 +98,10 @@ def map_form(body: bytes, now: datetime) -> Batch:
     help_wanted = _text(form, "help_wanted", issues, required=False)
     areas = _choices(form, "areas", AREAS, issues)
     may_tell = _choices(form, "may_tell", MAY_TELL, issues)
+    do_not_tell = _choices(form, "do_not_tell", MAY_TELL, issues)
+    both = [MAY_TELL[c][0] for c in may_tell if c in do_not_tell]
+    if both:
+        issues.append(Issue("do_not_tell", f"you chose both to tell and not to tell: {'; '.join(both)}"))
     method = form.get("contact_method")
     if not isinstance(method, str) or method not in CONTACT_METHODS:
         issues.append(Issue("contact_method", f"choose one of: {', '.join(CONTACT_METHODS)}"))
@@ -160,13 +166,45 @@ def map_form(body: bytes, now: datetime) -> Batch:
             "period_start": now,
             "period_end": None,
             "recorded_by": ORGANISATION,
+            "withdraws": None,
         },
         sharing_basis=basis("consent", consent_id),
         correlation_ids={"referral": receipt, "consent": consent_id},
     )
+    specs = [referral, consent]
+    if do_not_tell:
+        refusal_id = f"{receipt}-do-not-tell"
+        specs.append(
+            EventSpec(
+                kind="consent.refused",
+                category="consent",
+                record_id=f"self-referral|{receipt}|do-not-tell",
+                subject=subject,
+                occurred_at=now,
+                recorded_at=now,
+                summary="Chose who must not be told about the request for help",
+                payload_type="Consent",
+                payload={
+                    "consent_id": refusal_id,
+                    "status": "refused",
+                    "given_by": REQUESTERS[str(requester)],
+                    "competent": None,
+                    "recipient_organisations": [],
+                    "recipient_organisation_types": [MAY_TELL[m][1] for m in do_not_tell],
+                    "categories": ["self-referral", "mental-health"],
+                    "purposes": [],
+                    "period_start": now,
+                    "period_end": None,
+                    "recorded_by": ORGANISATION,
+                    "withdraws": None,
+                },
+                sharing_basis=basis("consent", refusal_id),
+                correlation_ids={"referral": receipt, "consent": refusal_id},
+            )
+        )
     source = Source("self_referral", "self-referral-page", ORGANISATION, "hub")
     content = json.dumps(form, sort_keys=True, default=str)
-    return Batch(events=[build_event(source, referral, content, 0), build_event(source, consent, content, 1)])
+    return Batch(events=[build_event(source, spec, content, i) for i, spec in enumerate(specs)])
 
 
 class FormInvalid(MappingError):

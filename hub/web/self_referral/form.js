@@ -23,6 +23,7 @@
       birth_date: year && month && day ? `${year}-${month}-${day}` : "",
       postcode: value("postcode"), nhs_number: value("nhs_number"),
       areas: checked("areas"), help_wanted: value("help_wanted"), may_tell: checked("may_tell"),
+      do_not_tell: checked("do_not_tell"),
       contact_method: checked("contact_method")[0] || null, contact_value: value("contact_value"),
     };
   }
@@ -43,7 +44,8 @@
   const LABELS = {
     requester: "Who is asking", given_name: "First name", family_name: "Last name", birth_date: "Date of birth",
     postcode: "Postcode", nhs_number: "NHS number", areas: "What you would like help with",
-    help_wanted: "In your own words", may_tell: "Who may we tell", contact_method: "How we get in touch",
+    help_wanted: "In your own words", may_tell: "Who may we tell", do_not_tell: "Who we must not tell",
+    contact_method: "How we get in touch",
     contact_value: "Phone number or email address",
   };
 

@@ -44,6 +44,7 @@ def render_page() -> str:
         _read("page.html")
         .replace("{{areas}}", _checkboxes("areas", AREAS))
         .replace("{{may_tell}}", _checkboxes("may_tell", {k: v[0] for k, v in MAY_TELL.items()}))
+        .replace("{{do_not_tell}}", _checkboxes("do_not_tell", {k: v[0] for k, v in MAY_TELL.items()}))
         .replace("{{contact_methods}}", contact)
     )
 
