@@ -33,6 +33,10 @@ SUPPORTED_VERSIONS = (
 )
 
 
+READ_HERE_ONLY = ("CON",)
+"""Segments left out of hl7apy's structural check (it rejects them in versions before they were defined)."""
+
+
 @dataclass(frozen=True)
 class Delimiters:
     field: str = "|"
@@ -175,8 +179,10 @@ def parse(raw: bytes) -> Hl7Message:
         raise ParseError("MSH-9 must give a message code and trigger event", "MSH-9")
     if header.version not in SUPPORTED_VERSIONS:
         raise ParseError(f"unsupported HL7 version {header.version!r} in MSH-12", "MSH-12")
+    # CON is read by this module's own view; hl7apy knows it only from v2.5, and senders add it to older feeds.
+    checked = "\r".join(seg for seg in text.split("\r") if not seg.startswith(READ_HERE_ONLY))
     try:
-        message = parse_message(text, find_groups=False, validation_level=VALIDATION_LEVEL.TOLERANT)
+        message = parse_message(checked, find_groups=False, validation_level=VALIDATION_LEVEL.TOLERANT)
     except HL7apyException as exc:
         raise ParseError(f"structurally invalid: {type(exc).__name__}: {str(exc)[:160]}") from exc
     if not message.children:
