@@ -1,7 +1,8 @@
 """Connector name + kept body → the same pure intake the transport ran, so dead letters can be replayed.
 
 The dead-letter content type carries what the transport knew besides the bytes (record type, sending
-organisation), e.g. `text/csv; type=attendance; org=100001`.
+organisation), e.g. `text/csv; type=attendance; org=100001`. An HL7 v2 message names its sender in MSH-4, which
+is typed through the operator's organisation directory exactly as the MLLP intake does it.
 """
 
 from __future__ import annotations
@@ -16,10 +17,14 @@ from connectors.errors import MappingError
 from connectors.fhir.map import map_request
 from connectors.hl7v2.map import Hl7Mapping, map_message
 from connectors.hl7v2.parse import parse
+from connectors.hl7v2.senders import sender
 from connectors.self_referral.map import map_form
 from connectors.social_care import map as social_care
 from connectors.social_care import ssda903
 from connectors.vcse import map as vcse
+from consent_engine.directory import Directory
+from hub.directory_file import load_directory
+from hub.settings import HubSettings
 
 ATOMIC = frozenset({"hl7v2", "fhir", "self_referral"})
 
@@ -46,8 +51,16 @@ def _hl7_mapping() -> Hl7Mapping:
     return Hl7Mapping.bundled()
 
 
+@cache
+def _directory() -> Directory:
+    """The operator's directory (ONESTORY_DIRECTORY_FILE, as the hub that took the message), read once."""
+    return load_directory(HubSettings().directory_file)
+
+
 def _hl7(body: bytes, content_type: str, now: datetime) -> Batch:
-    return Batch(events=map_message(parse(body), _hl7_mapping(), now))
+    message = parse(body)
+    org = sender(message.header, _directory())
+    return Batch(events=map_message(message, _hl7_mapping(), now, organisation=org.code, organisation_type=org.type))
 
 
 def _fhir(body: bytes, content_type: str, now: datetime) -> Batch:

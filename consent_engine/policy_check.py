@@ -10,17 +10,19 @@ from __future__ import annotations
 from collections.abc import Container, Iterable
 
 from consent_engine.compiled import AUDIT
+from consent_engine.directory import Directory
 from consent_engine.model import ANY, Level
 from consent_engine.policy_spec import CellSpec, PolicySpec, Problem, Ref, RuleSpec
 
 
 class _Checker:
-    def __init__(self, spec: PolicySpec) -> None:
+    def __init__(self, spec: PolicySpec, directory: Directory | None) -> None:
         self.spec = spec
+        self.directory = directory
         self.problems: list[Problem] = []
         self.purposes = {n.name.value for n in spec.purposes}
         self.org_types = {n.name.value for n in spec.organisation_types}
-        self.organisations = {o.code.value: o.type.value for o in spec.organisations}
+        self.organisations = dict(directory.types()) if directory is not None else {}
         self.roles = {r.name.value: {p.value for p in r.purposes} for r in spec.roles}
         self.categories = {n.name.value for n in spec.categories}
         self.labels = {n.name.value for n in spec.labels}
@@ -38,8 +40,6 @@ class _Checker:
         spec = self.spec
         if not spec.version:
             self.fail(1, "the policy needs a non-empty version")
-        for org in spec.organisations:
-            self.known([org.type], self.org_types, "organisation type")
         for role in spec.roles:
             self.known(role.purposes, self.purposes, "purpose")
         self.known(spec.sealed_categories, self.categories, "category")
@@ -52,7 +52,10 @@ class _Checker:
         for rule in spec.labelling:
             self.known(rule.labels, self.labels, "label")
             self.unique(rule.id, seen, "labelling rule")
-        return sorted(self.problems, key=lambda p: p.line)
+        problems = sorted(self.problems, key=lambda p: p.line)
+        if self.directory is not None:
+            problems += self.directory.problems_against(self.org_types)
+        return problems
 
     def unique(self, ref: Ref, seen: dict[str, int], kind: str) -> None:
         if ref.value in seen:
@@ -241,6 +244,10 @@ def _covers(wide: RuleSpec, narrow: RuleSpec) -> bool:
     return True
 
 
-def check_spec(spec: PolicySpec) -> list[Problem]:
-    """Every semantic problem in the spec, ordered by line; empty when the policy may be used."""
-    return _Checker(spec).run()
+def check_spec(spec: PolicySpec, directory: Directory | None = None) -> list[Problem]:
+    """Every semantic problem in the spec, ordered by line; empty when the policy may be used.
+
+    With a directory, rules naming organisations are checked against it, and every organisation type the
+    directory uses must be one the policy defines (the directory's problems follow the policy's).
+    """
+    return _Checker(spec, directory).run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from consent_engine.compiled import (
@@ -17,6 +18,7 @@ from consent_engine.compiled import (
     Role,
 )
 from consent_engine.decision import NO_BASIS, NO_RELATIONSHIP, OWN_BASIS, OWN_STEP, Decision, Step
+from consent_engine.directory import Directory
 from consent_engine.model import ANY, LEVELS_BY_RANK, Contact, Level
 from consent_engine.policy_spec import LawfulBasisSpec, PolicySpec, Ref, RuleSpec
 
@@ -78,14 +80,23 @@ def _matches(values: frozenset[str] | None, value: str) -> bool:
     return values is None or value in values
 
 
-def compile_policy(spec: PolicySpec) -> Policy:
-    """Build the lookups. The spec must already have passed `check_spec`."""
+def policy_digest(spec: PolicySpec, directory: Directory | None) -> str:
+    """The hash a decision records: the policy's, combined with the directory's (a type change changes decisions)."""
+    if directory is None:
+        return spec.digest
+    return hashlib.sha256(f"{spec.digest}:{directory.digest}".encode()).hexdigest()
+
+
+def compile_policy(spec: PolicySpec, directory: Directory | None = None) -> Policy:
+    """Build the lookups, with organisations (code -> type, name, contact) from the directory.
+
+    The spec must already have passed `check_spec` with the same directory.
+    """
     organisations = {
-        org.code.value: Organisation(
-            org.code.value, org.name, org.type.value, Contact(org.code.value, org.name or org.code.value, org.contact)
-        )
-        for org in spec.organisations
+        org.code: Organisation(org.code, org.name, org.type, Contact(org.code, org.name, org.contact))
+        for org in directory or ()
     }
+    digest = policy_digest(spec, directory)
     roles = {role.name.value: Role(role.name.value, role.description, _values(role.purposes)) for role in spec.roles}
     categories = {named.name.value: named.description for named in spec.categories}
     matrix = {(c.role.value, c.purpose.value, c.category.value): c.level for c in spec.matrix}
@@ -98,12 +109,12 @@ def compile_policy(spec: PolicySpec) -> Policy:
         for purpose in sorted(role.purposes):
             for category in categories:
                 key = (role.name, purpose, category)
-                cells[key] = _cell(key, matrix, rules, bases, category in sealed, org_types, spec.digest)
+                cells[key] = _cell(key, matrix, rules, bases, category in sealed, org_types, digest)
     bg = spec.break_glass
     return Policy(
         name=spec.name,
         version=spec.version,
-        digest=spec.digest,
+        digest=digest,
         source=spec.source,
         description=spec.description,
         purposes={named.name.value: named.description for named in spec.purposes},

@@ -19,7 +19,6 @@ from consent_engine.policy_spec import (
     LabelRuleSpec,
     LawfulBasisSpec,
     Named,
-    OrganisationSpec,
     PolicySpec,
     Problem,
     Ref,
@@ -195,10 +194,16 @@ def parse_spec(text: str, source: str = "<string>") -> tuple[PolicySpec | None, 
         root,
         "the policy",
         _TOP,
-        required=("version", "purposes", "organisation_types", "organisations", "roles", "categories", "matrix"),
+        required=("version", "purposes", "organisation_types", "roles", "categories", "matrix"),
     )
     if reader.problems and not top:
         return None, reader.problems
+    if "organisations" in top:
+        reader.fail(
+            top["organisations"],
+            "organisations belong in the organisation directory (consent_engine/policies/organisations.yaml, "
+            "`onestory orgs`), not the policy: the policy speaks of organisation types",
+        )
     sealed = reader.mapping(top["sealed"], "sealed", ("categories", "labels")) if "sealed" in top else {}
     spec = PolicySpec(
         source=source,
@@ -208,7 +213,6 @@ def parse_spec(text: str, source: str = "<string>") -> tuple[PolicySpec | None, 
         digest=canonical_digest(text),
         purposes=reader.named(top.get("purposes"), "purposes"),
         organisation_types=reader.named(top.get("organisation_types"), "organisation_types"),
-        organisations=_organisations(reader, top.get("organisations")),
         roles=_roles(reader, top.get("roles")),
         categories=reader.named(top.get("categories"), "categories"),
         labels=reader.named(top.get("labels"), "labels"),
@@ -221,24 +225,6 @@ def parse_spec(text: str, source: str = "<string>") -> tuple[PolicySpec | None, 
         labelling=_labelling(reader, top.get("labelling")),
     )
     return spec, reader.problems
-
-
-def _organisations(reader: _Reader, node: yaml.Node | None) -> tuple[OrganisationSpec, ...]:
-    out: list[OrganisationSpec] = []
-    for code, value in reader.keyed(node, "organisations"):
-        what = f"organisation '{code.value}'"
-        fields = reader.mapping(value, what, ("name", "type", "contact"), required=("name", "type"))
-        org_type = reader.ref(fields["type"], f"the type of {what}") if "type" in fields else None
-        if org_type is not None:
-            out.append(
-                OrganisationSpec(
-                    code,
-                    reader.text(fields.get("name"), "name"),
-                    org_type,
-                    reader.text(fields.get("contact"), "contact"),
-                )
-            )
-    return tuple(out)
 
 
 def _roles(reader: _Reader, node: yaml.Node | None) -> tuple[RoleSpec, ...]:

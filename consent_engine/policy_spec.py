@@ -47,14 +47,6 @@ class Named:
 
 
 @dataclass(frozen=True, slots=True)
-class OrganisationSpec:
-    code: Ref
-    name: str
-    type: Ref
-    contact: str
-
-
-@dataclass(frozen=True, slots=True)
 class RoleSpec:
     name: Ref
     description: str
@@ -137,7 +129,6 @@ class PolicySpec:
     digest: str
     purposes: tuple[Named, ...]
     organisation_types: tuple[Named, ...]
-    organisations: tuple[OrganisationSpec, ...]
     roles: tuple[RoleSpec, ...]
     categories: tuple[Named, ...]
     labels: tuple[Named, ...]

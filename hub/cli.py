@@ -16,6 +16,7 @@ _COMMANDS: dict[str, str] = {
     "worker": "hub.commands.worker:worker",
     "token": "hub.commands.token:token",
     "policy": "hub.commands.policy:policy",
+    "orgs": "hub.commands.orgs:orgs",
     "bench": "hub.commands.bench:bench",
     "deadletter": "hub.commands.deadletter:deadletter",
     "migrate": "hub.commands.migrate:migrate",

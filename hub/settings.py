@@ -42,6 +42,9 @@ class HubSettings(BaseSettings):
         description="hot-path steps a worker runs (comma-separated); split them over processes to use more cores",
     )
     policy_file: str | None = Field(None, description="data-sharing policy YAML; None = the bundled default")
+    directory_file: str | None = Field(
+        None, description="organisation directory YAML (codes, types, HL7 MSH-4 values); None = the bundled default"
+    )
     topic_replication_factor: int = Field(1, description="replication factor of topics this hub creates")
     log_level: str = Field("warning", description="root log level: debug, info, warning, error")
     log_format: Literal["json", "text"] = Field("json", description="json: one object a line, with trace ids")

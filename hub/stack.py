@@ -36,6 +36,7 @@ from hub.auth.tokens import TokenVerifier
 from hub.commands.policy import load_policy
 from hub.db.engine import make_engine
 from hub.db.migrate import upgrade
+from hub.directory_file import load_directory
 from hub.events.codec import EventCodec
 from hub.kafka.embedded_broker import EmbeddedBroker, free_port
 from hub.kafka.producer import DurableProducer
@@ -63,7 +64,7 @@ def api_context(
         codec=codec,
         verifier=token_verifier(s),
         health=health,
-        policy=load_policy(s.policy_file),
+        policy=load_policy(s.policy_file, s.directory_file),
         settings=s,
     )
 
@@ -126,6 +127,8 @@ class Stack:
         env = dict(os.environ)
         if self.settings.policy_file:  # the worker reads its settings from ONESTORY_* like any deployable
             env["ONESTORY_POLICY_FILE"] = str(Path(self.settings.policy_file).resolve())
+        if self.settings.directory_file:
+            env["ONESTORY_DIRECTORY_FILE"] = str(Path(self.settings.directory_file).resolve())
         self.worker = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=sys.stderr, preexec_fn=die_with_parent, env=env
         )
@@ -135,7 +138,7 @@ class Stack:
         codec = EventCodec.load()
         self.producer = DurableProducer(self.bootstrap, client_id="onestory-connectors")
         publisher = Publisher(self.producer, codec)
-        intake = Hl7Intake(publisher, Hl7Mapping.bundled())
+        intake = Hl7Intake(publisher, Hl7Mapping.bundled(), load_directory(self.settings.directory_file))
         self.mllp = MllpServer(intake, self.settings.mllp_host, self.settings.mllp_port)
         await self.mllp.start()
         s = self.settings

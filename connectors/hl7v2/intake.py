@@ -1,7 +1,9 @@
 """The HL7 v2 intake decision: one raw message in, one ACK out, the events published or the input kept.
 
-Typed errors decide the outcome: ParseError → AR, MappingError → AE, both dead-lettered with their reason;
-a delivery failure → AE asking the sender to retry (nothing was accepted, so nothing is dead-lettered).
+Typed errors decide the outcome: ParseError → AR, a sender the organisation directory does not know (MSH-4)
+→ AR, MappingError → AE, all dead-lettered with their reason; a delivery failure → AE asking the sender to
+retry (nothing was accepted, so nothing is dead-lettered). A known sender's events carry the organisation code
+and type the directory gives it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from connectors.errors import ConnectorError, MappingError, ParseError
 from connectors.hl7v2.ack import ACCEPT, ERROR, REJECT, build_ack
 from connectors.hl7v2.map import Hl7Mapping, map_message
 from connectors.hl7v2.parse import Header, normalise, parse, read_header
+from connectors.hl7v2.senders import UnknownSenderError, sender
 from connectors.publisher import Publisher
+from consent_engine.directory import Directory
 from hub.kafka.producer import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -39,10 +43,15 @@ def _safe_header(raw: bytes) -> Header | None:
 
 class Hl7Intake:
     def __init__(
-        self, publisher: Publisher, mapping: Hl7Mapping, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        publisher: Publisher,
+        mapping: Hl7Mapping,
+        directory: Directory,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._publisher = publisher
         self._mapping = mapping
+        self._directory = directory
         self._clock = clock
         self._ack_seq = 0
 
@@ -55,16 +64,17 @@ class Hl7Intake:
         header = _safe_header(raw)
         try:
             message = parse(raw)
-            events = map_message(message, self._mapping, now)
+            org = sender(message.header, self._directory)
+            events = map_message(message, self._mapping, now, organisation=org.code, organisation_type=org.type)
             ids = self._publisher.publish(events)
-        except (ParseError, MappingError) as exc:
-            code = REJECT if isinstance(exc, ParseError) else ERROR
+        except (ParseError, UnknownSenderError, MappingError) as exc:
+            code = ERROR if isinstance(exc, MappingError) else REJECT
             return self._reject(raw, header, code, exc, now)
         except DeliveryError as exc:
             log.warning("hl7 intake could not publish: %s", exc)
             reason = "the hub could not store the message durably just now; please resend"
             return IntakeResult(ERROR, build_ack(header, ERROR, now, self._control_id(), reason), reason=reason)
-        log.info("hl7 intake accepted %s from %s", message.header.message_type, message.header.sending_facility)
+        log.info("hl7 intake accepted %s from %s (%s)", message.header.message_type, org.code, org.type)
         return IntakeResult(ACCEPT, build_ack(header, ACCEPT, now, self._control_id()), tuple(ids))
 
     def _reject(self, raw: bytes, header: Header | None, code: str, exc: ConnectorError, now: datetime) -> IntakeResult:

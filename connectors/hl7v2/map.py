@@ -41,7 +41,6 @@ class Hl7Mapping:
     nhs_authorities: frozenset[str]
     nhs_types: frozenset[str]
     sharing_basis: dict[str, Any]
-    organisation_type: str
     patient_class: dict[str, str]
     messages: dict[str, dict[str, str]]
     consent: dict[str, Any]
@@ -57,7 +56,6 @@ class Hl7Mapping:
             nhs_authorities=frozenset(a.upper() for a in data["nhs_number"]["assigning_authorities"]),
             nhs_types=frozenset(t.upper() for t in data["nhs_number"]["identifier_types"]),
             sharing_basis=dict(data["sharing_basis"]),
-            organisation_type=data["organisation_type"],
             patient_class=dict(data["patient_class"]),
             messages=messages,
             consent=dict(data.get("consent") or {}),
@@ -86,7 +84,16 @@ def _subject(pid: Segment, org: str, mapping: Hl7Mapping) -> Subject:
     )
 
 
-def map_message(message: Hl7Message, mapping: Hl7Mapping, received_at: datetime) -> list[Envelope]:
+def map_message(
+    message: Hl7Message,
+    mapping: Hl7Mapping,
+    received_at: datetime,
+    *,
+    organisation: str | None = None,
+    organisation_type: str | None = None,
+) -> list[Envelope]:
+    """The message's events, attributed to `organisation` (of `organisation_type`) as the directory knows the
+    sender by its MSH-4; without one, to MSH-4 itself (untyped), for callers that have no directory."""
     header = message.header
     rule = mapping.messages.get(header.message_type)
     if rule is None:
@@ -99,7 +106,7 @@ def map_message(message: Hl7Message, mapping: Hl7Mapping, received_at: datetime)
     pid = message.first("PID")
     if pid is None:
         raise MappingError("no PID segment", "PID")
-    org = header.sending_facility or header.sending_application
+    org = organisation or header.sending_facility or header.sending_application
     if not org:
         raise MappingError("no sending facility or application to attribute the event to", "MSH-4")
     subject = _subject(pid, org, mapping)
@@ -133,7 +140,7 @@ def map_message(message: Hl7Message, mapping: Hl7Mapping, received_at: datetime)
         correlation_ids=correlation,
         sensitivity_labels=list(found.labels),
     )
-    source = Source("hl7v2", header.sending_application or "hl7v2", org, mapping.organisation_type)
+    source = Source("hl7v2", header.sending_application or "hl7v2", org, organisation_type)
     events = [build_event(source, spec, content=message.text)]
     if mapping.consent:
         for n, (fields, corr, decided) in enumerate(payloads.consents(message, mapping.consent, org), start=1):

@@ -52,7 +52,8 @@ def _engine(data_dir: Path, database: str | None) -> Engine:
 
 
 def _reprojector(policy_file: str | None) -> Reprojector:
-    return Reprojector.with_bundled_rules(EventCodec.load(), load_policy(policy_file))
+    directory = HubSettings().directory_file  # ONESTORY_DIRECTORY_FILE, as the hub's
+    return Reprojector.with_bundled_rules(EventCodec.load(), load_policy(policy_file, directory))
 
 
 def _steward(user: str, org: str) -> review.Steward:

@@ -32,6 +32,7 @@ from consent_engine import (
     render_markdown,
     scenario_from_mapping,
 )
+from consent_engine.directory import Directory, DirectoryError
 from consent_engine.policy_diff import entry_scenarios
 from consent_engine.scenario import (
     break_glass_from_mapping,
@@ -40,6 +41,7 @@ from consent_engine.scenario import (
     parse_time,
     relationship_from_mapping,
 )
+from hub.directory_file import load_directory
 
 DEFAULT_POLICY = "consent_engine/policies/default.yaml"
 """How the bundled default policy is named in messages."""
@@ -56,19 +58,35 @@ def _read(path: str | os.PathLike[str] | None) -> tuple[str, str]:
     return Path(path).read_text(encoding="utf-8"), os.fspath(path)
 
 
-def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
-    """Read, check and compile a policy file (the bundled default when `path` is None); raise PolicyError."""
+def load_policy(
+    path: str | os.PathLike[str] | None = None, directory: Directory | str | os.PathLike[str] | None = None
+) -> Policy:
+    """Read, check and compile a policy file with an organisation directory; raise PolicyError or DirectoryError.
+
+    `path` None is the bundled default policy; `directory` is a parsed Directory, a directory file, or None for
+    the bundled default directory (consent_engine/policies/organisations.yaml).
+    """
     text, source = _read(path)
-    return parse_policy(text, source)
+    return parse_policy(text, source, directory if isinstance(directory, Directory) else load_directory(directory))
 
 
-def _load_or_exit(path: str | None) -> Policy:
+def _load_or_exit(path: str | None, directory: str | None = None) -> Policy:
     try:
-        return load_policy(path)
-    except PolicyError as exc:
+        return load_policy(path, directory)
+    except (PolicyError, DirectoryError) as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         raise SystemExit(1) from exc
+
+
+DIRECTORY_OPTION = click.option(
+    "--directory",
+    "directory_path",
+    default=None,
+    envvar="ONESTORY_DIRECTORY_FILE",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Organisation directory YAML (default: the bundled directory).",
+)
 
 
 def _document(path: str) -> Any:
@@ -83,29 +101,39 @@ def policy() -> None:
 
 @policy.command()
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
-def check(files: tuple[str, ...]) -> None:
+@DIRECTORY_OPTION
+def check(files: tuple[str, ...], directory_path: str | None) -> None:
     """Check policy FILES (default: the bundled policy): unknown names, contradictions, unreachable rules.
 
-    Prints FILE:LINE: problem for each problem and exits 1 if there are any.
+    Each policy is checked against the organisation directory too: every organisation type the directory uses
+    must be one the policy defines. Prints FILE:LINE: problem for each problem and exits 1 if there are any.
     """
+    try:
+        directory = load_directory(directory_path)
+    except DirectoryError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise SystemExit(1) from exc
     failed = False
     for path in files or (None,):
         text, source = _read(path)
-        problems = check_policy(text, source)
+        problems = check_policy(text, source, directory)
         for problem in problems:
             click.echo(str(problem), err=True)
         failed = failed or bool(problems)
         if not problems:
-            click.echo(f"{source}: ok (sha256 {parse_policy(text, source).digest})")
+            digest = parse_policy(text, source, directory).digest
+            click.echo(f"{source}: ok with {directory.source} ({len(directory)} organisations; sha256 {digest})")
     if failed:
         raise SystemExit(1)
 
 
 @policy.command()
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
-def render(file: str | None) -> None:
+@DIRECTORY_OPTION
+def render(file: str | None, directory_path: str | None) -> None:
     """Print the policy FILE (default: the bundled policy) as Markdown, as in docs/policy.md."""
-    click.echo(render_markdown(_load_or_exit(file)), nl=False)
+    click.echo(render_markdown(_load_or_exit(file, directory_path)), nl=False)
 
 
 def _pairs(text: str, what: str) -> dict[str, Any]:
@@ -212,9 +240,12 @@ def _scenario_from_flags(opts: dict[str, Any]) -> Scenario:
 )
 @click.option("--now", default=None, help="ISO 8601 time of the decision (default: the current time).")
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
-def explain(policy_path: str | None, scenario_path: str | None, as_json: bool, **opts: Any) -> None:
+@DIRECTORY_OPTION
+def explain(
+    policy_path: str | None, scenario_path: str | None, as_json: bool, directory_path: str | None, **opts: Any
+) -> None:
     """Explain one decision: the level, the practitioner's message and the full derivation for IG."""
-    loaded = _load_or_exit(policy_path)
+    loaded = _load_or_exit(policy_path, directory_path)
     try:
         scenario = scenario_from_mapping(_document(scenario_path)) if scenario_path else _scenario_from_flags(opts)
     except (ScenarioError, ValueError, TypeError) as exc:
@@ -240,9 +271,18 @@ def explain(policy_path: str | None, scenario_path: str | None, as_json: bool, *
 @click.option("--now", default=None, help="ISO 8601 time of the decisions (default: the current time).")
 @click.option("--examples", default=10, show_default=True, help="How many changed decisions to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def diff(old: str, new: str, entries_path: str | None, now: str | None, examples: int, as_json: bool) -> None:
-    """Dry run: how many decisions change level from policy OLD to NEW, by viewer role."""
-    before, after = _load_or_exit(old), _load_or_exit(new)
+@DIRECTORY_OPTION
+def diff(
+    old: str,
+    new: str,
+    entries_path: str | None,
+    now: str | None,
+    examples: int,
+    as_json: bool,
+    directory_path: str | None,
+) -> None:
+    """Dry run: how many decisions change level from policy OLD to NEW (with one directory), by viewer role."""
+    before, after = _load_or_exit(old, directory_path), _load_or_exit(new, directory_path)
     moment = parse_time(now, "--now") if now else datetime.now(UTC)
     if entries_path:
         document = _document(entries_path)

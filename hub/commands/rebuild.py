@@ -27,6 +27,13 @@ from projections.table_set import PROJECTIONS
     help="Projection(s) to rebuild and switch; default all. Others are derived but not switched.",
 )
 @click.option("--policy", "policy_file", default=None, help="Policy YAML (default: the bundled policy).")
+@click.option(
+    "--directory",
+    "directory_file",
+    default=None,
+    envvar="ONESTORY_DIRECTORY_FILE",
+    help="Organisation directory YAML (default: the bundled directory).",
+)
 @click.option("--chunk", type=int, default=200, show_default=True, help="Children per committed step.")
 @click.option(
     "--processes",
@@ -36,7 +43,13 @@ from projections.table_set import PROJECTIONS
     help="PostgreSQL: rebuild child-id ranges in this many processes at once (about one per core).",
 )
 def rebuild(
-    data_dir: str, database: str | None, names: tuple[str, ...], policy_file: str | None, chunk: int, processes: int
+    data_dir: str,
+    database: str | None,
+    names: tuple[str, ...],
+    policy_file: str | None,
+    directory_file: str | None,
+    chunk: int,
+    processes: int,
 ) -> None:
     """Rebuild projections from the event store; resumes an interrupted rebuild; safe while the hub runs."""
     settings = HubSettings(data_dir=data_dir, database=database)
@@ -55,7 +68,7 @@ def rebuild(
     result = run_rebuild(
         engine,
         EventCodec.load(),
-        load_policy(policy_file),
+        load_policy(policy_file, directory_file),
         bundled_rules(),
         list(names) or None,
         chunk=chunk,

@@ -23,6 +23,7 @@ from connectors.publisher import Publisher
 from hub.api.main import create_api
 from hub.collector import tune_for_service
 from hub.db.engine import make_engine
+from hub.directory_file import load_directory
 from hub.events.codec import EventCodec
 from hub.kafka.producer import DurableProducer
 from hub.settings import HubSettings
@@ -123,7 +124,8 @@ def api(host: str | None, port: int | None, workers: int) -> None:
 
 
 async def _serve_mllp(settings: HubSettings, producer: DurableProducer) -> None:
-    intake = Hl7Intake(Publisher(producer, EventCodec.load()), Hl7Mapping.bundled())
+    directory = load_directory(settings.directory_file)
+    intake = Hl7Intake(Publisher(producer, EventCodec.load()), Hl7Mapping.bundled(), directory)
     server = MllpServer(intake, settings.mllp_host, settings.mllp_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -89,6 +89,12 @@ def _load_demo(stack: Stack) -> None:
 @click.option("--database", default=None, help="SQLAlchemy URL (default: SQLite file in the data dir).")
 @click.option("--demo/--no-demo", default=True, show_default=True, help="Send synthetic demo messages once ready.")
 @click.option("--policy", "policy_file", default=None, help="Data-sharing policy YAML (default: the bundled policy).")
+@click.option(
+    "--directory",
+    "directory_file",
+    default=None,
+    help="Organisation directory YAML (default: the bundled directory; see `onestory orgs`).",
+)
 @click.option("--ready-timeout", type=float, default=60.0, show_default=True)
 @click.option(
     "--education-drop",
@@ -106,6 +112,7 @@ def up(
     ready_timeout: float,
     education_drop: Path | None = None,
     policy_file: str | None = None,
+    directory_file: str | None = None,
 ) -> None:
     """Start the broker (unless --kafka), topics, migrations, processors, MLLP listener and HTTP API.
 
@@ -119,6 +126,7 @@ def up(
         database=database,
         demo=demo,
         policy_file=policy_file,
+        directory_file=directory_file,
     )
     telemetry = configure_telemetry("onestory-hub", settings)
     try:

@@ -35,7 +35,7 @@ def build_worker_app(settings: HubSettings, web_port: int) -> faust.App:
         codec=EventCodec.load(),
         producer=DurableProducer(settings.kafka, client_id="onestory-worker"),
         topic_ids=topic_ids(settings.kafka, list(ALL_TOPICS)),
-        policy=load_policy(settings.policy_file),
+        policy=load_policy(settings.policy_file, settings.directory_file),
         rules=bundled_rules(),
     )
     record_policy_in_force(deps.engine, deps.policy)

@@ -1,17 +1,20 @@
-"""The synthetic region's organisations: the code each one sends under, its name and its type.
+"""The synthetic region's organisations: the directory organisation each record organisation sends as.
 
 records.py names organisations by kind and number (``GP012``, ``SCHOOL207``); senders identify themselves
-with the codes real feeds use (ODS-style codes for NHS bodies, a six-digit URN for schools, the DfE LA code
-for councils), so the source files carry those. Codes start with a 9 where the real scheme has a digit, so a
-synthetic code is never mistaken for a real school or practice. Pure and total: every record organisation
-has exactly one code.
+with organisations of the bundled organisation directory (consent_engine/policies/organisations.yaml: ODS
+codes for NHS bodies, six-digit URNs for schools, the LA code for the council, charity numbers for VCSE), so
+that what `onestory synth` writes is accepted, typed and shared by a hub running the default directory and
+policy. Record organisations of one kind share the directory's organisations of that type round-robin (the
+region has more records than the directory has practices). Total: every record organisation has one code.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
-from hub.synth.names import LA_CODES
+from consent_engine.directory import Listing
+from hub.directory_file import bundled_directory
 
 # records.py kind -> organisation type as the consent engine and the self-referral page name them
 ORGANISATION_TYPES = {
@@ -22,7 +25,6 @@ ORGANISATION_TYPES = {
     "council": "local-authority",
     "vcse": "vcse",
 }
-_LA_NAMES = {"383": "Leeds", "380": "Bradford", "384": "Wakefield", "381": "Kirklees", "382": "Calderdale"}
 
 
 @dataclass(frozen=True)
@@ -43,23 +45,20 @@ class Organisation:
         }
 
 
+@cache
+def _listings(org_type: str) -> tuple[Listing, ...]:
+    listings = bundled_directory().of_type(org_type)
+    if not listings:
+        raise ValueError(f"the bundled organisation directory has no {org_type} organisation for synth")
+    return listings
+
+
 def organisation(record_org: str) -> Organisation:
-    """The sending organisation behind a records.py organisation name."""
+    """The directory organisation behind a records.py organisation name."""
     kind = record_org.rstrip("0123456789").lower()
-    n = int(record_org[len(kind) :])
-    if kind == "gp":
-        code, name = f"B9{n + 1:04d}", f"Synthetic Medical Practice {n + 1}"
-    elif kind == "school":
-        code, name = f"9{n + 1:05d}", f"Synthetic Academy {n + 1}"
-    elif kind == "camhs":
-        code, name = f"R9M{n + 1}", f"Synthetic CAMHS Team {n + 1}"
-    elif kind == "acute":
-        code, name = f"R9{'ABCDEFGH'[n]}", f"Synthetic Hospitals NHS Trust {'ABCDEFGH'[n]}"
-    elif kind == "council":
-        code = LA_CODES[n % len(LA_CODES)]
-        name = f"{_LA_NAMES.get(code, 'Synthetic')} Council (synthetic)"
-    elif kind == "vcse":
-        code, name = f"V9{n + 1:03d}", f"Synthetic Youth Project {n + 1}"
-    else:
+    if kind not in ORGANISATION_TYPES:
         raise ValueError(f"unknown organisation kind in {record_org!r}")
-    return Organisation(record_org, kind, code, name, ORGANISATION_TYPES[kind])
+    n = int(record_org[len(kind) :])
+    listings = _listings(ORGANISATION_TYPES[kind])
+    listing = listings[n % len(listings)]
+    return Organisation(record_org, kind, listing.code, listing.name, listing.type)

@@ -46,6 +46,14 @@ app.kubernetes.io/component: {{ .component }}
 {{- if or .Values.policy.content .Values.policy.existingConfigMap -}}true{{- end -}}
 {{- end -}}
 
+{{- define "onestory.directoryConfigMap" -}}
+{{- .Values.directory.existingConfigMap | default (printf "%s-directory" (include "onestory.fullname" .)) -}}
+{{- end -}}
+
+{{- define "onestory.hasDirectory" -}}
+{{- if or .Values.directory.content .Values.directory.existingConfigMap -}}true{{- end -}}
+{{- end -}}
+
 {{/* Checks the schema cannot express (it cannot compare two values). */}}
 {{- define "onestory.validate" -}}
 {{- if gt (int .Values.processors.replicas) (int .Values.settings.partitions) -}}
@@ -108,6 +116,11 @@ capabilities:
   mountPath: /etc/onestory/policy
   readOnly: true
 {{- end }}
+{{- if include "onestory.hasDirectory" . }}
+- name: directory
+  mountPath: /etc/onestory/directory
+  readOnly: true
+{{- end }}
 {{- end -}}
 
 {{- define "onestory.volumes" -}}
@@ -121,6 +134,11 @@ capabilities:
 - name: policy
   configMap:
     name: {{ include "onestory.policyConfigMap" . }}
+{{- end }}
+{{- if include "onestory.hasDirectory" . }}
+- name: directory
+  configMap:
+    name: {{ include "onestory.directoryConfigMap" . }}
 {{- end }}
 {{- end -}}
 
@@ -143,9 +161,10 @@ affinity:
 {{- end }}
 {{- end -}}
 
-{{/* Restarts pods when their settings, secret or policy change. */}}
+{{/* Restarts pods when their settings, secret, policy or organisation directory change. */}}
 {{- define "onestory.checksums" -}}
 checksum/settings: {{ include (print $.Template.BasePath "/configmap-settings.yaml") . | sha256sum }}
 checksum/secrets: {{ include (print $.Template.BasePath "/secret.yaml") . | sha256sum }}
 checksum/policy: {{ include (print $.Template.BasePath "/configmap-policy.yaml") . | sha256sum }}
+checksum/directory: {{ include (print $.Template.BasePath "/configmap-directory.yaml") . | sha256sum }}
 {{- end -}}

@@ -23,13 +23,15 @@ from consent_engine import (
     decide,
     parse_policy,
 )
+from consent_engine.directory import Directory
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_POLICY_PATH = ROOT / "consent_engine" / "policies" / "default.yaml"
+DEFAULT_DIRECTORY_PATH = ROOT / "consent_engine" / "policies" / "organisations.yaml"
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 CHILD = "child-1"
 
-# Organisations of the default policy
+# Organisations of the default directory
 GP, CAMHS, ACUTE, COMMUNITY, SCHOOL, SCHOOL2, LA, VCSE, HUB = (
     "A81001",
     "RX4",
@@ -49,8 +51,13 @@ def default_text() -> str:
 
 
 @cache
+def default_directory() -> Directory:
+    return Directory.parse(DEFAULT_DIRECTORY_PATH.read_text(encoding="utf-8"), "organisations.yaml")
+
+
+@cache
 def default_policy() -> Policy:
-    return parse_policy(default_text(), "default.yaml")
+    return parse_policy(default_text(), "default.yaml", default_directory())
 
 
 def ago(days: float = 0, **kw: float) -> datetime:
@@ -158,11 +165,6 @@ organisation_types:
   gp-practice: GP.
   school: School.
   hub: Hub.
-organisations:
-  GP1: {name: GP One, type: gp-practice, contact: call the practice}
-  SCH1: {name: School One, type: school}
-  SCH2: {name: School Two, type: school, contact: school office}
-  HUB: {name: Hub, type: hub}
 roles:
   gp: {description: GP., purposes: [direct-care, safeguarding]}
   teacher: {purposes: [direct-care]}
@@ -236,6 +238,16 @@ lawful_bases:
 """
 
 
+MINI_DIRECTORY_TEXT = """\
+organisations:
+  - {code: GP1, code_system: local, type: gp-practice, name: GP One, contact: call the practice}
+  - {code: SCH1, code_system: local, type: school, name: School One}
+  - {code: SCH2, code_system: local, type: school, name: School Two, contact: school office}
+  - {code: HUB, code_system: local, type: hub, name: Hub}
+"""
+MINI_DIRECTORY = Directory.parse(MINI_DIRECTORY_TEXT, "mini-directory.yaml")
+
+
 @cache
 def mini_policy() -> Policy:
-    return parse_policy(MINI, "mini.yaml")
+    return parse_policy(MINI, "mini.yaml", MINI_DIRECTORY)

@@ -13,7 +13,7 @@ from hub.commands import bench as bench_module
 from hub.commands.bench import bench
 from hub.commands.policy import default_policy_text, load_policy, policy
 
-from .builders import MINI, ROOT, default_text
+from .builders import MINI, MINI_DIRECTORY, MINI_DIRECTORY_TEXT, ROOT, default_text
 from .test_consent_tools import SCENARIO
 
 DEFAULT = str(ROOT / "consent_engine" / "policies" / "default.yaml")
@@ -31,24 +31,31 @@ def mini(tmp_path: Path) -> str:
     return str(path)
 
 
+@pytest.fixture
+def mini_dir(tmp_path: Path) -> str:
+    path = tmp_path / "mini-directory.yaml"
+    path.write_text(MINI_DIRECTORY_TEXT, encoding="utf-8")
+    return str(path)
+
+
 def test_load_policy_defaults_to_the_bundled_policy(mini: str) -> None:
     assert default_policy_text() == default_text()
     assert load_policy().digest == load_policy(DEFAULT).digest
-    assert load_policy(Path(mini)).source == mini
+    assert load_policy(Path(mini), MINI_DIRECTORY).source == mini
 
 
-def test_check_passes_good_policies(runner: CliRunner, mini: str) -> None:
-    result = runner.invoke(policy, ["check", DEFAULT, mini])
+def test_check_passes_good_policies(runner: CliRunner, mini: str, mini_dir: str) -> None:
+    result = runner.invoke(policy, ["check", mini, "--directory", mini_dir])
     assert result.exit_code == 0, result.output
-    assert f"{mini}: ok (sha256 " in result.output
+    assert f"{mini}: ok with {mini_dir} (4 organisations; sha256 " in result.output
     assert runner.invoke(policy, ["check"]).output.startswith("consent_engine/policies/default.yaml: ok")
 
 
-def test_check_fails_bad_policies_naming_the_line(runner: CliRunner, tmp_path: Path, mini: str) -> None:
+def test_check_fails_bad_policies_naming_the_line(runner: CliRunner, tmp_path: Path, mini: str, mini_dir: str) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(MINI.replace("      full: [attendance]", "      full: [attendance, maths]"), encoding="utf-8")
     line = MINI.splitlines().index("      full: [attendance]") + 1
-    result = runner.invoke(policy, ["check", mini, str(bad)])
+    result = runner.invoke(policy, ["check", mini, str(bad), "--directory", mini_dir])
     assert result.exit_code == 1
     assert f"{bad}:{line}: unknown category 'maths'" in result.output
 
@@ -160,34 +167,35 @@ def test_explain_bad_scenario_file(runner: CliRunner, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "scenario needs 'entry'" in result.output
 
 
-def test_diff_generated(runner: CliRunner, tmp_path: Path, mini: str) -> None:
+def test_diff_generated(runner: CliRunner, tmp_path: Path, mini: str, mini_dir: str) -> None:
     new = tmp_path / "new.yaml"
     new.write_text(
         MINI.replace("      flag: [mental-health]\n", "").replace('version: "1"', 'version: "2"'), encoding="utf-8"
     )
-    result = runner.invoke(policy, ["diff", mini, str(new), "--now", "2026-05-01T12:00:00Z"])
+    result = runner.invoke(policy, ["diff", mini, str(new), "--now", "2026-05-01T12:00:00Z", "--directory", mini_dir])
     assert result.exit_code == 0, result.output
     assert "(1) ->" in result.output and "(2):" in result.output and "0 wider" in result.output
     teacher = next(line for line in result.output.splitlines() if line.startswith("teacher "))
     assert int(teacher.split()[2]) > 0
     assert "teacher (direct-care," in result.output and "flag -> none" in result.output
-    data = json.loads(runner.invoke(policy, ["diff", mini, str(new), "--json"]).output)
+    data = json.loads(runner.invoke(policy, ["diff", mini, str(new), "--json", "--directory", mini_dir]).output)
     assert data["narrowed"] > 0 and data["widened"] == 0
 
 
-def test_diff_with_entries(runner: CliRunner, tmp_path: Path, mini: str) -> None:
+def test_diff_with_entries(runner: CliRunner, tmp_path: Path, mini: str, mini_dir: str) -> None:
     entries = tmp_path / "entries.json"
     entries.write_text(
         json.dumps([{"entry": {"id": "e1", "child_id": "c1", "source_organisation": "GP1", "category": "attendance"}}]),
         encoding="utf-8",
     )
-    result = runner.invoke(policy, ["diff", mini, mini, "--entries", str(entries), "--json"])
+    result = runner.invoke(policy, ["diff", mini, mini, "--entries", str(entries), "--json", "--directory", mini_dir])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["changed"] == 0
     entries.write_text(json.dumps({"entry": {}}), encoding="utf-8")
-    assert "must hold a list" in runner.invoke(policy, ["diff", mini, mini, "--entries", str(entries)]).output
+    diff = ["diff", mini, mini, "--entries", str(entries), "--directory", mini_dir]
+    assert "must hold a list" in runner.invoke(policy, diff).output
     entries.write_text(json.dumps([{"entry": {"id": "e1"}}]), encoding="utf-8")
-    failed = runner.invoke(policy, ["diff", mini, mini, "--entries", str(entries)])
+    failed = runner.invoke(policy, diff)
     assert failed.exit_code == 2 and "entries[0].entry" in failed.output
 
 

@@ -20,7 +20,7 @@ from consent_engine import (
 from consent_engine.policy_diff import entry_scenarios, viewer_classes
 from consent_engine.scenario import entry_sample_from_mapping, parse_time
 
-from .builders import MINI, NOW, default_policy, entry, mini_policy, rel
+from .builders import MINI, MINI_DIRECTORY, NOW, default_policy, entry, mini_policy, rel
 
 SCENARIO = {
     "now": "2026-05-01T12:00:00Z",
@@ -124,7 +124,8 @@ def test_diff_counts_changes_by_role() -> None:
     new = parse_policy(
         MINI.replace("      flag: [mental-health]\n", "      summary: [mental-health]\n").replace(
             "      summary: [attendance]\n    safeguarding", "      flag: [attendance]\n    safeguarding"
-        )
+        ),
+        directory=MINI_DIRECTORY,
     )
     report = diff_policies(old, new, generated_scenarios(old, new, NOW), examples=2)
     by_role = {r.role: r for r in report.by_role}
@@ -143,7 +144,7 @@ def test_diff_counts_changes_by_role() -> None:
 
 def test_diff_over_given_entries() -> None:
     old = mini_policy()
-    new = parse_policy(MINI.replace("      flag: [mental-health]\n", ""))
+    new = parse_policy(MINI.replace("      flag: [mental-health]\n", ""), directory=MINI_DIRECTORY)
     samples = [
         EntrySample(entry(source="GP1")),
         EntrySample(entry("attendance", source="GP1"), relationships=(rel("SCH1"),)),
@@ -169,9 +170,12 @@ def test_render_markdown() -> None:
     bare = parse_policy(
         MINI.replace("name: Mini policy\n", "")
         .replace("description: A small policy for edge cases.\n", "")
-        .replace("  PSY: Psychiatry.", "  PSY: Psychiatry | mind")
+        .replace("  PSY: Psychiatry.", "  PSY: Psychiatry | mind"),
+        directory=MINI_DIRECTORY,
     )
     rendered = render_markdown(bare)
     assert rendered.startswith("# Data-sharing policy") and "Psychiatry \\| mind" in rendered
-    unused_purpose = parse_policy(MINI.replace("  audit: Audit.\n", "  audit: Audit.\n  research: Research.\n"))
+    unused_purpose = parse_policy(
+        MINI.replace("  audit: Audit.\n", "  audit: Audit.\n  research: Research.\n"), directory=MINI_DIRECTORY
+    )
     assert "Acting for `research`" not in render_markdown(unused_purpose)
