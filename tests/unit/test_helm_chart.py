@@ -224,3 +224,15 @@ def test_lint_reports_values_the_schema_refuses() -> None:
     report = helm.lint(CHART, _with("settings.partitions", "six"), strict=True)
     problems = report["errors"] + [m["error"] for m in report["messages"] if m["severity"] >= 3]
     assert any("partitions" in p for p in problems), report
+
+
+def test_an_organisation_directory_is_mounted_and_named_by_its_setting(chart: helm.Chart) -> None:
+    assert "ONESTORY_DIRECTORY_FILE" not in by_kind(render(chart), "ConfigMap")["onestory-settings"]["data"]
+    docs = render(chart, {"directory": {"content": "organisations: []\n"}})
+    assert "directory_file" in HubSettings.model_fields
+    settings = by_kind(docs, "ConfigMap")["onestory-settings"]["data"]
+    assert settings["ONESTORY_DIRECTORY_FILE"] == "/etc/onestory/directory/organisations.yaml"
+    assert by_kind(docs, "ConfigMap")["onestory-directory"]["data"]["organisations.yaml"] == "organisations: []\n"
+    for spec in pod_specs(docs).values():
+        mounts = spec["containers"][0]["volumeMounts"]
+        assert {"name": "directory", "mountPath": "/etc/onestory/directory", "readOnly": True} in mounts

@@ -13,6 +13,7 @@ from connectors.hl7v2.intake import Hl7Intake
 from connectors.hl7v2.map import Hl7Mapping, map_message
 from connectors.hl7v2.mllp_client import ack_code
 from connectors.hl7v2.parse import parse
+from hub.directory_file import bundled_directory
 from tests.conftest import hl7_samples
 from tests.unit.connectors.fakes import MemoryPublisher
 
@@ -23,7 +24,7 @@ SAMPLES = [p.read_bytes() for p in hl7_samples()]
 
 def _intake() -> tuple[Hl7Intake, MemoryPublisher]:
     pub = MemoryPublisher()
-    return Hl7Intake(pub, MAPPING, clock=lambda: NOW), pub  # type: ignore[arg-type]
+    return Hl7Intake(pub, MAPPING, bundled_directory(), clock=lambda: NOW), pub  # type: ignore[arg-type]
 
 
 def _check(raw: bytes) -> None:
