@@ -94,6 +94,23 @@ class LabelRule:
     labels: frozenset[str]
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class CompetenceRules:
+    """When a young person's own consent, refusal or withdrawal counts (Gillick, Fraser, 16-17s presumed).
+
+    `presumed_from_age`: from this age (at the decision moment) a young person is presumed competent unless an
+    assessment made since says otherwise. `own_request_categories`: a young person's own consent for these
+    categories (their own request for help, e.g. a self-referral) counts whatever their competence.
+    `texts`: the plain-words statement of each rule (assessment, presumed, refusal, consent, own-request,
+    parental-responsibility), from the policy or the defaults.
+    """
+
+    presumed_from_age: int
+    own_request_categories: frozenset[str]
+    description: str
+    texts: Mapping[str, str]
+
+
 class ForType(NamedTuple):
     """A cell as seen by one organisation type: its cap and derivation after the rules on the type alone.
 
@@ -159,3 +176,4 @@ class Policy:
     break_glass: BreakGlassPolicy | None
     labelling: tuple[LabelRule, ...]
     cells: Mapping[tuple[str, str, str], Cell]
+    competence: CompetenceRules

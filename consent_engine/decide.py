@@ -5,9 +5,10 @@ Order of evaluation (each step can only lower the level, and every failure is NO
 2. the source organisation sees its own entries, within its role's need to know (the matrix);
 3. minimum necessary: the role x purpose x category matrix caps the level (audit: metadata only);
 4. explicit deny and limit rules lower the cap: a deny beats any permit, consent and lawful bases included;
-5. a basis is needed: a live consent record (sealed entries: only the competent young person's explicit
-   consent), a lawful basis recorded at source (refused consent blocks it unless the basis overrides a
-   refusal, as safeguarding does, and only for the purposes it covers) or a standing basis of the policy;
+5. a basis is needed: a live consent record (a young person's record counts by the policy's competence rules,
+   worked out at `now`: see consent_state; sealed entries: only the competent young person's explicit
+   consent), a lawful basis recorded at source (refused consent blocks it unless the basis overrides a refusal,
+   as safeguarding does, and only for the purposes it covers) or a standing basis of the policy;
 6. a legitimate relationship is needed (unless the basis says otherwise); without one, only a valid
    break-glass opens the entry, at the level the policy allows break-glass; every break-glass raises an alert.
 """
@@ -104,7 +105,16 @@ def decide(
                 return no_relationship[alert]
             return _decision(policy, 0, fixed, steps, None, source, alert)
     given, refusal = evaluate_consents(
-        consents, org.code, org.type, entry.category, viewer.purpose, entry.child_id, now, sealed, steps
+        consents,
+        org.code,
+        org.type,
+        entry.category,
+        viewer.purpose,
+        entry.child_id,
+        now,
+        sealed,
+        steps,
+        policy.competence,
     )
     if given is not None:
         if reach == _UNSET:

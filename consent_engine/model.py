@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum, StrEnum
 
 ANY = "*"
@@ -74,6 +74,13 @@ class Consenter(StrEnum):
 
     YOUNG_PERSON = "young-person"
     PARENTAL_RESPONSIBILITY = "parental-responsibility"
+
+
+class CompetenceOutcome(StrEnum):
+    """What a competence assessment (Gillick or Fraser) found."""
+
+    COMPETENT = "competent"
+    NOT_COMPETENT = "not_competent"
 
 
 class SharingKind(StrEnum):
@@ -193,6 +200,62 @@ class Viewer:
 
 
 @dataclass(frozen=True, slots=True)
+class CompetenceAssessment:
+    """A practitioner's assessment of whether the young person is competent to make a decision (an event).
+
+    `categories` are the categories the decision covers (empty: every sharing decision). It applies from the
+    later of `assessed_at` and `recorded_at` (`recorded_at` defaults to `assessed_at`): nothing applies before
+    the hub could know it. `decision` (e.g. "information-sharing"), `assessed_by` (role and practitioner) and
+    `framework` (gillick | fraser) are carried into the derivation.
+    """
+
+    id: str
+    outcome: CompetenceOutcome
+    assessed_at: datetime
+    recorded_at: datetime | None = None
+    categories: frozenset[str] = frozenset()
+    assessed_by: str = ""
+    decision: str = "information-sharing"
+    framework: str = "gillick"
+    effective_at: datetime = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _text(self.id, "CompetenceAssessment.id")
+        set_ = object.__setattr__
+        set_(self, "outcome", CompetenceOutcome(self.outcome))
+        set_(self, "categories", _strings(self.categories, "CompetenceAssessment.categories"))
+        _aware(self.assessed_at, "CompetenceAssessment.assessed_at")
+        _aware(self.recorded_at, "CompetenceAssessment.recorded_at")
+        if self.assessed_at is None:
+            raise ValueError("CompetenceAssessment.assessed_at must be a timezone-aware datetime, got None")
+        recorded = self.recorded_at or self.assessed_at
+        set_(self, "effective_at", recorded if recorded > self.assessed_at else self.assessed_at)
+
+    @property
+    def competent(self) -> bool:
+        return self.outcome is CompetenceOutcome.COMPETENT
+
+
+@dataclass(frozen=True, slots=True)
+class CompetenceFacts:
+    """What the hub knows about one young person's competence: their birth date (None if unknown) and every
+    competence assessment recorded for them. Attached to each of the young person's consent records."""
+
+    birth_date: date | None = None
+    assessments: tuple[CompetenceAssessment, ...] = ()
+
+    def __post_init__(self) -> None:
+        born = self.birth_date
+        if born is not None and (not isinstance(born, date) or isinstance(born, datetime)):
+            raise ValueError(f"CompetenceFacts.birth_date must be a date, got {self.birth_date!r}")
+        object.__setattr__(self, "assessments", tuple(self.assessments))
+
+
+DEPENDS = -1
+"""The authority of a young person's record that depends on the moment, the entry's category and the policy."""
+
+
+@dataclass(frozen=True, slots=True)
 class ConsentRecord:
     """A decision about sharing the child's information, as recorded at `recorded_at`.
 
@@ -216,12 +279,21 @@ class ConsentRecord:
     end: datetime | None = None
     withdraws: str | None = None
     child_id: str | None = None
+    competence: CompetenceFacts | None = None
+    """The young person's birth date and competence assessments; None: nothing known beyond `competent`.
+
+    `competent=True` counts as an assessment (outcome competent, every category) made when the record was
+    recorded. A young person's authority is then worked out at the decision moment (consent_state).
+    """
     authority: int = field(init=False, compare=False)
-    """2: a competent young person; 1: parental responsibility; 0: a young person not recorded as competent.
+    """1: parental responsibility; 2: a young person recorded as competent (competent=True, no other facts);
+    DEPENDS (-1): a young person whose authority depends on the moment, the category and the policy's
+    competence rules (2 competent or refusal respected, 0 not competent: the parent decides).
 
     A deny record only overrides consents of the same or lower authority (Gillick: a parent cannot override
     a competent young person, but a competent young person's refusal overrides a parent).
     """
+    _assessments: tuple[CompetenceAssessment, ...] = field(init=False, repr=False, compare=False)
     _any_recipient: bool = field(init=False, repr=False, compare=False)
     _any_category: bool = field(init=False, repr=False, compare=False)
     _any_purpose: bool = field(init=False, repr=False, compare=False)
@@ -238,10 +310,21 @@ class ConsentRecord:
         _aware(self.recorded_at, "ConsentRecord.recorded_at")
         _aware(self.start, "ConsentRecord.start")
         _aware(self.end, "ConsentRecord.end")
-        if self.by is Consenter.YOUNG_PERSON:
-            set_(self, "authority", 2 if self.competent else 0)
-        else:
+        if self.competence is not None and not isinstance(self.competence, CompetenceFacts):
+            raise ValueError(f"ConsentRecord.competence must be CompetenceFacts, got {self.competence!r}")
+        assessments = () if self.competence is None else self.competence.assessments
+        if self.by is not Consenter.YOUNG_PERSON:
             set_(self, "authority", 1)
+        elif self.competent and not assessments and (self.competence is None or self.competence.birth_date is None):
+            set_(self, "authority", 2)  # recorded as competent, and nothing else known: competent whenever it applies
+        else:
+            set_(self, "authority", DEPENDS)
+            if self.competent:  # recorded as competent with this record: an assessment made when it was recorded
+                implied = CompetenceAssessment(
+                    self.id, CompetenceOutcome.COMPETENT, self.recorded_at, assessed_by="recorded with the consent"
+                )
+                assessments = (*assessments, implied)
+        set_(self, "_assessments", assessments)
         unscoped = self.status is not ConsentStatus.GIVEN  # an unscoped deny applies to the whole dimension
         orgs, types = self.organisations, self.organisation_types
         set_(self, "_any_recipient", ANY in orgs or ANY in types or (unscoped and not orgs and not types))

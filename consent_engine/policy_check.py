@@ -48,6 +48,7 @@ class _Checker:
         self.rules(levels)
         self.lawful_bases()
         self.break_glass()
+        self.competence()
         seen: dict[str, int] = {}
         for rule in spec.labelling:
             self.known(rule.labels, self.labels, "label")
@@ -220,6 +221,21 @@ class _Checker:
                 "unreachable: break_glass can never open an entry (no role may act for its "
                 "purposes, no categories, or max_level none)",
             )
+
+    def competence(self) -> None:
+        rules = self.spec.competence
+        if rules is None:
+            return
+        if not 1 <= rules.presumed_from_age <= 18:
+            self.fail(rules.line, "competence presumed_from_age must be an age from 1 to 18")
+        self.known(rules.own_request_categories, self.categories, "category")
+        for category in rules.own_request_categories:
+            if category.value in self.sealed:
+                self.fail(
+                    category.line,
+                    f"contradiction: '{category.value}' is sealed, so a young person's own request cannot open it "
+                    f"without their competence (sealed entries need the competent young person's explicit consent)",
+                )
 
 
 def _hit(refs: tuple[Ref, ...] | None, value: str) -> bool:

@@ -9,6 +9,7 @@ from consent_engine.compiled import (
     AUDIT,
     BreakGlassPolicy,
     Cell,
+    CompetenceRules,
     ForType,
     LabelRule,
     LawfulBasis,
@@ -20,9 +21,40 @@ from consent_engine.compiled import (
 from consent_engine.decision import NO_BASIS, NO_RELATIONSHIP, OWN_BASIS, OWN_STEP, Decision, Step
 from consent_engine.directory import Directory
 from consent_engine.model import ANY, LEVELS_BY_RANK, Contact, Level
-from consent_engine.policy_spec import LawfulBasisSpec, PolicySpec, Ref, RuleSpec
+from consent_engine.policy_spec import COMPETENCE_RULES, CompetenceSpec, LawfulBasisSpec, PolicySpec, Ref, RuleSpec
 
 _FLAG = Level.FLAG.rank
+
+DEFAULT_COMPETENCE_TEXTS = {
+    "assessment": "A competence assessment (Gillick or Fraser) is an event a practitioner records: who assessed, "
+    "when, for which decision and which categories, and the outcome. The latest assessment known at the decision "
+    "moment that covers the entry's category decides.",
+    "presumed": "A young person aged {age} or over at the decision moment is presumed competent, unless an "
+    "assessment made since their birthday at {age} says they are not.",
+    "refusal": "Under {age}, a young person's refusal or withdrawal is respected from the moment it is recorded "
+    "(fail closed: it blocks what it names, with a competent young person's authority), until an assessment says "
+    "they were not competent.",
+    "consent": "Under {age}, a young person's consent counts once an assessment records them as competent; before "
+    "that it is noted and the person with parental responsibility decides.",
+    "own-request": "A young person's own request for help ({categories}) always reaches the service they asked "
+    "for: their consent for it counts whatever their competence.",
+    "parental-responsibility": "A person with parental responsibility decides for a young person who is not "
+    "competent. A competent young person's refusal beats a parent's consent; a parent cannot override a competent "
+    "young person.",
+}
+"""The plain words of each competence rule, for a policy that does not state them itself."""
+
+
+def _competence(spec: CompetenceSpec | None) -> CompetenceRules:
+    age = 16 if spec is None else spec.presumed_from_age
+    own = frozenset() if spec is None else _values(spec.own_request_categories)
+    given = {} if spec is None else {named.name.value: named.description for named in spec.texts}
+    names = ", ".join(sorted(own)) or "none in this policy"
+    texts = {
+        name: given.get(name) or DEFAULT_COMPETENCE_TEXTS[name].format(age=age, categories=names)
+        for name in COMPETENCE_RULES
+    }
+    return CompetenceRules(age, own, "" if spec is None else spec.description, texts)
 
 
 def _set(refs: tuple[Ref, ...] | None) -> frozenset[str] | None:
@@ -144,6 +176,7 @@ def compile_policy(spec: PolicySpec, directory: Directory | None = None) -> Poli
             for rule in spec.labelling
         ),
         cells=cells,
+        competence=_competence(spec.competence),
     )
 
 

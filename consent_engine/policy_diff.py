@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from consent_engine.compiled import Policy
+from consent_engine.consent_state import birthday
 from consent_engine.decide import decide
 from consent_engine.model import (
     ANY,
+    CompetenceFacts,
     Consenter,
     ConsentRecord,
     ConsentStatus,
@@ -27,6 +29,7 @@ from consent_engine.model import (
 from consent_engine.scenario import EntrySample, Scenario
 
 _CHILD = "diff-child"
+GIVEN, YOUNG = ConsentStatus.GIVEN, Consenter.YOUNG_PERSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,16 +174,30 @@ def generated_scenarios(old: Policy, new: Policy, now: datetime) -> Iterator[Sce
         for code in codes
         if not any(p.lawful_bases[code].standing for p in (old, new) if code in p.lawful_bases)
     ]
-    consent = ConsentRecord(
-        "diff-consent",
-        ConsentStatus.GIVEN,
-        Consenter.YOUNG_PERSON,
-        now - timedelta(days=30),
-        competent=True,
-        organisations=frozenset({ANY}),
-        categories=frozenset(categories),
-        purposes=frozenset({ANY}),
-    )
+    scope = {
+        "organisations": frozenset({ANY}),
+        "categories": frozenset(categories),
+        "purposes": frozenset({ANY}),
+    }
+    recorded = now - timedelta(days=30)
+    young = min(old.competence.presumed_from_age, new.competence.presumed_from_age)
+    # The young person's consent three ways, so that a change of the competence rules shows: recorded as
+    # competent; aged exactly the lower of the two presumption ages, not assessed; of unknown age, not assessed
+    # (their consent counts only for their own requests for help).
+    variants = [
+        (ConsentRecord("diff-consent", GIVEN, YOUNG, recorded, competent=True, **scope),),  # type: ignore[arg-type]
+        (
+            ConsentRecord(
+                "diff-consent-presumed",
+                GIVEN,
+                YOUNG,
+                recorded,
+                competence=CompetenceFacts(birthday(now.date(), -young)),
+                **scope,  # type: ignore[arg-type]
+            ),
+        ),
+        (ConsentRecord("diff-consent-unassessed", GIVEN, YOUNG, recorded, competence=CompetenceFacts(), **scope),),  # type: ignore[arg-type]
+    ]
     sources = _union(old.organisations, new.organisations)
     for viewer in viewer_classes(old, new):
         source = next((code for code in sources if code != viewer.organisation), viewer.organisation)
@@ -189,8 +206,11 @@ def generated_scenarios(old: Policy, new: Policy, now: datetime) -> Iterator[Sce
             for label_set in labels:
                 for basis in bases:
                     entry = Entry("diff-entry", _CHILD, source, category, label_set, basis)
-                    consents = (consent,) if basis.kind is SharingKind.CONSENT else ()
-                    yield Scenario(consents, relationships, viewer, entry, now)
+                    if basis.kind is not SharingKind.CONSENT:
+                        yield Scenario((), relationships, viewer, entry, now)
+                        continue
+                    for consents in variants:
+                        yield Scenario(consents, relationships, viewer, entry, now)
 
 
 def entry_scenarios(old: Policy, new: Policy, samples: Iterable[EntrySample], now: datetime) -> Iterator[Scenario]:

@@ -14,8 +14,10 @@ import yaml
 
 from consent_engine.model import Level
 from consent_engine.policy_spec import (
+    COMPETENCE_RULES,
     BreakGlassSpec,
     CellSpec,
+    CompetenceSpec,
     LabelRuleSpec,
     LawfulBasisSpec,
     Named,
@@ -42,6 +44,7 @@ _TOP = (
     "lawful_bases",
     "break_glass",
     "labelling",
+    "competence",
 )
 _CONDITIONS = ("roles", "organisation_types", "organisations", "categories", "purposes", "labels")
 _LEVEL_KEYS = tuple(level.value for level in Level)
@@ -223,6 +226,7 @@ def parse_spec(text: str, source: str = "<string>") -> tuple[PolicySpec | None, 
         lawful_bases=_lawful_bases(reader, top.get("lawful_bases")),
         break_glass=_break_glass(reader, top.get("break_glass")),
         labelling=_labelling(reader, top.get("labelling")),
+        competence=_competence(reader, top.get("competence")),
     )
     return spec, reader.problems
 
@@ -381,3 +385,33 @@ def _labelling(reader: _Reader, node: yaml.Node | None) -> tuple[LabelRuleSpec, 
             LabelRuleSpec(rule_id, system, codes, prefixes, reader.refs(fields.get("labels"), f"the labels of {what}"))
         )
     return tuple(out)
+
+
+def _competence(reader: _Reader, node: yaml.Node | None) -> CompetenceSpec | None:
+    if node is None:
+        return None
+    fields = reader.mapping(
+        node,
+        "competence",
+        ("description", "presumed_from_age", "own_request_categories", "rules"),
+        required=("presumed_from_age",),
+    )
+    age = fields.get("presumed_from_age")
+    rules = fields.get("rules")
+    texts = reader.named(rules, "competence rules")
+    for text in texts:
+        if text.name.value not in COMPETENCE_RULES:
+            reader.problems.append(
+                Problem(
+                    reader.source,
+                    text.name.line,
+                    f"unknown competence rule '{text.name.value}' (expected one of: {', '.join(COMPETENCE_RULES)})",
+                )
+            )
+    return CompetenceSpec(
+        line=_line(node),
+        description=reader.text(fields.get("description"), "the competence description"),
+        presumed_from_age=reader.integer(age, "competence presumed_from_age") if age is not None else 16,
+        own_request_categories=reader.refs(fields.get("own_request_categories"), "competence own_request_categories"),
+        texts=texts,
+    )

@@ -19,12 +19,33 @@ Each step can only lower the level; anything unknown gives `none` (fail closed).
    metadata only (`flag`).
 4. Explicit deny and limit rules lower the level, whatever consent or lawful basis there is.
 5. A basis is needed: a live consent record, a lawful basis recorded at source, or a standing lawful basis.
-   A refusal by a competent young person overrides a parent's consent, and blocks lawful bases that do not
-   override refusals (only a recorded safeguarding decision does). Withdrawal applies from the moment it is
-   recorded. Sealed entries need the competent young person's consent naming the category.
+   Whose consent counts is worked out at the moment of each decision (see [Competence](#competence)):
+   - a young person aged {age} or over is presumed competent, unless an assessment made since their birthday
+     at {age} says they are not;
+   - under {age}, a young person's refusal or withdrawal is respected from the moment it is recorded: it blocks
+     what it names, with the authority of a competent young person, so it beats a parent's consent, until an
+     assessment says the young person was not competent;
+   - under {age}, a young person's consent counts once a practitioner has recorded them as competent, and only
+     from then on; before that it is noted and the person with parental responsibility decides;
+   - a young person's own request for help ({own}) always reaches the service they asked
+     for: their consent for it counts whatever their competence;
+   - a refusal by a competent young person overrides a parent's consent, and a parent cannot override a
+     competent young person.
+   A refusal blocks lawful bases that do not override refusals (only a recorded safeguarding decision does).
+   Withdrawal applies from the moment it is recorded. Sealed entries need the competent young person's
+   consent naming the category.
 6. A legitimate relationship with the child is needed; without one only break-glass opens the entry, within
    its limits, and every break-glass raises an alert for IG review.
 """
+
+_COMPETENCE_NAMES = {
+    "assessment": "Competence assessments",
+    "presumed": "Presumed competent",
+    "refusal": "Refusal or withdrawal",
+    "consent": "Consent",
+    "own-request": "Own request for help",
+    "parental-responsibility": "Parental responsibility",
+}
 
 
 def _row(cells: Iterable[str]) -> str:
@@ -68,7 +89,9 @@ def render_markdown(policy: Policy) -> str:
     ]
     if policy.description:
         out += [policy.description, ""]
-    out += [_HOW, "## Levels", ""]
+    rules = policy.competence
+    own = ", ".join(f"`{c}`" for c in sorted(rules.own_request_categories)) or "none in this policy"
+    out += [_HOW.format(age=rules.presumed_from_age, own=own), "## Levels", ""]
     out += _table(
         ["level", "meaning"],
         [
@@ -143,6 +166,7 @@ def render_markdown(policy: Policy) -> str:
             for b in policy.lawful_bases.values()
         ),
     )
+    out += competence_lines(policy)
     out += _break_glass(policy)
     out += ["## Labelling rules", ""] + _table(
         ["rule", "code system", "codes", "labels"],
@@ -197,3 +221,18 @@ def _break_glass(policy: Policy) -> list[str]:
         "",
     ]
     return out + _table(["reason", "when"], ([f"`{k}`", v] for k, v in bg.reasons.items()))
+
+
+def competence_lines(policy: Policy) -> list[str]:
+    """The competence rules in plain words, as a section of the rendered policy (and of `policy explain`)."""
+    rules = policy.competence
+    out = ["## Competence", ""]
+    if rules.description:
+        out += [rules.description, ""]
+    own = _names(rules.own_request_categories) if rules.own_request_categories else "none"
+    out += [
+        f"Presumed competent from age {rules.presumed_from_age}; own requests for help that count whatever the "
+        f"young person's competence: {own}.",
+        "",
+    ]
+    return out + _table(["rule", "in plain words"], ([_COMPETENCE_NAMES[k], v] for k, v in rules.texts.items()))

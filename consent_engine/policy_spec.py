@@ -120,6 +120,21 @@ class LabelRuleSpec:
     labels: tuple[Ref, ...]
 
 
+COMPETENCE_RULES = ("assessment", "presumed", "refusal", "consent", "own-request", "parental-responsibility")
+"""The competence rules a policy states in words (its `competence: rules:` keys), in the order people read them."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompetenceSpec:
+    """The `competence:` section: when a young person's own decision counts."""
+
+    line: int
+    description: str
+    presumed_from_age: int
+    own_request_categories: tuple[Ref, ...]
+    texts: tuple[Named, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class PolicySpec:
     source: str
@@ -139,3 +154,4 @@ class PolicySpec:
     lawful_bases: tuple[LawfulBasisSpec, ...]
     break_glass: BreakGlassSpec | None
     labelling: tuple[LabelRuleSpec, ...]
+    competence: CompetenceSpec | None = None

@@ -9,14 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
-from consent_engine.model import BreakGlass, ConsentRecord, Entry, Relationship, SharingBasis, Viewer
+from consent_engine.model import (
+    BreakGlass,
+    CompetenceAssessment,
+    CompetenceFacts,
+    ConsentRecord,
+    Entry,
+    Relationship,
+    SharingBasis,
+    Viewer,
+)
 
 T = TypeVar("T")
 
-_TIMES = frozenset({"recorded_at", "start", "end", "starts_at", "expires_at", "occurred_at", "now"})
+_TIMES = frozenset({"recorded_at", "start", "end", "starts_at", "expires_at", "occurred_at", "now", "assessed_at"})
 
 
 class ScenarioError(ValueError):
@@ -75,8 +84,37 @@ def _build(cls: type[T], data: object, what: str, nested: Mapping[str, Any] | No
         raise ScenarioError(f"{what}: {exc}") from exc
 
 
+def parse_date(value: object, what: str = "date") -> date:
+    """An ISO 8601 date ("2012-03-01"), or a date (as YAML may already give)."""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError as exc:
+            raise ScenarioError(f"{what}: not an ISO 8601 date: {value!r}") from exc
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise ScenarioError(f"{what}: needs an ISO 8601 date, got {value!r}")
+    return value
+
+
+def assessment_from_mapping(data: object, what: str = "assessment") -> CompetenceAssessment:
+    return _build(CompetenceAssessment, data, what)
+
+
+def competence_from_mapping(data: object, what: str = "competence") -> CompetenceFacts:
+    """{birth_date?, assessments?}: what the hub knows of a young person's competence."""
+    return _build(
+        CompetenceFacts,
+        data,
+        what,
+        {
+            "birth_date": parse_date,
+            "assessments": lambda items, where: _many(items, where, assessment_from_mapping),
+        },
+    )
+
+
 def consent_from_mapping(data: object, what: str = "consent") -> ConsentRecord:
-    return _build(ConsentRecord, data, what)
+    return _build(ConsentRecord, data, what, {"competence": competence_from_mapping})
 
 
 def relationship_from_mapping(data: object, what: str = "relationship") -> Relationship:

@@ -86,8 +86,8 @@ def consent(
         frozenset(organisation_types),
         frozenset(categories),
         frozenset(purposes),
-        **kw,
-    )  # type: ignore[arg-type]
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 def parent(id: str = "P1", **kw: object) -> ConsentRecord:

@@ -101,6 +101,7 @@ def test_consent_state_corner_cases() -> None:
         NOW,
         False,
         steps,
+        mini_policy().competence,
     )
     assert best is None and deny is not None and deny.id == "R2"
     records = [
@@ -118,6 +119,7 @@ def test_consent_state_corner_cases() -> None:
         NOW,
         False,
         steps,
+        mini_policy().competence,
     )
     assert best is not None and best.id == "C2" and deny is None
     best, _ = evaluate_consents(
@@ -130,5 +132,6 @@ def test_consent_state_corner_cases() -> None:
         NOW,
         True,
         steps,
+        mini_policy().competence,
     )
     assert best is not None and best.id == "C2"

@@ -21,6 +21,7 @@ from consent_engine import (
     labels_for,
 )
 from consent_engine.decision import make_decision
+from consent_engine.model import DEPENDS
 
 from .builders import NOW, consent, default_policy, entry, refusal, run, viewer
 
@@ -67,7 +68,7 @@ def test_records_normalise_strings_and_collections() -> None:
     assert record.organisations == frozenset({"RX4"}) and record.authority == 2 and record.rule == "consent:C1"
     assert refusal().rule == "consent-refused:R1"
     assert ConsentRecord("P", "given", "parental-responsibility", NOW).authority == 1  # type: ignore[arg-type]
-    assert consent(competent=False).authority == 0
+    assert consent(competent=False).authority == DEPENDS  # worked out at the decision moment
     assert Entry("e", "c", "GP", "x", ["PSY"]).labels == ("PSY",)  # type: ignore[arg-type]
     assert SharingBasis("consent").kind is SharingKind.CONSENT  # type: ignore[arg-type]
 

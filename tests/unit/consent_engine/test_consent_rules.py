@@ -121,7 +121,8 @@ GIVEN_BY_PARENT = parent(recorded_at=ago(60))
         ([GIVEN_BY_PARENT], Level.FULL),
         ([GIVEN_BY_PARENT, refusal(recorded_at=ago(10))], Level.NONE),  # competent refusal, later
         ([refusal(recorded_at=ago(90)), GIVEN_BY_PARENT], Level.NONE),  # competent refusal, earlier: still stands
-        ([GIVEN_BY_PARENT, refusal(competent=False, recorded_at=ago(10))], Level.FULL),  # not competent
+        # not assessed (and of unknown age): a young person's refusal is respected until an assessment says otherwise
+        ([GIVEN_BY_PARENT, refusal(competent=False, recorded_at=ago(10))], Level.NONE),
         (
             [consent(recorded_at=ago(60)), refusal(by=Consenter.PARENTAL_RESPONSIBILITY, recorded_at=ago(10))],
             Level.FULL,
