@@ -129,7 +129,15 @@ def test_every_sector_reaches_one_child_and_bad_rows_can_be_replayed(
     pupils = {
         "school_urn": SCHOOL,
         "concerns": [
-            {"UPN": UPN, "NHS Number": NHS, "Type": "safeguarding", "ConcernId": "SC1", "RaisedDate": "2025-11-04"}
+            {
+                "UPN": UPN,
+                "NHS Number": NHS,
+                "Type": "safeguarding",
+                "ConcernId": "SC1",
+                "RaisedDate": "2025-11-04",
+                "DecidedBy": "DSL STAFF-12",
+                "Reason": "disclosure of harm at home",
+            }
         ],
         "referrals": [
             {"UPN": UPN, "NHS Number": NHS, "ReferralId": "REF-9", "ReferredTo": "MHST", "Date": "2025-11-05"}
