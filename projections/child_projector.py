@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, Engine, bindparam, delete, select, update
@@ -21,7 +21,15 @@ from hub.audit import log as audit
 from hub.db.projection_tables import consent_pending
 from hub.db.tables import event_store
 from hub.db.upsert import insert_all, insert_ignore_all
-from projections.consent_records import CONSENT_KINDS, consent_row, to_record
+from projections.consent_records import (
+    COMPETENCE_KINDS,
+    CONSENT_KINDS,
+    CONSENT_STATE_KINDS,
+    birth_dates,
+    competence_row,
+    consent_row,
+    records_of,
+)
 from projections.disclosure import (
     aware,
     class_decisions,
@@ -48,6 +56,9 @@ class ChildState:
     now: dict[str, Any]
     consents: list[dict[str, Any]]
     existing: bool = True  # rows already stored (False: a child being rebuilt from nothing)
+    assessments: list[dict[str, Any]] = field(default_factory=list)  # competence assessments
+    birth_date: date | None = None  # from the identity registry
+    changed_assessments: set[str] = field(default_factory=set)
     changed_team: set[str] = field(default_factory=set)
     changed_episodes: set[str] = field(default_factory=set)
     changed_consents: set[str] = field(default_factory=set)
@@ -85,6 +96,8 @@ def load_children(
     wanted = child_ids if episodes_for is None else [c for c in child_ids if c in episodes_for]
     eps = _rows_by_child(conn, t.episodes, wanted) if wanted else {}
     consents = _rows_by_child(conn, t.consent, child_ids)
+    assessments = _rows_by_child(conn, t.competence, child_ids)
+    born = birth_dates(conn, child_ids)
     nows = {
         r.child_id: r.state
         for r in conn.execute(select(t.now.c.child_id, t.now.c.state).where(t.now.c.child_id.in_(child_ids)))
@@ -97,6 +110,8 @@ def load_children(
             episodes={r["episode_id"]: r for r in eps.get(child_id, ())},
             now=dict(nows[child_id]) if child_id in nows else empty_now(),
             consents=consents[child_id],
+            assessments=assessments[child_id],
+            birth_date=born[child_id],
             relationships_before=relationship_key(team.values()),
         )
     return states
@@ -161,7 +176,7 @@ class _Decider:
     def __init__(self, policy: Policy, rules: Rules, state: ChildState, now: datetime) -> None:
         team = list(state.team.values())
         self.policy, self.now = policy, now
-        self.consents = [to_record(c) for c in state.consents]
+        self.consents = records_of(state.consents, state.assessments, state.birth_date)
         self.rels = relationships_of(team)
         self.classes = viewer_classes(policy, team, rules)
         self._memo: dict[tuple[Any, ...], dict[str, str]] = {}
@@ -193,6 +208,8 @@ def apply_events(
     child_ids = list(dict.fromkeys(e["child_id"] for e in events))
     if fresh:
         states = {c: empty_child() for c in child_ids}
+        for child_id, born in birth_dates(conn, child_ids).items():
+            states[child_id].birth_date = born
     else:
         touched = {e["child_id"] for e in events if touches_episodes(e, rules)}
         states = load_children(conn, child_ids, t, episodes_for=touched)
@@ -214,11 +231,17 @@ def apply_events(
             row = consent_row(event)
             state.consents = [c for c in state.consents if c["consent_id"] != row["consent_id"]] + [row]
             state.changed_consents.add(row["consent_id"])
+        elif event["kind"] in COMPETENCE_KINDS:
+            row = competence_row(event)
+            state.assessments = [a for a in state.assessments if a["row_id"] != row["row_id"]] + [row]
+            state.changed_assessments.add(row["row_id"])
+    pending_events = [e for e in events if e["kind"] in CONSENT_STATE_KINDS]
+    if pending_events and pending_marker:  # the marker of an applied consent or competence change goes
+        conn.execute(
+            delete(consent_pending).where(consent_pending.c.event_id.in_([e["event_id"] for e in pending_events]))
+        )
     consent_events = [e for e in events if e["kind"] in CONSENT_KINDS]
     if consent_events and pending_marker:  # the live path: rebuilds and re-projections audit nothing again
-        conn.execute(
-            delete(consent_pending).where(consent_pending.c.event_id.in_([e["event_id"] for e in consent_events]))
-        )
         changes = []
         for event in consent_events:
             row = consent_row(event)
@@ -265,6 +288,13 @@ def apply_events(
     )
     _upsert(
         conn,
+        t.competence,
+        "row_id",
+        [a for s in values for a in s.assessments if a["row_id"] in s.changed_assessments],
+        existing,
+    )
+    _upsert(
+        conn,
         t.now,
         "child_id",
         [{"child_id": c, "state": s.now, "updated_at": now} for c, s in states.items() if s.now_changed],
@@ -277,6 +307,7 @@ def apply_events(
                 child_id: deciders[child_id]
                 for child_id, state in states.items()
                 if state.changed_consents
+                or state.changed_assessments
                 # an unchanged team (no member changed) has the relationships it was loaded with
                 or (state.changed_team and relationship_key(state.team.values()) != state.relationships_before)
             },

@@ -22,12 +22,18 @@ from sqlalchemy import Connection, DateTime, String, Table, Text, and_, cast, ex
 
 from consent_engine import Decision
 from hub.db.feed_tables import feed_disclosures
-from hub.db.projection_tables import child_now, consent_pending, consent_records, team_members
+from hub.db.projection_tables import (
+    child_now,
+    competence_assessments,
+    consent_pending,
+    consent_records,
+    team_members,
+)
 from hub.db.tables import timeline_entries
 from hub.outbound.dispatch import content_json, encode_content
 from hub.outbound.feed_plan import HELD, Sent
 from hub.read.disclosure import ChildContext
-from projections.consent_records import to_record
+from projections.consent_records import birth_dates, records_of
 from projections.disclosure import aware, relationships_of
 
 CHUNK = 500
@@ -88,21 +94,25 @@ def load_contexts(conn: Connection, child_ids: Sequence[str]) -> dict[str, Child
     """
     team: dict[str, list[dict[str, Any]]] = {c: [] for c in child_ids}
     consents: dict[str, list[dict[str, Any]]] = {c: [] for c in child_ids}
+    assessments: dict[str, list[dict[str, Any]]] = {c: [] for c in child_ids}
     pending: set[str] = set()
     for chunk in chunked(child_ids):
         for row in _aware_rows(conn, team_members, chunk, _FOLD_ONLY):
             team[row["child_id"]].append(row)
         for row in _aware_rows(conn, consent_records, chunk):
             consents[row["child_id"]].append(row)
+        for row in _aware_rows(conn, competence_assessments, chunk):
+            assessments[row["child_id"]].append(row)
         pending.update(
             conn.execute(
                 select(consent_pending.c.child_id).where(consent_pending.c.child_id.in_(chunk)).distinct()
             ).scalars()
         )
+    born = birth_dates(conn, child_ids) if any(consents.values()) else dict.fromkeys(child_ids)
     return {
         c: ChildContext(
             c,
-            tuple(to_record(r) for r in consents[c]),
+            tuple(records_of(consents[c], assessments[c], born[c])),
             tuple(relationships_of(team[c])),
             tuple(team[c]),
             c in pending,

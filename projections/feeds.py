@@ -38,7 +38,7 @@ from hub.outbound.feed_codec import FeedCodec
 from hub.outbound.feed_plan import HELD, Op, Sent, Visible, audit_entries, plan
 from hub.outbound.fhir_subscription import Notice, matches
 from hub.read.disclosure import ChildContext, disclose
-from projections.consent_records import CONSENT_KINDS
+from projections.consent_records import CONSENT_STATE_KINDS
 from projections.disclosure import decision_key, entry_of
 from projections.feed_inputs import content_of, full_entry, load_contexts, load_inputs, now_states
 from projections.feed_writes import FeedWrites
@@ -69,8 +69,9 @@ def _recipients(config: OutboundConfig, subs: list[dict[str, Any]]) -> list[Reci
 
 
 def _widened(events: list[dict[str, Any]]) -> dict[str, datetime] | None:
-    """None if the batch changes the child's consent (every view may widen), else each source's first event."""
-    if any(e["kind"] in CONSENT_KINDS for e in events):
+    """None if the batch changes the child's consent or competence (every view may widen), else each source's
+    first event."""
+    if any(e["kind"] in CONSENT_STATE_KINDS for e in events):
         return None
     widened: dict[str, datetime] = {}
     for e in events:

@@ -26,7 +26,7 @@ from hub.telemetry.event_traces import remember as remember_traces
 from hub.telemetry.metrics import count_deadletters, observe_projected
 from hub.telemetry.spans import ConsumedEvent
 from projections.child_projector import project_batch
-from projections.consent_records import CONSENT_KINDS
+from projections.consent_records import CONSENT_STATE_KINDS
 from projections.identity.registry import follow_links, registry_for
 from projections.identity_batch import ChildIdWriter, resolve_events
 from projections.sql_sink import Consumed, collection_paused
@@ -114,7 +114,7 @@ def resolve_batch(deps: WorkerDeps, batch: Sequence[Record]) -> tuple[list[OutRe
             if isinstance(child, Exception):
                 reject(rec, child)
                 continue
-            if event["kind"] in CONSENT_KINDS:
+            if event["kind"] in CONSENT_STATE_KINDS:  # a consent or competence change
                 # From now until the projector applies it, reads of this child fail closed (DESIGN.md §7).
                 pending.append({"event_id": event["event_id"], "child_id": child, "queued_at": now})
             value = writer.encode(rec.value or b"", event, child)

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import MetaData, Table
 
-from hub.db.projection_tables import child_now, consent_records, episodes, team_members
+from hub.db.projection_tables import child_now, competence_assessments, consent_records, episodes, team_members
 from hub.db.tables import timeline_entries
 
-PROJECTIONS = ("timeline", "team", "episodes", "now", "consent")
+PROJECTIONS = ("timeline", "team", "episodes", "now", "consent", "competence")
 SHADOW_SUFFIX = "__rebuild"
 
 
@@ -20,12 +20,13 @@ class ProjectionTables:
     episodes: Table
     now: Table
     consent: Table
+    competence: Table
 
     def by_name(self) -> dict[str, Table]:
         return {name: getattr(self, name) for name in PROJECTIONS}
 
 
-LIVE = ProjectionTables(timeline_entries, team_members, episodes, child_now, consent_records)
+LIVE = ProjectionTables(timeline_entries, team_members, episodes, child_now, consent_records, competence_assessments)
 
 
 def shadow_tables() -> ProjectionTables:

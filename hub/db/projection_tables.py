@@ -29,6 +29,25 @@ consent_records = Table(
     Column("source_org", String(40), nullable=False),
 )
 
+# Competence assessments (competence.assessed events), per child: with the child's date of birth (from the
+# identity registry) they decide whether a young person's own consent, refusal or withdrawal counts.
+competence_assessments = Table(
+    "competence_assessments",
+    metadata,
+    Column("row_id", String(200), primary_key=True),  # "<source organisation>|<assessment id>"
+    Column("child_id", String(36), nullable=False, index=True),
+    Column("event_id", String(36), nullable=False),
+    Column("assessment_id", String(120), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("decision", String(120), nullable=False),
+    Column("categories", JSON, nullable=False),
+    Column("assessed_by", String(200), nullable=False),
+    Column("assessed_at", DateTime(timezone=True), nullable=False),
+    Column("framework", String(20), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("source_org", String(40), nullable=False),
+)
+
 # A consent event the hub has accepted but not yet applied: reads hide the child's shared entries meanwhile.
 consent_pending = Table(
     "consent_pending",

@@ -16,8 +16,8 @@ from sqlalchemy import Connection, select
 
 from consent_engine import ConsentRecord, Decision, Level, Policy, Relationship, Viewer, decide
 from hub.auth.tokens import Principal
-from hub.db.projection_tables import consent_pending, consent_records, team_members
-from projections.consent_records import to_record
+from hub.db.projection_tables import competence_assessments, consent_pending, consent_records, team_members
+from projections.consent_records import birth_dates, records_of
 from projections.disclosure import aware, decision_key, entry_of, relationships_of
 
 
@@ -42,9 +42,11 @@ def load_context(conn: Connection, child_id: str) -> ChildContext:
         conn.execute(select(consent_pending.c.event_id).where(consent_pending.c.child_id == child_id).limit(1)).scalar()
         is not None
     )
+    consents = rows(consent_records)
+    facts = (rows(competence_assessments), birth_dates(conn, [child_id])[child_id]) if consents else ((), None)
     return ChildContext(
         child_id,
-        tuple(to_record(r) for r in rows(consent_records)),
+        tuple(records_of(consents, *facts)),
         tuple(relationships_of(team)),
         tuple(team),
         pending,
