@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -17,6 +18,7 @@ import click
 import yaml
 
 from consent_engine import (
+    Consenter,
     Entry,
     Policy,
     PolicyError,
@@ -36,6 +38,7 @@ from consent_engine.directory import Directory, DirectoryError
 from consent_engine.policy_diff import entry_scenarios
 from consent_engine.scenario import (
     break_glass_from_mapping,
+    competence_from_mapping,
     consent_from_mapping,
     entry_sample_from_mapping,
     parse_time,
@@ -148,6 +151,7 @@ def _pairs(text: str, what: str) -> dict[str, Any]:
 
 
 _SETS = ("organisations", "organisation_types", "categories", "purposes")
+# (an assessment's categories are a set too: `categories=mental-health+referral`)
 """Fields given as lists on the command line, items separated by '+'."""
 _BOOLS = ("competent",)
 
@@ -185,6 +189,15 @@ def _scenario_from_flags(opts: dict[str, Any]) -> Scenario:
     basis = SharingBasis(opts["basis"], opts["basis_ref"], opts["decision_maker"], opts["basis_reason"])
     entry = Entry(opts["entry_id"], opts["child"], opts["source_org"], opts["category"], tuple(opts["label"]), basis)
     consents = tuple(consent_from_mapping(_record(text, "--consent"), "--consent") for text in opts["consent"])
+    if opts["birth_date"] or opts["assessment"]:  # what the hub knows of the young person's competence
+        facts = competence_from_mapping(
+            {
+                "birth_date": opts["birth_date"],
+                "assessments": [_record(text, "--assessment") for text in opts["assessment"]],
+            },
+            "--birth-date/--assessment",
+        )
+        consents = tuple(replace(c, competence=facts) if c.by is Consenter.YOUNG_PERSON else c for c in consents)
     relationships = tuple(
         relationship_from_mapping(_record(text, "--relationship"), "--relationship") for text in opts["relationship"]
     )
@@ -228,6 +241,17 @@ def _scenario_from_flags(opts: dict[str, Any]) -> Scenario:
     "recorded-at=2026-01-01T00:00:00Z' (repeatable; also start, end, withdraws, organisations).",
 )
 @click.option(
+    "--birth-date", default=None, help="The young person's date of birth (ISO 8601), for the competence rules."
+)
+@click.option(
+    "--assessment",
+    multiple=True,
+    help="A competence assessment of the young person, e.g. 'id=A1,outcome=competent,"
+    "assessed-at=2026-02-01T10:00:00Z,assessed-by=camhs-clinician C4711,categories=mental-health' "
+    "(repeatable; also recorded-at, decision, framework). With --birth-date, attached to every "
+    "young-person --consent.",
+)
+@click.option(
     "--relationship",
     multiple=True,
     help="A legitimate relationship, e.g. 'organisation=RX4,"
@@ -257,6 +281,19 @@ def explain(
     click.echo(f"policy: {loaded.name} {loaded.version} ({loaded.source})")
     click.echo(f"practitioner sees: {decision.practitioner_message}")
     click.echo(decision.explanation)
+    click.echo(competence_text(loaded))
+
+
+def competence_text(loaded: Policy) -> str:
+    """The policy's competence rules, as `policy explain` prints them under every derivation."""
+    rules = loaded.competence
+    own = ", ".join(sorted(rules.own_request_categories)) or "none"
+    lines = [
+        f"competence rules (presumed competent from {rules.presumed_from_age}; own requests that count whatever "
+        f"the competence: {own}):"
+    ]
+    lines += [f"  - {name}: {text}" for name, text in rules.texts.items()]
+    return "\n".join(lines)
 
 
 @policy.command()

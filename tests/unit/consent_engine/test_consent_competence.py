@@ -461,3 +461,37 @@ def _with_birth_date(value: object) -> dict[str, object]:
     record = dict(SCENARIO["consents"][0])  # type: ignore[index]
     record["competence"] = {"birth_date": value}
     return {**SCENARIO, "consents": [record]}
+
+
+# --- `onestory policy explain` shows the competence rules and the competence steps -------------------------------
+
+
+def test_policy_explain_shows_competence() -> None:
+    from click.testing import CliRunner
+
+    from hub.commands.policy import policy
+
+    args = [
+        "explain",
+        "--viewer-role=school-dsl",
+        "--viewer-org=100001",
+        "--category=pastoral-concern",
+        f"--source-org={GP}",
+        "--consent=id=P1,status=given,by=parental-responsibility,organisation-types=school,"
+        "categories=pastoral-concern,purposes=direct-care,recorded-at=2026-01-01T00:00:00Z",
+        "--consent=id=Y1,status=refused,by=young-person,organisation-types=school,recorded-at=2026-02-01T00:00:00Z",
+        "--relationship=organisation=100001,start=2025-01-01T00:00:00Z",
+        "--now=2026-05-01T12:00:00Z",
+    ]
+    runner = CliRunner()
+    respected = runner.invoke(policy, [*args, "--birth-date=2012-01-15"])
+    assert respected.exit_code == 0, respected.output
+    assert "level: none" in respected.output and "[competence-refusal-respected]" in respected.output
+    assert "competence rules (presumed competent from 16" in respected.output
+    assessed_ = runner.invoke(
+        policy,
+        [*args, "--assessment=id=A1,outcome=not_competent,assessed-at=2026-03-01T00:00:00Z,assessed-by=C4711"],
+    )
+    assert "level: full" in assessed_.output and "[consent-not-competent]" in assessed_.output
+    bad = runner.invoke(policy, [*args, "--birth-date=15/01/2012"])
+    assert bad.exit_code == 2 and "not an ISO 8601 date" in bad.output
