@@ -18,6 +18,23 @@ SHARED_SAMPLES = ROOT.parent / "shared" / "samples"
 PG_ADMIN_URL = "postgresql+psycopg://root@127.0.0.1:5432/postgres"
 
 
+def sample_directory(folder: Path) -> Path:
+    """The bundled directory plus one test organisation sending under every HL7 sample's MSH-4."""
+    from connectors.hl7v2.parse import normalise, read_header
+    from hub.directory_file import default_directory_text
+
+    facilities = sorted({read_header(normalise(p.read_bytes())).sending_facility for p in hl7_samples()})
+    quoted = ", ".join(f'"{f}"' for f in facilities if f)
+    path = folder / "organisations.yaml"
+    path.write_text(
+        default_directory_text()
+        + f"  - {{code: SAMPLES, code_system: local, type: acute-trust, name: Public HL7 v2 samples (tests), "
+        f"hl7_facilities: [{quoted}]}}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
 def hl7_samples() -> list[Path]:
     """Permissive samples always; the copyleft ones only where ../shared/samples is present."""
     found = sorted((SAMPLES / "hl7v2").glob("*.hl7"))
@@ -79,8 +96,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def running_hub(tmp_path: Path, database_url: str) -> Iterator[RunningHub]:
-    """`onestory up` on the embedded broker, once per database backend."""
-    hub = start_hub(tmp_path / "var", database_url)
+    """`onestory up` on the embedded broker, once per database backend.
+
+    Its organisation directory is the bundled one plus the senders of the public HL7 v2 samples, which would
+    otherwise be refused as unknown senders before their content is read.
+    """
+    hub = start_hub(tmp_path / "var", database_url, ["--directory", str(sample_directory(tmp_path))])
     try:
         yield hub
     finally:
