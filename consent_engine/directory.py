@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import yaml
@@ -146,7 +146,7 @@ class Directory:
         """Organisation code -> type."""
         return {listing.code: listing.type for listing in self.listings}
 
-    def problems_against(self, organisation_types: Mapping[str, str] | frozenset[str]) -> list[Problem]:
+    def problems_against(self, organisation_types: Collection[str]) -> list[Problem]:
         """A problem for every listing whose type the policy does not define (such a sender is never typed)."""
         known = ", ".join(sorted(organisation_types))
         return [
