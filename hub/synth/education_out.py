@@ -29,6 +29,8 @@ COLUMNS = {
         "Raised Date",
         "Raised By Role",
         "Action Taken",
+        "Decided By",
+        "Reason",
     ),
     "referrals": (*PERSON, "Referral Id", "Date", "Referred To", "Service", "Reason", "Urgency"),
     "sen": (*PERSON, "Status", "Previous Status", "Primary Need", "Effective Date"),
@@ -73,6 +75,11 @@ def _cells(h: Happening, org: str) -> tuple[str, list[str]]:
             f"{h.day:%d/%m/%Y}",
             d["role"],
             d["action"],
+            *(  # a safeguarding concern carries who decided to share and why (the lawful basis is refused without)
+                ["designated-safeguarding-lead DSL-1", f"{d['category']}: risk of significant harm"]
+                if d["type"] == "safeguarding"
+                else ["", ""]
+            ),
         ]
     if h.what == "referral":
         to = organisation(d["to"]).code

@@ -58,14 +58,16 @@ def record_for(h: Happening) -> tuple[dict[str, Any], str]:
         rec |= {"referral_id": d["referral_id"], "outcome": d["outcome"], "factors": d["factors"]}
         return rec, "assessment.completed"
     if what == "s47":
-        rec |= {"referral_id": d["referral_id"], "outcome": d["outcome"]}
+        rec |= {"referral_id": d["referral_id"], "outcome": d["outcome"], "team_manager": "TM-1"}
+        rec["reason"] = "reasonable cause to suspect significant harm"  # who decided and why: safeguarding basis
         return rec, "concern.raised"
     if what in PLAN_TYPES:
         rec |= {"status": d["status"], "start_date": d["start"].isoformat()}
         if what == "cin_plan":
             rec["category_of_need"] = d["category"]
         elif what == "cp_plan":
-            rec["category_of_abuse"] = d["category"]
+            rec |= {"category_of_abuse": d["category"], "decided_by": "child protection conference chair CC-1"}
+            rec["basis_reason"] = "child protection plan agreed at conference"
         else:
             rec |= {"legal_status": d["legal_status"], "placement": d["placement"]}
         if d["status"] == "reviewed":
