@@ -47,7 +47,11 @@ def _events(engine: Engine, ids: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def _archived(engine: Engine, ids: list[str], what: str) -> dict[str, dict[str, Any]]:
-    return wait_for(lambda: (e := _events(engine, ids)) and len(e) == len(set(ids)) and e, 30, what)
+    def all_there() -> dict[str, dict[str, Any]] | None:
+        found = _events(engine, ids)
+        return found if len(found) == len(set(ids)) else None
+
+    return wait_for(all_there, 30, what)
 
 
 def _issues(reply: httpx.Response) -> list[tuple[list[str], str]]:
@@ -175,15 +179,11 @@ def test_consent_competence_and_bases_over_http(running_hub: RunningHub, databas
     assert all(e["category"] == "consent" for k in ("consent.given", "competence.assessed") for e in by_kind[k])
 
     # The refused rows are in the dead-letter store with their reasons; the school's is corrected and replayed.
-    rows = wait_for(
-        lambda: (
-            (r := [d for d in deadletter_rows(engine) if d.connector in ("education", "social_care", "vcse")])
-            and len(r) >= 4
-            and r
-        ),
-        30,
-        "the refused rows in the dead-letter table",
-    )
+    def kept_rows() -> list[Any] | None:
+        found = [d for d in deadletter_rows(engine) if d.connector in ("education", "social_care", "vcse")]
+        return found if len(found) >= 4 else None
+
+    rows = wait_for(kept_rows, 30, "the refused rows in the dead-letter table")
     reasons = {r.reason for r in rows}
     assert (
         "row 3, column Reason: lawful basis 'safeguarding' needs who decided and why: why (the reason) is missing"
@@ -284,11 +284,12 @@ def test_drop_folder_takes_consents_and_competence_and_refuses_an_incomplete_bas
             f"{UPN},pastoral,D-P2,04/11/2025,lawful_basis:best-interests,,\r\n"
         ).encode()
     )
-    reports = wait_for(
-        lambda: (r := sorted((drop / "done").glob("*.report.json"))) and len(r) == 2 and r,
-        30,
-        "the consents and competence exports in done/",
-    )
+
+    def taken() -> list[Path] | None:
+        found = sorted((drop / "done").glob("*.report.json"))
+        return found if len(found) == 2 else None
+
+    reports = wait_for(taken, 30, "the consents and competence exports in done/")
     by_file = {json.loads(p.read_text())["file"]: json.loads(p.read_text()) for p in reports}
     assert by_file[f"{SCHOOL}_consents_20251107.csv"]["accepted_events"] == 2
     assert by_file[f"{SCHOOL}_competence_20251107.csv"]["accepted_events"] == 1

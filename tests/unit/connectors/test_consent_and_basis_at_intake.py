@@ -82,7 +82,9 @@ def test_every_lawful_basis_a_connector_can_emit_is_defined_in_the_default_polic
     emitted: set[str] = set()
     for path in CONNECTORS_DIR.rglob("*"):
         if path.suffix == ".py":
-            emitted |= set(re.findall(r"[(\n]\s*[\"']lawful_basis[\"'],\s*[\"']([a-z][a-z0-9-]*)[\"']", path.read_text()))
+            emitted |= set(
+                re.findall(r"[(\n]\s*[\"']lawful_basis[\"'],\s*[\"']([a-z][a-z0-9-]*)[\"']", path.read_text())
+            )
         elif path.suffix in (".yaml", ".yml"):
             emitted |= set(re.findall(r"kind:\s*lawful_basis,\s*reference:\s*([a-z][a-z0-9-]*)", path.read_text()))
     assert {"safeguarding", "public-task", "direct-care"} <= emitted, emitted
