@@ -274,7 +274,9 @@ def consent_payload(r: dict[str, Any], organisation: str, resolve: Resolve) -> d
         "period_start": f.fhir_datetime(period.get("start")),
         "period_end": f.fhir_datetime(period.get("end")),
         "recorded_by": f.ref_identifier(r.get("organization")) or organisation,
-        "withdraws": None,
+        # `inactive` ends this consent and nothing else (FHIR: terminated or replaced); it is not a refusal of
+        # everything the consent covered, which would also close consents the young person gave elsewhere.
+        "withdraws": consent_id if st == "inactive" else None,
     }
 
 
