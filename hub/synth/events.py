@@ -486,6 +486,8 @@ class _Story:
             "recipients": self.recipients(),
             "start": first,
         }
+        if young_person:  # under 16 their consent counts once a clinician has recorded they are competent
+            self.add(first, "camhs", "competence", {"id": f"{consent['id']}-gillick", "outcome": "competent"})
         self.add(first, "camhs", "consent", {**consent, "status": "given"})
         if rng.random() < CONSENT_WITHDRAWN:
             self.add(

@@ -19,9 +19,11 @@ from hub.synth.organisations import organisation
 ODS = "https://fhir.nhs.uk/Id/ods-organization-code"
 SNOMED = "http://snomed.info/sct"
 REFERRAL_ID = "https://onestory.example/Id/referral"
-ORG_TYPE = "https://onestory.example/CodeSystem/organisation-type"
-CATEGORY = "https://onestory.example/CodeSystem/category"
-PURPOSE = "https://onestory.example/CodeSystem/purpose"
+HUB = "https://onestory.nhs.example/CodeSystem"
+ORG_TYPE = f"{HUB}/organisation-type"
+CATEGORY = f"{HUB}/category"
+PURPOSE = f"{HUB}/purpose"
+COMPETENCE = f"{HUB}/competence"
 TERMINOLOGY = "http://terminology.hl7.org/CodeSystem"
 MEASURE = "https://onestory.example/CodeSystem/outcome-measure"
 LETTER = "https://onestory.example/CodeSystem/letter"
@@ -86,8 +88,8 @@ def _referral(h: Happening, org: str, subject: dict[str, str]) -> tuple[dict[str
 
 def _consent(h: Happening, org: str, subject: dict[str, str]) -> dict[str, Any]:
     data = h.data
-    parent = {"reference": f"RelatedPerson/{data['id'].lower()}-parent"}
-    performer = subject if data["given_by"] == "young-person" else parent
+    by_parent = data["given_by"] != "young-person"
+    performer = {"reference": "#parent"} if by_parent else subject
     actors = [
         {
             "role": {"coding": [{"system": ORG_TYPE, "code": org_type}]},
@@ -115,6 +117,35 @@ def _consent(h: Happening, org: str, subject: dict[str, str]) -> dict[str, Any]:
         "organization": [_org_ref(org)],
         "policyRule": {"coding": [{"system": f"{TERMINOLOGY}/v3-ActCode", "code": "OPTIN"}]},
         "provision": provision,
+    } | (
+        {
+            "contained": [
+                {
+                    "resourceType": "RelatedPerson",
+                    "id": "parent",
+                    "patient": subject,
+                    "relationship": [{"coding": [{"system": f"{TERMINOLOGY}/v3-RoleCode", "code": "PRN"}]}],
+                }
+            ]
+        }
+        if by_parent
+        else {}
+    )
+
+
+def _competence(h: Happening, subject: dict[str, str]) -> dict[str, Any]:
+    """A Gillick assessment as the CAMHS EPR records it (the hub's competence Observation, docs/events.md)."""
+    part = [("decision", "information-sharing"), ("framework", "gillick")]
+    return {
+        "resourceType": "Observation",
+        "id": h.data["id"].lower(),
+        "status": "final",
+        "code": {"coding": [{"system": COMPETENCE, "code": "assessment"}]},
+        "subject": subject,
+        "effectiveDateTime": local_iso(h.day, h.minute),
+        "performer": [{"reference": "Practitioner/camhs-duty-clinician"}],
+        "valueCodeableConcept": {"coding": [{"system": COMPETENCE, "code": h.data["outcome"]}]},
+        "component": [{"code": {"coding": [{"system": COMPETENCE, "code": c}]}, "valueString": v} for c, v in part],
     }
 
 
@@ -130,6 +161,8 @@ def resource(h: Happening, org: str) -> tuple[dict[str, Any], str]:
         return _referral(h, org, subject)
     if what == "consent":
         return _consent(h, org, subject), f"consent.{data['status']}"
+    if what == "competence":
+        return _competence(h, subject), "competence.assessed"
     if what == "episode":
         period = {"start": local_iso(data["start"])} | ({"end": local_iso(data["end"])} if "end" in data else {})
         episode = {
