@@ -6,16 +6,12 @@ import asyncio
 import logging
 import signal
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from connectors.hl7v2.mllp_client import ack_code, send_message
-from connectors.hl7v2.parse import parse
-from hub.auth.tokens import issue_token, load_or_create_signing_key
 from hub.collector import tune_for_service
-from hub.demo import demo_messages
+from hub.region.demo import hints, load_demo
 from hub.settings import HubSettings
 from hub.stack import Stack
 from hub.telemetry.setup import configure_telemetry
@@ -50,27 +46,13 @@ async def _run(stack: Stack, demo: bool, ready_timeout: float) -> int:
         click.echo("stopped " + " ".join(f"{k}={v:.1f}s" for k, v in stack.timings.items()), err=True)
 
 
-def _first_nhs_number(messages: list[bytes]) -> str:
-    """The demo children's NHS numbers are synthetic (999 range); show one the reader can search for."""
-    pid = parse(messages[0]).first("PID")
-    reps = pid.repetitions(3) if pid else []
-    return next((r[0] for r in reps if len(r) > 3 and r[3] == "NHS"), "9434765870")
-
-
 def _load_demo(stack: Stack) -> None:
+    """A small region through the real interfaces (hub/region/demo.py), then where to look at it."""
     assert stack.mllp is not None
-    messages = demo_messages()
-    codes = [ack_code(send_message(stack.settings.mllp_host, stack.mllp.port, m)) for m in messages]
-    key = load_or_create_signing_key(stack.settings.data_dir)
-    token = issue_token(
-        key, user="demo.gp", organisation="RX1", role="gp", purpose="direct-care", now=datetime.now(UTC)
-    )
     api = f"http://{stack.settings.api_host}:{stack.settings.api_port}"
-    click.echo(f"demo: sent {len(codes)} HL7 messages over MLLP, ACKs {sorted(set(codes))}")
-    click.echo(
-        f"demo: try  curl -H 'Authorization: Bearer {token}' "
-        f"'{api}/fhir/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|{_first_nhs_number(messages)}'"
-    )
+    result = load_demo(api, (stack.settings.mllp_host, stack.mllp.port), stack.settings.data_dir, say=click.echo)
+    for line in hints(api, result):
+        click.echo(line)
 
 
 @click.command()

@@ -4,6 +4,7 @@ so a hub running the default directory and policy accepts, types and shares ever
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -11,8 +12,8 @@ from click.testing import CliRunner
 from connectors.hl7v2.parse import normalise, read_header
 from connectors.hl7v2.senders import sender
 from hub.cli import main
-from hub.demo import demo_messages
 from hub.directory_file import bundled_directory
+from hub.region.story import stories
 from hub.synth.organisations import ORGANISATION_TYPES, organisation
 from hub.synth.records import ORGS_PER_KIND
 from hub.synth.replay import requests
@@ -49,7 +50,14 @@ def test_every_code_synth_emits_is_in_the_directory_with_the_right_type(tmp_path
     }
 
 
-def test_the_demo_sends_as_a_directory_organisation() -> None:
+def test_the_demo_sends_as_directory_organisations() -> None:
+    """Every demo sender is in the bundled directory; HL7 senders are typed by their MSH-4 binding."""
     directory = bundled_directory()
-    for message in demo_messages():
-        assert sender(read_header(normalise(message)), directory).type == "acute-trust"
+    types = set()
+    for delivery in stories(date(2026, 12, 6)):
+        listing = directory.get(delivery.org)
+        assert listing is not None, delivery.label
+        types.add(listing.type)
+        if delivery.channel == "mllp":
+            assert sender(read_header(normalise(delivery.body)), directory) == listing
+    assert types >= {"gp-practice", "camhs", "community-health", "school", "local-authority", "vcse", "hub"}
