@@ -7,6 +7,7 @@ attributed or keyed. Pure: no clock reads (times come in as arguments).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -184,6 +185,42 @@ def basis(
             )
             raise MappingError(f"lawful basis {reference!r} needs who decided and why: {missing}", where)
     return {"kind": kind, "reference": reference, "decided_by": decided_by, "reason": reason}  # type: ignore[typeddict-item]
+
+
+def consent_payload(
+    consent_id: str,
+    status: str,
+    given_by: str,
+    recorded_by: str,
+    *,
+    organisations: Iterable[str] = (),
+    organisation_types: Iterable[str] = (),
+    categories: Iterable[str] = (),
+    purposes: Iterable[str] = (),
+    start: datetime | None = None,
+    end: datetime | None = None,
+    withdraws: str | None = None,
+    competent: bool | None = None,
+) -> dict[str, Any]:
+    """The `Consent` payload (schemas/avro/onestory.payload.Consent.avsc), filled the same way by every connector.
+
+    `competent` stays None unless the source itself recorded a young person's competence with the decision;
+    competence is otherwise its own event (`competence.assessed`).
+    """
+    return {
+        "consent_id": consent_id,
+        "status": status,
+        "given_by": given_by,
+        "competent": competent,
+        "recipient_organisations": list(organisations),
+        "recipient_organisation_types": list(organisation_types),
+        "categories": list(categories),
+        "purposes": list(purposes),
+        "period_start": start,
+        "period_end": end,
+        "recorded_by": recorded_by,
+        "withdraws": withdraws,
+    }
 
 
 def _canonical_json(value: Any) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from connectors.canonical import CATEGORIES, EventSpec, basis, policy_terms
+from connectors.canonical import CATEGORIES, EventSpec, basis, consent_payload, policy_terms
 from connectors.tabular import Row, RowError
 from hub.events.model import SharingBasis, Subject
 
@@ -77,20 +77,19 @@ def consent_spec(
             raise RowError("a consent given must name the categories it covers (or * for all)", row.at("Categories"))
         if not purposes:
             raise RowError("a consent given must name its purposes (e.g. direct-care)", row.at("Purposes"))
-    payload: dict[str, Any] = {
-        "consent_id": consent_id,
-        "status": status,
-        "given_by": given_by,
-        "competent": None,
-        "recipient_organisations": organisations,
-        "recipient_organisation_types": types,
-        "categories": categories,
-        "purposes": purposes,
-        "period_start": start,
-        "period_end": end,
-        "recorded_by": organisation,
-        "withdraws": withdraws,
-    }
+    payload = consent_payload(
+        consent_id,
+        status,
+        given_by,
+        organisation,
+        organisations=organisations,
+        organisation_types=types,
+        categories=categories,
+        purposes=purposes,
+        start=start,
+        end=end,
+        withdraws=withdraws,
+    )
     who = "the young person" if given_by == "young-person" else "a person with parental responsibility"
     return EventSpec(
         kind=f"consent.{status}",

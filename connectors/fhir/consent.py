@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from connectors import canonical
 from connectors.canonical import CATEGORIES, basis, policy_terms
 from connectors.errors import MappingError
 from connectors.fhir import fields as f
@@ -262,22 +263,21 @@ def consent_payload(r: dict[str, Any], organisation: str, resolve: Resolve) -> d
             )
     period = provision.get("period") or {}
     consent_id = str(r.get("id") or (f.first(r.get("identifier")) or {}).get("value") or "unidentified")
-    return {
-        "consent_id": consent_id,
-        "status": status,
-        "given_by": given_by(r, resolve),
-        "competent": None,
-        "recipient_organisations": orgs,
-        "recipient_organisation_types": types,
-        "categories": categories,
-        "purposes": purposes,
-        "period_start": f.fhir_datetime(period.get("start")),
-        "period_end": f.fhir_datetime(period.get("end")),
-        "recorded_by": f.ref_identifier(r.get("organization")) or organisation,
+    return canonical.consent_payload(
+        consent_id,
+        status,
+        given_by(r, resolve),
+        f.ref_identifier(r.get("organization")) or organisation,
+        organisations=orgs,
+        organisation_types=types,
+        categories=categories,
+        purposes=purposes,
+        start=f.fhir_datetime(period.get("start")),
+        end=f.fhir_datetime(period.get("end")),
         # `inactive` ends this consent and nothing else (FHIR: terminated or replaced); it is not a refusal of
         # everything the consent covered, which would also close consents the young person gave elsewhere.
-        "withdraws": consent_id if st == "inactive" else None,
-    }
+        withdraws=consent_id if st == "inactive" else None,
+    )
 
 
 def withdrawal_of(payload: dict[str, Any], replaced: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connectors.canonical import nhs_identifier
+from connectors.canonical import consent_payload, nhs_identifier
 from connectors.errors import MappingError
 from connectors.hl7v2.parse import Hl7Message, Segment
 from hub.events.model import Identifier
@@ -214,20 +214,19 @@ def consents(message: Hl7Message, rules: dict[str, Any], recorded_by: str) -> li
             )
         competence = (con.value(16) or "").upper()
         consent_id = con.value(4) or con.value(3) or f"{message.header.control_id}-{con.value(1) or n}"
-        fields: dict[str, Any] = {
-            "consent_id": consent_id,
-            "status": status,
-            "given_by": given_by,
-            "competent": {"Y": True, "N": False}.get(competence) if given_by == "young-person" else None,
-            "recipient_organisations": list(scope.get("organisations") or []),
-            "recipient_organisation_types": list(scope.get("organisation_types") or []),
-            "categories": list(scope.get("categories") or []),
-            "purposes": list(scope.get("purposes") or []),
-            "period_start": parse_ts(con.value(14), f"{where}-14"),
-            "period_end": parse_ts(con.value(15), f"{where}-15"),
-            "recorded_by": recorded_by,
-            "withdraws": None,
-        }
+        fields = consent_payload(
+            consent_id,
+            status,
+            given_by,
+            recorded_by,
+            organisations=scope.get("organisations") or (),
+            organisation_types=scope.get("organisation_types") or (),
+            categories=scope.get("categories") or (),
+            purposes=scope.get("purposes") or (),
+            start=parse_ts(con.value(14), f"{where}-14"),
+            end=parse_ts(con.value(15), f"{where}-15"),
+            competent={"Y": True, "N": False}.get(competence) if given_by == "young-person" else None,
+        )
         out.append((fields, {"consent": consent_id}, parse_ts(con.value(13), f"{where}-13")))
     return out
 

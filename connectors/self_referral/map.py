@@ -17,7 +17,16 @@ from datetime import date, datetime
 from typing import Any
 
 from connectors.batch import Batch, Issue
-from connectors.canonical import EventSpec, Source, basis, build_event, local_id_system, make_subject, nhs_identifier
+from connectors.canonical import (
+    EventSpec,
+    Source,
+    basis,
+    build_event,
+    consent_payload,
+    local_id_system,
+    make_subject,
+    nhs_identifier,
+)
 from connectors.errors import MappingError
 from connectors.tabular import load_json_object
 from hub.events.model import Identifier
@@ -145,61 +154,52 @@ def map_form(body: bytes, now: datetime) -> Batch:
         sharing_basis=sharing,
         correlation_ids={"referral": receipt, "consent": consent_id},
     )
-    consent = EventSpec(
-        kind=f"consent.{status}",
-        category="consent",
-        record_id=f"self-referral|{receipt}|consent",
-        subject=subject,
-        occurred_at=now,
-        recorded_at=now,
-        summary="Chose who may be told about the request for help" if may_tell else "Chose that nobody else is told",
-        payload_type="Consent",
-        payload={
-            "consent_id": consent_id,
-            "status": status,
-            "given_by": REQUESTERS[str(requester)],
-            "competent": None,
-            "recipient_organisations": [],
-            "recipient_organisation_types": [MAY_TELL[m][1] for m in may_tell],
-            "categories": ["self-referral", *(["mental-health"] if may_tell else [])],
-            "purposes": ["direct-care"] if may_tell else [],
-            "period_start": now,
-            "period_end": None,
-            "recorded_by": ORGANISATION,
-            "withdraws": None,
-        },
-        sharing_basis=basis("consent", consent_id),
-        correlation_ids={"referral": receipt, "consent": consent_id},
-    )
-    specs = [referral, consent]
+    given_by = REQUESTERS[str(requester)]
+
+    def choice(suffix: str, status: str, types: list[str], categories: list[str], summary: str) -> EventSpec:
+        """The requester's own consent or refusal, as they chose it on the form."""
+        choice_id = f"{receipt}-{suffix}"
+        return EventSpec(
+            kind=f"consent.{status}",
+            category="consent",
+            record_id=f"self-referral|{receipt}|{suffix}",
+            subject=subject,
+            occurred_at=now,
+            recorded_at=now,
+            summary=summary,
+            payload_type="Consent",
+            payload=consent_payload(
+                choice_id,
+                status,
+                given_by,
+                ORGANISATION,
+                organisation_types=[MAY_TELL[m][1] for m in types],
+                categories=categories,
+                purposes=["direct-care"] if status == "given" else [],
+                start=now,
+            ),
+            sharing_basis=basis("consent", choice_id),
+            correlation_ids={"referral": receipt, "consent": choice_id},
+        )
+
+    specs = [
+        referral,
+        choice(
+            "consent",
+            status,
+            may_tell,
+            ["self-referral", *(["mental-health"] if may_tell else [])],
+            "Chose who may be told about the request for help" if may_tell else "Chose that nobody else is told",
+        ),
+    ]
     if do_not_tell:
-        refusal_id = f"{receipt}-do-not-tell"
         specs.append(
-            EventSpec(
-                kind="consent.refused",
-                category="consent",
-                record_id=f"self-referral|{receipt}|do-not-tell",
-                subject=subject,
-                occurred_at=now,
-                recorded_at=now,
-                summary="Chose who must not be told about the request for help",
-                payload_type="Consent",
-                payload={
-                    "consent_id": refusal_id,
-                    "status": "refused",
-                    "given_by": REQUESTERS[str(requester)],
-                    "competent": None,
-                    "recipient_organisations": [],
-                    "recipient_organisation_types": [MAY_TELL[m][1] for m in do_not_tell],
-                    "categories": ["self-referral", "mental-health"],
-                    "purposes": [],
-                    "period_start": now,
-                    "period_end": None,
-                    "recorded_by": ORGANISATION,
-                    "withdraws": None,
-                },
-                sharing_basis=basis("consent", refusal_id),
-                correlation_ids={"referral": receipt, "consent": refusal_id},
+            choice(
+                "do-not-tell",
+                "refused",
+                do_not_tell,
+                ["self-referral", "mental-health"],
+                "Chose who must not be told about the request for help",
             )
         )
     source = Source("self_referral", "self-referral-page", ORGANISATION, "hub")
