@@ -26,7 +26,7 @@ from consent_engine.directory import (
     validate_code,
 )
 from consent_engine.policy_parse import parse_spec
-from hub.commands.policy import DEFAULT_POLICY, default_policy_text
+from hub.commands.policy import read_policy_file
 from hub.directory_file import default_directory_text, read_directory_file
 
 _DIRECTORY = click.option(
@@ -47,14 +47,8 @@ _POLICY = click.option(
 )
 
 
-def _policy_text(path: str | None) -> tuple[str, str]:
-    if path is None:
-        return default_policy_text(), DEFAULT_POLICY
-    return Path(path).read_text(encoding="utf-8"), path
-
-
 def _policy_types(path: str | None) -> dict[str, str]:
-    text, source = _policy_text(path)
+    text, source = read_policy_file(path)
     spec, _ = parse_spec(text, source)
     if spec is None:
         raise click.ClickException(f"{source}: not a readable policy (run `onestory policy check {source}`)")
@@ -112,7 +106,7 @@ def check(directory_path: str | None, policy_path: str | None) -> None:
     """
     text, source = read_directory_file(_existing(directory_path))
     directory, problems = read_directory(text, source)
-    policy_text, policy_source = _policy_text(policy_path)
+    policy_text, policy_source = read_policy_file(policy_path)
     problems += check_policy(policy_text, policy_source, directory)
     for problem in problems:
         click.echo(str(problem), err=True)

@@ -55,7 +55,8 @@ def default_policy_text() -> str:
     return resources.files("consent_engine.policies").joinpath("default.yaml").read_text(encoding="utf-8")
 
 
-def _read(path: str | os.PathLike[str] | None) -> tuple[str, str]:
+def read_policy_file(path: str | os.PathLike[str] | None) -> tuple[str, str]:
+    """(text, source) of a policy file, the bundled default when `path` is None."""
     if path is None:
         return default_policy_text(), DEFAULT_POLICY
     return Path(path).read_text(encoding="utf-8"), os.fspath(path)
@@ -69,7 +70,7 @@ def load_policy(
     `path` None is the bundled default policy; `directory` is a parsed Directory, a directory file, or None for
     the bundled default directory (consent_engine/policies/organisations.yaml).
     """
-    text, source = _read(path)
+    text, source = read_policy_file(path)
     return parse_policy(text, source, directory if isinstance(directory, Directory) else load_directory(directory))
 
 
@@ -119,7 +120,7 @@ def check(files: tuple[str, ...], directory_path: str | None) -> None:
         raise SystemExit(1) from exc
     failed = False
     for path in files or (None,):
-        text, source = _read(path)
+        text, source = read_policy_file(path)
         problems = check_policy(text, source, directory)
         for problem in problems:
             click.echo(str(problem), err=True)

@@ -18,14 +18,7 @@ import httpx
 
 from connectors.hl7v2.mllp_client import ack_code, send_message
 from hub.region.story import Delivery
-
-ROUTES = {
-    "fhir": "/intake/fhir",
-    "education": "/intake/education",
-    "social-care": "/intake/social-care",
-    "vcse": "/intake/vcse",
-    "self-referral": "/intake/self-referral",
-}
+from hub.synth.replay import ROUTES
 
 
 @dataclass

@@ -280,6 +280,19 @@ AMARA_WORDS = (
     "Please do NOT tell my school."
 )
 
+# Whom Amara's consent (recorded by CAMHS) lets be told, and about what; her withdrawal names the same consent.
+AMARA_TELLS = ("gp-practice", "camhs", "community-health", "local-authority", "vcse")
+AMARA_SHARES = (
+    "self-referral",
+    "pastoral-concern",
+    "attendance",
+    "vcse-support",
+    "mental-health",
+    "assessment",
+    "referral",
+    "voice-of-child",
+)
+
 
 def amara(today: date, c: Child) -> list[Delivery]:
     d = today
@@ -354,17 +367,8 @@ def amara(today: date, c: Child) -> list[Delivery]:
                     c,
                     "consent-amara-health",
                     _iso(d, 75),
-                    to_types=("gp-practice", "camhs", "community-health", "local-authority", "vcse"),
-                    categories=(
-                        "self-referral",
-                        "pastoral-concern",
-                        "attendance",
-                        "vcse-support",
-                        "mental-health",
-                        "assessment",
-                        "referral",
-                        "voice-of-child",
-                    ),
+                    to_types=AMARA_TELLS,
+                    categories=AMARA_SHARES,
                 ),
                 _consent(c, "consent-amara-no-school", _iso(d, 75), deny=True, to_types=("school",)),
                 {
@@ -509,17 +513,8 @@ def amara_withdraws(today: date, c: Child) -> Delivery:
         "consent-amara-health",
         _iso(today, 0, 9),
         status="inactive",
-        to_types=("gp-practice", "camhs", "community-health", "local-authority", "vcse"),
-        categories=(
-            "self-referral",
-            "pastoral-concern",
-            "attendance",
-            "vcse-support",
-            "mental-health",
-            "assessment",
-            "referral",
-            "voice-of-child",
-        ),
+        to_types=AMARA_TELLS,
+        categories=AMARA_SHARES,
     )
     return Delivery("fhir", CAMHS, _bundle(consent), "CAMHS: Amara withdraws her consent")
 
