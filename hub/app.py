@@ -27,12 +27,20 @@ class WorkerDeps:
     rules: Rules
 
 
-def create_app(bootstrap: str, web_port: int, session_timeout: float = 10.0, datadir: str | None = None) -> faust.App:
-    """`datadir` keeps Faust's own scratch folder inside the hub's data dir, not the working directory."""
+def create_app(
+    bootstrap: str,
+    web_port: int,
+    session_timeout: float = 10.0,
+    datadir: str | None = None,
+    credentials: faust.SASLCredentials | faust.SSLCredentials | None = None,
+) -> faust.App:
+    """`datadir` keeps Faust's own scratch folder inside the hub's data dir, not the working directory;
+    `credentials` are the broker's TLS/SASL (hub.kafka.security.faust_credentials; None: plaintext)."""
     return faust.App(
         "onestory-projector",
         datadir=datadir or "var/faust",
         broker=f"kafka://{bootstrap}",
+        broker_credentials=credentials,
         store="memory://",
         web_bind="127.0.0.1",
         web_port=web_port,

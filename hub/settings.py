@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -49,6 +49,25 @@ class HubSettings(BaseSettings):
     log_level: str = Field("warning", description="root log level: debug, info, warning, error")
     log_format: Literal["json", "text"] = Field("json", description="json: one object a line, with trace ids")
     telemetry_file: Path | None = Field(None, description="also write spans, metrics and logs here as JSON lines")
+
+    # Kafka client security, applied to every confluent-kafka client and the Faust app (hub/kafka/security.py).
+    # Production clusters (Strimzi listeners) want TLS and a SCRAM user; the embedded broker is PLAINTEXT only.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="PLAINTEXT, SSL (TLS, optionally mutual), SASL_PLAINTEXT or SASL_SSL"
+    )
+    kafka_ssl_ca_file: Path | None = Field(None, description="PEM CA bundle for the brokers; None = system CAs")
+    kafka_ssl_cert_file: Path | None = Field(None, description="mutual TLS: the client certificate (PEM)")
+    kafka_ssl_key_file: Path | None = Field(None, description="mutual TLS: the client private key (PEM)")
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str = Field("", description="SASL user (Strimzi: the KafkaUser's name)")
+    kafka_sasl_password: SecretStr | None = Field(None, description="SASL password, from a Secret; never logged")
+    # PostgreSQL TLS, passed to psycopg as libpq connection parameters by hub/db/engine.py (not SQLite).
+    database_sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = Field(
+        None, description="libpq sslmode; None = libpq's default (prefer); production: verify-full"
+    )
+    database_sslrootcert: Path | None = Field(None, description="CA that signed the server certificate (PEM)")
+    database_sslcert: Path | None = Field(None, description="client certificate for certificate authentication")
+    database_sslkey: Path | None = Field(None, description="client private key (mode 0600, or 0640 if root-owned)")
 
     def database_url(self) -> str:
         if self.database:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import faust
@@ -33,16 +34,18 @@ def register(
     outbound: OutboundConfig | None,
     session_timeout_s: float,
     step_names: tuple[str, ...] = STEPS,
+    security: Mapping[str, str] | None = None,
 ) -> HotPath:
     """Register the dead-letter agent and the hot path's `step_names`; the hot path starts and stops with
-    the app. Every worker keeps dead letters (idempotent by id; the group shares the partitions)."""
+    the app. Every worker keeps dead letters (idempotent by id; the group shares the partitions).
+    `security`: the hot path's Kafka client security (hub.kafka.security.kafka_client_config)."""
     hot: HotPath | None = None
 
     def stopping() -> bool:
         return hot is not None and hot.stopping()
 
     steps = steps_for(step_names, deps, stopping, outbound)
-    hot = HotPath(bootstrap, app.conf.id, steps, session_timeout_s)
+    hot = HotPath(bootstrap, app.conf.id, steps, session_timeout_s, security)
 
     @app.agent(raw_topic(app, DEADLETTER), name="deadletters")
     async def deadletter_store(stream: faust.StreamT[bytes]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -44,6 +44,7 @@ class ConsumerSettings:
     topic: str
     session_timeout_s: float = 10.0
     client_id: str = "onestory-worker"
+    security: Mapping[str, str] | None = None  # hub.kafka.security.kafka_client_config; None: plaintext
 
 
 class BatchConsumer:
@@ -65,6 +66,7 @@ class BatchConsumer:
                 "heartbeat.interval.ms": 1000,
                 "fetch.wait.max.ms": 20,
                 "queued.min.messages": 20000,
+                **(settings.security or {}),
             }
         )
         self._consumer.subscribe([settings.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from hub.app import WorkerDeps
@@ -139,12 +139,22 @@ class HotPath:
     is restarted: a batch is never skipped.
     """
 
-    def __init__(self, bootstrap: str, group: str, steps: list[Step], session_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        group: str,
+        steps: list[Step],
+        session_timeout_s: float = 10.0,
+        security: Mapping[str, str] | None = None,
+    ) -> None:
         self.steps = steps
         self._stop = threading.Event()
         self._errors: list[BaseException] = []
         self._consumers = [
-            BatchConsumer(ConsumerSettings(bootstrap, f"{group}.{s.name}", s.topic, session_timeout_s)) for s in steps
+            BatchConsumer(
+                ConsumerSettings(bootstrap, f"{group}.{s.name}", s.topic, session_timeout_s, security=security)
+            )
+            for s in steps
         ]
         self._threads = [
             threading.Thread(target=self._run, args=(step, consumer), name=f"hot-path-{step.name}", daemon=True)

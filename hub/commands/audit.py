@@ -28,9 +28,10 @@ from hub.audit.retention import PurgeRefused, place_hold, purge, release_hold
 from hub.audit.search import AuditQuery, iterate
 from hub.audit.verify import verify as verify_chain
 from hub.auth.tokens import load_or_create_signing_key
-from hub.db.engine import make_engine
+from hub.db.engine import engine_for, make_engine
 from hub.db.migrate import upgrade
 from hub.kafka.producer import DurableProducer
+from hub.kafka.security import kafka_client_config
 from hub.settings import HubSettings
 
 _data_dir = click.option(
@@ -45,7 +46,7 @@ _actor = click.option("--actor", required=True, help="Who is doing this (an IG o
 
 
 def _engine(data_dir: Path, database: str | None) -> Engine:
-    return make_engine(HubSettings(data_dir=data_dir, database=database).database_url())
+    return engine_for(HubSettings(data_dir=data_dir, database=database))
 
 
 def _public_key(data_dir: Path) -> ec.EllipticCurvePublicKey | None:
@@ -110,7 +111,8 @@ def verify(data_dir: Path, database: str | None, chunk: int, as_json: bool) -> N
 def checkpoint(data_dir: Path, database: str | None, kafka: str | None) -> None:
     """Sign the chain head now with the hub's key."""
     engine = _engine(data_dir, database)
-    producer = DurableProducer(kafka, client_id="onestory-audit") if kafka else None
+    config = kafka_client_config(HubSettings(data_dir=data_dir, database=database))
+    producer = DurableProducer(kafka, client_id="onestory-audit", config=config) if kafka else None
     made = checkpoint_and_export(engine, load_or_create_signing_key(data_dir), data_dir, producer)
     if producer:
         producer.close()

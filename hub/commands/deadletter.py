@@ -15,7 +15,7 @@ from typing import Any
 import click
 from sqlalchemy import Engine, select, update
 
-from hub.db.engine import make_engine
+from hub.db.engine import engine_for
 from hub.db.tables import deadletters
 from hub.settings import HubSettings
 
@@ -26,7 +26,7 @@ _data_dir = click.option(
 
 
 def _engine(data_dir: Path, database: str | None) -> Engine:
-    return make_engine(HubSettings(data_dir=data_dir, database=database).database_url())
+    return engine_for(HubSettings(data_dir=data_dir, database=database))
 
 
 def _summary(row: Any) -> dict[str, Any]:
@@ -116,9 +116,11 @@ def replay(data_dir: Path, database: str | None, kafka: str, body_file: Path | N
     from connectors.registry import CONNECTORS
     from hub.events.codec import EventCodec
     from hub.kafka.producer import DeliveryError, DurableProducer
+    from hub.kafka.security import kafka_client_config
 
     engine = _engine(data_dir, database)
-    producer = DurableProducer(kafka, client_id="onestory-deadletter-replay")
+    security = kafka_client_config(HubSettings(data_dir=data_dir, database=database))
+    producer = DurableProducer(kafka, client_id="onestory-deadletter-replay", config=security)
     publisher = Publisher(producer, EventCodec.load())
     failed = 0
     try:

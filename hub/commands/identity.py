@@ -15,7 +15,7 @@ import click
 from sqlalchemy import Engine
 
 from hub.commands.policy import load_policy
-from hub.db.engine import make_engine
+from hub.db.engine import engine_for
 from hub.db.migrate import upgrade
 from hub.events.codec import EventCodec
 from hub.settings import HubSettings
@@ -46,7 +46,7 @@ def _with(options: list[Any]) -> Any:
 
 
 def _engine(data_dir: Path, database: str | None) -> Engine:
-    engine = make_engine(HubSettings(data_dir=data_dir, database=database).database_url())
+    engine = engine_for(HubSettings(data_dir=data_dir, database=database))
     upgrade(engine)
     return engine
 

@@ -11,9 +11,10 @@ import click
 from sqlalchemy import func, select
 from tqdm import tqdm
 
-from hub.db.engine import make_engine
+from hub.db.engine import engine_for
 from hub.db.tables import event_store
 from hub.kafka.producer import DurableProducer, OutRecord
+from hub.kafka.security import kafka_client_config
 from hub.kafka.topics import EVENTS, ensure_topics
 from hub.settings import HubSettings
 
@@ -31,9 +32,10 @@ def log() -> None:
 def restore(kafka: str, data_dir: str, database: str | None, batch: int) -> None:
     """Republish every archived event, in archive order, to onestory.events.v1."""
     settings = HubSettings(data_dir=data_dir, database=database, kafka=kafka)
-    ensure_topics(kafka, settings.partitions)
-    engine = make_engine(settings.database_url())
-    producer = DurableProducer(kafka, client_id="onestory-restore")
+    security = kafka_client_config(settings)
+    ensure_topics(kafka, settings.partitions, config=security)
+    engine = engine_for(settings)
+    producer = DurableProducer(kafka, client_id="onestory-restore", config=security)
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(event_store)).scalar_one()
         last, sent = 0, 0

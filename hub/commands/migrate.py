@@ -11,7 +11,7 @@ from typing import Any
 import click
 from sqlalchemy import make_url
 
-from hub.db.engine import make_engine
+from hub.db.engine import engine_for
 from hub.db.migrate import upgrade
 from hub.settings import HubSettings
 
@@ -28,7 +28,7 @@ def migrate(database: str | None, revision: str) -> None:
     url = settings.database_url()
     if not settings.database:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(url)
+    engine = engine_for(settings)
     try:
         upgrade(engine, revision)
     finally:

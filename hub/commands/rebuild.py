@@ -6,7 +6,7 @@ import click
 from tqdm import tqdm
 
 from hub.commands.policy import load_policy
-from hub.db.engine import make_engine
+from hub.db.engine import engine_for
 from hub.db.migrate import upgrade
 from hub.events.codec import EventCodec
 from hub.settings import HubSettings
@@ -53,7 +53,7 @@ def rebuild(
 ) -> None:
     """Rebuild projections from the event store; resumes an interrupted rebuild; safe while the hub runs."""
     settings = HubSettings(data_dir=data_dir, database=database)
-    engine = make_engine(settings.database_url())
+    engine = engine_for(settings)
     if processes > 1 and engine.dialect.name == "sqlite":
         raise click.UsageError("--processes: SQLite has one writer at a time; rebuild it with one process")
     upgrade(engine)

@@ -22,10 +22,11 @@ from connectors.hl7v2.mllp_server import MllpServer
 from connectors.publisher import Publisher
 from hub.api.main import create_api
 from hub.collector import tune_for_service
-from hub.db.engine import make_engine
+from hub.db.engine import engine_for
 from hub.directory_file import load_directory
 from hub.events.codec import EventCodec
 from hub.kafka.producer import DurableProducer
+from hub.kafka.security import kafka_client_config
 from hub.settings import HubSettings
 from hub.stack import api_context
 from hub.telemetry.setup import configure_telemetry
@@ -62,9 +63,13 @@ def app_from_env() -> Any:
     """
     settings = HubSettings()
     configure_telemetry("onestory-api", settings)
-    engine = make_engine(settings.database_url())
+    engine = engine_for(settings)
     codec = EventCodec.load()
-    producer = DurableProducer(settings.kafka, client_id="onestory-connectors") if settings.kafka else None
+    producer = (
+        DurableProducer(settings.kafka, client_id="onestory-connectors", config=kafka_client_config(settings))
+        if settings.kafka
+        else None
+    )
     ctx = api_context(settings, engine, codec, database_health(engine))
     ctx.publisher = Publisher(producer, codec) if producer else None
     app = create_api(ctx)
@@ -99,9 +104,13 @@ def api(host: str | None, port: int | None, workers: int) -> None:
         )
         return
     telemetry = configure_telemetry("onestory-api", settings)
-    engine = make_engine(settings.database_url())
+    engine = engine_for(settings)
     codec = EventCodec.load()
-    producer = DurableProducer(settings.kafka, client_id="onestory-connectors") if settings.kafka else None
+    producer = (
+        DurableProducer(settings.kafka, client_id="onestory-connectors", config=kafka_client_config(settings))
+        if settings.kafka
+        else None
+    )
     try:
         ctx = api_context(settings, engine, codec, database_health(engine))
         ctx.publisher = Publisher(producer, codec) if producer else None  # None: /intake answers 503
@@ -147,7 +156,7 @@ def mllp(host: str | None, port: int | None, kafka: str | None) -> None:
     if not settings.kafka:
         raise click.UsageError("the MLLP listener needs --kafka HOST:PORT or ONESTORY_KAFKA")
     telemetry = configure_telemetry("onestory-mllp", settings)
-    producer = DurableProducer(settings.kafka, client_id="onestory-connectors")
+    producer = DurableProducer(settings.kafka, client_id="onestory-connectors", config=kafka_client_config(settings))
     try:
         asyncio.run(_serve_mllp(settings, producer))
     finally:

@@ -14,7 +14,7 @@ from typing import Any
 import click
 from sqlalchemy import Engine, func, select
 
-from hub.db.engine import make_engine
+from hub.db.engine import engine_for
 from hub.db.feed_tables import subscription_deliveries, subscriptions
 from hub.outbound.relay import replay as requeue
 from hub.settings import HubSettings
@@ -27,7 +27,7 @@ _json = click.option("--json", "as_json", is_flag=True, help="JSON instead of te
 
 
 def _engine(data_dir: Path, database: str | None) -> Engine:
-    return make_engine(HubSettings(data_dir=data_dir, database=database).database_url())
+    return engine_for(HubSettings(data_dir=data_dir, database=database))
 
 
 def _counts(engine: Engine, sub_id: str | None = None) -> dict[str, dict[str, int]]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from hub.kafka.security import kafka_client_config
 from hub.kafka.topics import ALL_TOPICS, admin, ensure_topics
 from hub.settings import HubSettings
 
@@ -39,10 +40,16 @@ def create(kafka: str | None, partitions: int | None, replication_factor: int | 
     s = _settings(kafka, partitions, replication_factor)
     assert s.kafka is not None
     try:
-        ensure_topics(s.kafka, s.partitions, timeout=timeout, replication_factor=s.topic_replication_factor)
+        ensure_topics(
+            s.kafka,
+            s.partitions,
+            timeout=timeout,
+            replication_factor=s.topic_replication_factor,
+            config=kafka_client_config(s),
+        )
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
-    _print(s.kafka, timeout)
+    _print(s, timeout)
 
 
 @topics.command("list")
@@ -52,11 +59,12 @@ def list_topics(kafka: str | None, timeout: float) -> None:
     """Print each OneStory topic with its partition count (`missing` if it does not exist)."""
     s = _settings(kafka, None, None)
     assert s.kafka is not None
-    _print(s.kafka, timeout)
+    _print(s, timeout)
 
 
-def _print(bootstrap: str, timeout: float) -> None:
-    found = admin(bootstrap).list_topics(timeout=timeout).topics
+def _print(s: HubSettings, timeout: float) -> None:
+    assert s.kafka is not None
+    found = admin(s.kafka, kafka_client_config(s)).list_topics(timeout=timeout).topics
     for name in ALL_TOPICS:
         meta = found.get(name)
         click.echo(f"{name} partitions={len(meta.partitions) if meta else 'missing'}")

@@ -11,9 +11,10 @@ from hub.app import WorkerDeps, create_app
 from hub.audit.policy_in_force import record_policy_in_force
 from hub.collector import tune_for_service
 from hub.commands.policy import load_policy
-from hub.db.engine import make_engine
+from hub.db.engine import engine_for
 from hub.events.codec import EventCodec
 from hub.kafka.producer import DurableProducer
+from hub.kafka.security import faust_credentials, kafka_client_config
 from hub.kafka.topics import ALL_TOPICS, ensure_topics, topic_ids
 from hub.outbound.config import OutboundConfig
 from hub.outbound.topics import ensure_feed_topics
@@ -29,26 +30,32 @@ SESSION_TIMEOUT_S = 10.0  # as the Faust app's own (hub.app.create_app)
 def build_worker_app(settings: HubSettings, web_port: int) -> faust.App:
     if not settings.kafka:
         raise click.UsageError("the worker needs --kafka HOST:PORT (onestory up passes its embedded broker)")
-    ensure_topics(settings.kafka, settings.partitions, replication_factor=settings.topic_replication_factor)
+    security = kafka_client_config(settings)
+    ensure_topics(
+        settings.kafka, settings.partitions, replication_factor=settings.topic_replication_factor, config=security
+    )
     deps = WorkerDeps(
-        engine=make_engine(settings.database_url()),
+        engine=engine_for(settings),
         codec=EventCodec.load(),
-        producer=DurableProducer(settings.kafka, client_id="onestory-worker"),
-        topic_ids=topic_ids(settings.kafka, list(ALL_TOPICS)),
+        producer=DurableProducer(settings.kafka, client_id="onestory-worker", config=security),
+        topic_ids=topic_ids(settings.kafka, list(ALL_TOPICS), config=security),
         policy=load_policy(settings.policy_file, settings.directory_file),
         rules=bundled_rules(),
     )
     record_policy_in_force(deps.engine, deps.policy)
-    app = create_app(settings.kafka, web_port, datadir=str(settings.data_dir / "faust"))
+    app = create_app(
+        settings.kafka, web_port, datadir=str(settings.data_dir / "faust"), credentials=faust_credentials(settings)
+    )
     outbound = OutboundConfig.load()
     ensure_feed_topics(
         settings.kafka,
         [s.organisation for s in outbound.subscribers],
         settings.partitions,
         settings.topic_replication_factor,
+        config=security,
     )
     steps = step_names(settings.worker_steps)
-    hot = agents.register(app, deps, settings.kafka, outbound, SESSION_TIMEOUT_S, steps)
+    hot = agents.register(app, deps, settings.kafka, outbound, SESSION_TIMEOUT_S, steps, security)
     if "outbound" in steps:  # the outbox relay and rest hooks send what this worker's feeds queue
         feeds_agent.register(app, deps, outbound)
 

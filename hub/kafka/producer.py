@@ -6,7 +6,7 @@ confluent-kafka is used rather than aiokafka because the embedded broker cannot 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, Message, Producer
@@ -25,7 +25,8 @@ class OutRecord:
 
 
 class DurableProducer:
-    def __init__(self, bootstrap: str, client_id: str = "onestory") -> None:
+    def __init__(self, bootstrap: str, client_id: str = "onestory", config: Mapping[str, str] | None = None) -> None:
+        """`config`: client security from hub.kafka.security.kafka_client_config (None: plaintext)."""
         self._producer = Producer(
             {
                 "bootstrap.servers": bootstrap,
@@ -34,6 +35,7 @@ class DurableProducer:
                 "acks": "all",
                 "linger.ms": 2,
                 "message.timeout.ms": 15000,
+                **(config or {}),
             }
         )
         self._lock = threading.Lock()

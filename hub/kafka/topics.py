@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from confluent_kafka import KafkaException, TopicCollection
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -15,13 +17,20 @@ IDENTITY = "onestory.identity.v1"  # identity decisions: link, not-same, unmerge
 ALL_TOPICS = (INTAKE, DEADLETTER, EVENTS, CONSENT, AUDIT, IDENTITY)
 
 
-def admin(bootstrap: str) -> AdminClient:
-    return AdminClient({"bootstrap.servers": bootstrap})
+def admin(bootstrap: str, config: Mapping[str, str] | None = None) -> AdminClient:
+    """`config`: client security from hub.kafka.security.kafka_client_config (None: plaintext)."""
+    return AdminClient({"bootstrap.servers": bootstrap, **(config or {})})
 
 
-def ensure_topics(bootstrap: str, partitions: int, timeout: float = 15.0, replication_factor: int = 1) -> None:
+def ensure_topics(
+    bootstrap: str,
+    partitions: int,
+    timeout: float = 15.0,
+    replication_factor: int = 1,
+    config: Mapping[str, str] | None = None,
+) -> None:
     """Create missing topics; existing ones are left as they are (never shrunk or re-created)."""
-    client = admin(bootstrap)
+    client = admin(bootstrap, config)
     existing = set(client.list_topics(timeout=timeout).topics)
     missing = [
         NewTopic(t, num_partitions=partitions, replication_factor=replication_factor)
@@ -38,8 +47,10 @@ def ensure_topics(bootstrap: str, partitions: int, timeout: float = 15.0, replic
                 raise RuntimeError(f"could not create topic {name}: {exc}") from exc
 
 
-def topic_ids(bootstrap: str, topics: list[str], timeout: float = 10.0) -> dict[str, str]:
+def topic_ids(
+    bootstrap: str, topics: list[str], timeout: float = 10.0, config: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Kafka topic ids: they change when a topic is re-created, so offset tracking keys on them."""
-    client = admin(bootstrap)
+    client = admin(bootstrap, config)
     futures = client.describe_topics(TopicCollection(topics), request_timeout=timeout)
     return {name: str(future.result(timeout).topic_id) for name, future in futures.items()}

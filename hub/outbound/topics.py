@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import NewTopic
@@ -12,11 +12,16 @@ from hub.outbound.dispatch import out_topic
 
 
 def ensure_feed_topics(
-    bootstrap: str, organisations: Iterable[str], partitions: int, replication_factor: int = 1, timeout: float = 15.0
+    bootstrap: str,
+    organisations: Iterable[str],
+    partitions: int,
+    replication_factor: int = 1,
+    timeout: float = 15.0,
+    config: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Create the feed topics that are missing (never re-created or shrunk); returns every feed topic name."""
     names = [out_topic(org) for org in organisations]
-    client = admin(bootstrap)
+    client = admin(bootstrap, config)
     existing = set(client.list_topics(timeout=timeout).topics)
     missing = [
         NewTopic(n, num_partitions=partitions, replication_factor=replication_factor)
