@@ -6,6 +6,7 @@ refused by values.schema.json or by the chart's own `fail` checks.
 from __future__ import annotations
 
 import copy
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,6 +71,7 @@ def test_every_manifest_validates_against_kubernetes(
     docs = render(chart, values)
     kinds = {d["kind"] for d in docs}
     assert {"Deployment", "Service", "Job", "ConfigMap", "PodDisruptionBudget", "NetworkPolicy"} <= kinds
+    assert ("Ingress" in kinds) == (values is PRODUCTION)
     for doc in docs:
         if (doc["apiVersion"], doc["kind"]) in CRDS:
             continue
@@ -194,6 +196,15 @@ BAD_VALUES = [
     ("image.pullPolicy", "Sometimes"),
     ("connectors.service.type", "Ingress"),
     ("strimzi.enabled", "yes"),
+    ("settings.kafkaSecurityProtocol", "TLS"),
+    ("settings.kafkaSaslMechanism", "SCRAM-SHA-1"),
+    ("settings.databaseSslmode", "on"),
+    ("kafkaTls.caSecret", "Care_Kafka CA"),
+    ("kafkaSasl.password", "in-values"),
+    ("databaseTls.clientKey", "tls.key"),
+    ("ingress.enabled", "yes"),
+    ("ingress.hosts", ["https://onestory.example.nhs.uk/"]),
+    ("ingress.tls", [{"hosts": ["onestory.example.nhs.uk"]}]),
     ("processors.resources", {"requests": {"memory": "lots"}}),
 ]
 
@@ -236,3 +247,131 @@ def test_an_organisation_directory_is_mounted_and_named_by_its_setting(chart: he
     for spec in pod_specs(docs).values():
         mounts = spec["containers"][0]["volumeMounts"]
         assert {"name": "directory", "mountPath": "/etc/onestory/directory", "readOnly": True} in mounts
+
+
+def test_the_api_ingress_is_off_by_default_and_routes_every_host_to_the_api_service(chart: helm.Chart) -> None:
+    assert "Ingress" not in {d["kind"] for d in render(chart)}
+    ingress = by_kind(render(chart, PRODUCTION), "Ingress")["onestory-api"]
+    spec = ingress["spec"]
+    assert spec["ingressClassName"] == "nginx"
+    assert spec["tls"] == [{"secretName": "onestory-tls", "hosts": ["onestory.care.example.nhs.uk"]}]
+    assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "nhs-internal-ca"
+    backend = {"service": {"name": "onestory-api", "port": {"name": "http"}}}
+    assert spec["rules"] == [
+        {
+            "host": "onestory.care.example.nhs.uk",
+            "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]},
+        }
+    ]
+    service = by_kind(render(chart, PRODUCTION), "Service")["onestory-api"]
+    assert [p["name"] for p in service["spec"]["ports"]] == ["http"]
+    with pytest.raises(helm.HelmRenderError, match="ingress.enabled needs ingress.hosts"):
+        render(chart, {"ingress": {"enabled": True}})
+
+
+def _container_env(spec: dict[str, Any], rendered: dict[str, str], secret_values: dict[str, str]) -> dict[str, str]:
+    """What a container's process sees: the settings ConfigMap, then its explicit env (secretKeyRef resolved)."""
+    env = dict(rendered)
+    for item in spec["containers"][0]["env"]:
+        if "value" in item:
+            env[item["name"]] = item["value"]
+        elif "secretKeyRef" in item.get("valueFrom", {}):
+            ref = item["valueFrom"]["secretKeyRef"]
+            env[item["name"]] = secret_values[f"{ref['name']}/{ref['key']}"]
+    return env
+
+
+def test_production_kafka_sasl_ssl_and_database_tls_reach_every_workload(
+    chart: helm.Chart, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rendered environment builds the settings that kafka_client_config and engine_for use, and every
+    file a setting names is mounted read-only from a Secret; the password never sits in a ConfigMap."""
+    from hub.db.engine import postgres_tls_args
+    from hub.kafka.security import kafka_client_config
+
+    docs = render(chart, PRODUCTION)
+    rendered = by_kind(docs, "ConfigMap")["onestory-settings"]["data"]
+    password = "from-the-KafkaUser-secret"  # noqa: S105 - a test value
+    for name, spec in pod_specs(docs).items():
+        env = {k: v for k, v in _container_env(spec, rendered, {"onestory/password": password}).items()}
+        for key in [k for k in os.environ if k.startswith("ONESTORY_")]:
+            monkeypatch.delenv(key)
+        for key, value in env.items():
+            if key.startswith("ONESTORY_") and "$(" not in value:
+                monkeypatch.setenv(key, value)
+        settings = HubSettings()
+        config = kafka_client_config(settings)
+        assert config == {
+            "security.protocol": "SASL_SSL",
+            "sasl.mechanism": "SCRAM-SHA-512",
+            "sasl.username": "onestory",
+            "sasl.password": password,
+            "ssl.ca.location": "/etc/onestory/kafka-ca/ca.crt",
+        }, name
+        assert postgres_tls_args(settings) == {
+            "sslmode": "verify-full",
+            "sslrootcert": "/etc/onestory/database-ca/ca.crt",
+        }, name
+        mounts = {m["mountPath"]: m for m in spec["containers"][0]["volumeMounts"]}
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        for path, secret, key in [
+            (config["ssl.ca.location"], "care-kafka-cluster-ca-cert", "ca.crt"),
+            (postgres_tls_args(settings)["sslrootcert"], "care-pg-ca", "ca.crt"),
+        ]:
+            folder, file = path.rsplit("/", 1)
+            assert mounts[folder]["readOnly"] is True, name
+            volume = volumes[mounts[folder]["name"]]["secret"]
+            assert volume["secretName"] == secret and {"key": key, "path": file} in volume["items"], name
+    for configmap in by_kind(docs, "ConfigMap").values():
+        assert password not in str(configmap) and "PASSWORD" not in str(configmap.get("data", {}))
+
+
+def test_mutual_tls_mounts_client_certificates_and_keys_from_secrets(chart: helm.Chart) -> None:
+    values = _with("kafkaTls.clientSecret", "onestory-tls-user")
+    values["databaseTls"]["clientSecret"] = "onestory-pg-client"
+    values["settings"]["kafkaSecurityProtocol"] = "SSL"
+    docs = render(chart, values)
+    rendered = by_kind(docs, "ConfigMap")["onestory-settings"]["data"]
+    assert rendered["ONESTORY_KAFKA_SSL_CERT_FILE"] == "/etc/onestory/kafka-client/client.crt"
+    assert rendered["ONESTORY_KAFKA_SSL_KEY_FILE"] == "/etc/onestory/kafka-client/client.key"
+    assert rendered["ONESTORY_DATABASE_SSLCERT"] == "/etc/onestory/database-client/client.crt"
+    assert rendered["ONESTORY_DATABASE_SSLKEY"] == "/etc/onestory/database-client/client.key"
+    for spec in pod_specs(docs).values():
+        volumes = {v["name"]: v.get("secret") for v in spec["volumes"]}
+        assert volumes["kafka-client"] == {
+            "secretName": "onestory-tls-user",
+            "defaultMode": 0o440,
+            "items": [{"key": "user.crt", "path": "client.crt"}, {"key": "user.key", "path": "client.key"}],
+        }
+        assert volumes["database-client"]["items"] == [
+            {"key": "tls.crt", "path": "client.crt"},
+            {"key": "tls.key", "path": "client.key"},
+        ]
+    for kube in KUBE_VERSIONS:
+        for doc in docs:
+            if (doc["apiVersion"], doc["kind"]) not in CRDS:
+                kubernetes_validate.validate(doc, kube, strict=True)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"settings": {"kafkaSecurityProtocol": "SASL_SSL"}}, "needs settings.kafkaSaslUsername"),
+        ({"settings": {"kafkaSecurityProtocol": "SASL_SSL", "kafkaSaslUsername": "onestory"}}, "needs a password"),
+        ({"kafkaTls": {"caSecret": "care-kafka-cluster-ca-cert"}}, "use SSL or SASL_SSL"),
+        ({"settings": {"databaseSslmode": "verify-full"}}, "needs databaseTls.caSecret"),
+    ],
+)
+def test_incomplete_connection_security_is_refused(chart: helm.Chart, values: dict[str, Any], message: str) -> None:
+    with pytest.raises(helm.HelmRenderError, match=message):
+        render(chart, values)
+
+
+def test_a_sasl_password_in_values_goes_to_the_chart_made_secret_only(chart: helm.Chart) -> None:
+    values = {
+        "settings": {"kafkaSecurityProtocol": "SASL_PLAINTEXT", "kafkaSaslUsername": "dev"},
+        "secrets": {"kafkaSaslPassword": "dev-only"},
+    }
+    docs = render(chart, values)
+    assert by_kind(docs, "Secret")["onestory-secrets"]["stringData"]["ONESTORY_KAFKA_SASL_PASSWORD"] == "dev-only"
+    assert "dev-only" not in str(by_kind(docs, "ConfigMap"))

@@ -62,6 +62,19 @@ app.kubernetes.io/component: {{ .component }}
 {{- if and (not .Values.secrets.existingSecret) (or (not .Values.secrets.database) (not .Values.secrets.kafka)) -}}
 {{- fail "secrets.database and secrets.kafka are required unless secrets.existingSecret names a Secret holding them" -}}
 {{- end -}}
+{{- $protocol := .Values.settings.kafkaSecurityProtocol | default "PLAINTEXT" -}}
+{{- if and (hasPrefix "SASL_" $protocol) (not .Values.settings.kafkaSaslUsername) -}}
+{{- fail (printf "settings.kafkaSecurityProtocol %s needs settings.kafkaSaslUsername (Strimzi: the KafkaUser's name)" $protocol) -}}
+{{- end -}}
+{{- if and (hasPrefix "SASL_" $protocol) (not .Values.kafkaSasl.passwordSecret) (not .Values.secrets.kafkaSaslPassword) (not .Values.secrets.existingSecret) -}}
+{{- fail (printf "settings.kafkaSecurityProtocol %s needs a password: kafkaSasl.passwordSecret, secrets.kafkaSaslPassword or ONESTORY_KAFKA_SASL_PASSWORD in secrets.existingSecret" $protocol) -}}
+{{- end -}}
+{{- if and (or .Values.kafkaTls.caSecret .Values.kafkaTls.clientSecret) (not (has $protocol (list "SSL" "SASL_SSL"))) -}}
+{{- fail (printf "kafkaTls is set but settings.kafkaSecurityProtocol is %s: use SSL or SASL_SSL" $protocol) -}}
+{{- end -}}
+{{- if and (has .Values.settings.databaseSslmode (list "verify-ca" "verify-full")) (not .Values.databaseTls.caSecret) -}}
+{{- fail (printf "settings.databaseSslmode %s needs databaseTls.caSecret (CloudNativePG: <cluster>-ca): the CA that signed the server's certificate" .Values.settings.databaseSslmode) -}}
+{{- end -}}
 {{- if and (gt (int .Values.api.replicas) 1) (not .Values.secrets.existingSecret) (not .Values.secrets.oidcIssuer) -}}
 {{- fail "more than one API replica needs an external OIDC issuer (secrets.oidcIssuer): each pod's own signing key differs" -}}
 {{- end -}}
@@ -104,6 +117,27 @@ capabilities:
       fieldPath: metadata.namespace
 - name: OTEL_RESOURCE_ATTRIBUTES
   value: "k8s.pod.name=$(POD_NAME),k8s.namespace.name=$(POD_NAMESPACE),service.version={{ .Chart.AppVersion }}"
+{{- with .Values.kafkaSasl.passwordSecret }}
+- name: ONESTORY_KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.kafkaSasl.passwordKey }}
+{{- end }}
+{{- end -}}
+
+{{/* TLS material from other operators' Secrets: (volume name, Secret, keys → fixed file names). */}}
+{{- define "onestory.tlsMounts" -}}
+{{- $mounts := list -}}
+{{- with .Values.kafkaTls -}}
+{{- if .caSecret -}}{{- $mounts = append $mounts (dict "name" "kafka-ca" "secret" .caSecret "items" (list (dict "key" .caKey "path" "ca.crt"))) -}}{{- end -}}
+{{- if .clientSecret -}}{{- $mounts = append $mounts (dict "name" "kafka-client" "secret" .clientSecret "items" (list (dict "key" .certKey "path" "client.crt") (dict "key" .keyKey "path" "client.key"))) -}}{{- end -}}
+{{- end -}}
+{{- with .Values.databaseTls -}}
+{{- if .caSecret -}}{{- $mounts = append $mounts (dict "name" "database-ca" "secret" .caSecret "items" (list (dict "key" .caKey "path" "ca.crt"))) -}}{{- end -}}
+{{- if .clientSecret -}}{{- $mounts = append $mounts (dict "name" "database-client" "secret" .clientSecret "items" (list (dict "key" .certKey "path" "client.crt") (dict "key" .keyKey "path" "client.key"))) -}}{{- end -}}
+{{- end -}}
+{{- toJson $mounts -}}
 {{- end -}}
 
 {{- define "onestory.volumeMounts" -}}
@@ -119,6 +153,11 @@ capabilities:
 {{- if include "onestory.hasDirectory" . }}
 - name: directory
   mountPath: /etc/onestory/directory
+  readOnly: true
+{{- end }}
+{{- range include "onestory.tlsMounts" . | fromJsonArray }}
+- name: {{ .name }}
+  mountPath: /etc/onestory/{{ .name }}
   readOnly: true
 {{- end }}
 {{- end -}}
@@ -139,6 +178,14 @@ capabilities:
 - name: directory
   configMap:
     name: {{ include "onestory.directoryConfigMap" . }}
+{{- end }}
+{{- range include "onestory.tlsMounts" . | fromJsonArray }}
+- name: {{ .name }}
+  secret:
+    secretName: {{ .secret }}
+    defaultMode: 0440  # libpq accepts a root-owned key readable by its group (fsGroup), not by others
+    items:
+      {{- toYaml .items | nindent 6 }}
 {{- end }}
 {{- end -}}
 
