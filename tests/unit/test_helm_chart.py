@@ -375,3 +375,53 @@ def test_a_sasl_password_in_values_goes_to_the_chart_made_secret_only(chart: hel
     docs = render(chart, values)
     assert by_kind(docs, "Secret")["onestory-secrets"]["stringData"]["ONESTORY_KAFKA_SASL_PASSWORD"] == "dev-only"
     assert "dev-only" not in str(by_kind(docs, "ConfigMap"))
+
+
+def _deploy_guide() -> tuple[list[dict[str, Any]], dict[str, Any], str]:
+    """docs/deploy.md's manifests (its `kubectl apply -f - <<'EOF'` documents), its values and its commands."""
+    text = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    manifests = [d for block in re.findall(r"<<'EOF'\n(.*?)\nEOF\n", text, re.S) for d in yaml.safe_load_all(block)]
+    values_section = text.split("### 7. Values", 1)[1].split("###", 1)[0]
+    values = yaml.safe_load(re.search(r"```yaml\n(.*?)```", values_section, re.S).group(1))  # type: ignore[union-attr]
+    commands = "\n".join(re.findall(r"```bash\n(.*?)```", text, re.S))
+    return manifests, values, commands
+
+
+def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def test_the_deploy_guide_names_line_up_with_its_values_and_render(chart: helm.Chart) -> None:
+    """The step-by-step guide's Strimzi and CloudNativePG resources, credentials and values agree, and its
+    values (on top of the production example) render into manifests that validate."""
+    manifests, values, commands = _deploy_guide()
+    kinds = {(d["kind"], d["metadata"]["name"]): d for d in manifests}
+    assert set(kinds) == {
+        ("KafkaNodePool", "dual-role"),
+        ("Kafka", "care-kafka"),
+        ("KafkaUser", "onestory"),
+        ("Cluster", "care-pg"),
+    }
+    kafka, user, pg = kinds["Kafka", "care-kafka"], kinds["KafkaUser", "onestory"], kinds["Cluster", "care-pg"]
+    listener = kafka["spec"]["kafka"]["listeners"][0]
+    assert listener["tls"] is True and listener["authentication"]["type"] == "scram-sha-512"
+    assert kafka["spec"]["kafka"]["config"]["min.insync.replicas"] >= 2
+    assert user["spec"]["authentication"]["type"] == "scram-sha-512"
+    assert user["metadata"]["namespace"] == "care" == pg["metadata"]["namespace"]
+    assert values["settings"]["kafkaSecurityProtocol"] == "SASL_SSL"
+    assert values["settings"]["kafkaSaslMechanism"] == "SCRAM-SHA-512"
+    assert values["settings"]["kafkaSaslUsername"] == user["metadata"]["name"] == values["kafkaSasl"]["passwordSecret"]
+    assert values["strimzi"]["cluster"] == kafka["metadata"]["name"]
+    assert values["kafkaTls"]["caSecret"] == f"{kafka['metadata']['name']}-cluster-ca-cert"
+    assert values["databaseTls"]["caSecret"] == f"{pg['metadata']['name']}-ca"
+    assert f"ONESTORY_KAFKA='care-kafka-kafka-bootstrap.kafka.svc:{listener['port']}'" in commands
+    assert "@care-pg-rw.care.svc:5432/onestory" in commands and values["settings"]["databaseSslmode"] == "verify-full"
+    assert f"secret generic {values['secrets']['existingSecret']} " in commands
+    docs = render(chart, _merged(PRODUCTION, values))
+    assert by_kind(docs, "Ingress")["onestory-api"]["spec"]["tls"][0]["secretName"] == "onestory-tls"
+    for doc in docs:
+        if (doc["apiVersion"], doc["kind"]) not in CRDS:
+            kubernetes_validate.validate(doc, KUBE_VERSIONS[-1], strict=True)
