@@ -33,7 +33,27 @@ _COMMANDS: dict[str, str] = {
 
 
 class LazyGroup(click.Group):
-    """A click group whose subcommands are imported only when used."""
+    """A click group whose subcommands are imported only when used.
+
+    Every subcommand runs inside `invoke`, so configuration and connection failures (hub.failures) become one
+    or two lines and exit code 2 for all of them; `--debug` shows the traceback. Other errors keep theirs.
+    """
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                raise
+            from hub.failures import DEBUG_HINT, explain
+
+            explained = explain(exc)
+            if explained is None:
+                raise
+            what, fix = explained
+            click.echo(f"error: {what}", err=True)
+            click.echo(f"fix: {fix} ({DEBUG_HINT})", err=True)
+            ctx.exit(2)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(_COMMANDS)
@@ -50,5 +70,11 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="ONESTORY_DEBUG",
+    help="Show the traceback of configuration and connection errors instead of a short message.",
+)
+def main(debug: bool) -> None:
     """OneStory: one shared, consent-checked story of a child across health, education, social care and VCSE."""

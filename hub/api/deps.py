@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from hub.api.context import ApiContext
-from hub.auth.tokens import AuthError, Principal
+from hub.auth.roles import known_roles
+from hub.auth.tokens import AuthError, Principal, require_known
 
 
 async def context(request: Request) -> ApiContext:  # async: no thread hop for a lookup
@@ -16,11 +17,12 @@ async def context(request: Request) -> ApiContext:  # async: no thread hop for a
 
 
 def principal(request: Request, ctx: Annotated[ApiContext, Depends(context)]) -> Principal:
+    """A valid token for a role in the policy and an organisation in the directory; else 401 (AuthError)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthError("a Bearer token is required")
-    return ctx.verifier.verify(token.strip())
+    return require_known(ctx.verifier.verify(token.strip()), known_roles(ctx.policy), ctx.policy.organisations)
 
 
 async def client_address(request: Request) -> str | None:

@@ -21,6 +21,7 @@ from hub.api.routes import ig as ig_routes
 from hub.api.routes import smart as smart_routes
 from hub.api.routes import subscriptions as fhir_subscriptions
 from hub.api.routes import viewer as viewer_routes
+from hub.api.security_headers import SecurityHeaders
 from hub.api.threads import SYNC_THREADS, SyncThreadLimit
 from hub.web.self_referral import page as self_referral_page
 
@@ -48,4 +49,8 @@ def create_api(ctx: ApiContext) -> FastAPI:
     app.include_router(self_referral_page.router)
     app.include_router(ig_routes.router)
     app.add_middleware(SyncThreadLimit, threads=SYNC_THREADS)
+    # Outermost, so every response gets them; the viewer is the one page an EPR may frame.
+    app.add_middleware(
+        SecurityHeaders, frame_ancestors={"/viewer": smart_routes.settings_of(ctx).viewer_frame_ancestors}
+    )
     return app

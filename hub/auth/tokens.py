@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 LOCAL_ISSUER = "urn:onestory:hub"
 PURPOSES = ("direct-care", "safeguarding", "audit")
+AUDIT_PURPOSE = "audit"  # the only purpose for which the access log itself may be read
 
 
 class AuthError(Exception):
@@ -38,6 +40,11 @@ class Principal:
 
 def _key_path(data_dir: Path) -> Path:
     return data_dir / "keys" / "signing-key.pem"
+
+
+def has_signing_key(data_dir: Path) -> bool:
+    """True if the data dir already holds the hub's signing key (a fresh key would sign tokens no hub accepts)."""
+    return _key_path(data_dir).exists()
 
 
 def load_or_create_signing_key(data_dir: Path) -> ec.EllipticCurvePrivateKey:
@@ -87,6 +94,27 @@ def issue_token(
     if patient is not None:
         claims["patient"] = patient
     return jwt.encode(claims, key, algorithm="ES256")
+
+
+def require_known(principal: Principal, roles: Collection[str], organisations: Collection[str]) -> Principal:
+    """Refuse a validly signed token whose role or organisation this hub does not know.
+
+    Such a token would otherwise read as an empty story (the consent engine shows nothing to a stranger),
+    which looks like "no data" instead of "wrong token". The message names the claim, never its value.
+    """
+    unknown = [
+        what
+        for what, value, known in (
+            ("role", principal.role, roles),
+            ("organisation", principal.organisation, organisations),
+        )
+        if value not in known
+    ]
+    if unknown:
+        raise AuthError(
+            f"the token's {' and '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} unknown to this hub"
+        )
+    return principal
 
 
 class TokenVerifier:

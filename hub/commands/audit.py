@@ -10,6 +10,7 @@ bench       generate a synthetic chain and time verify (and the cost of one appe
 
 from __future__ import annotations
 
+import errno
 import json
 import tempfile
 from datetime import UTC, datetime
@@ -45,8 +46,15 @@ _database = click.option("--database", default=None, help="SQLAlchemy URL (defau
 _actor = click.option("--actor", required=True, help="Who is doing this (an IG officer's user id); recorded.")
 
 
+def _existing(data_dir: Path) -> Path:
+    """The hub's data dir must exist: the audit commands read its key and checkpoints, and never start a new hub."""
+    if not data_dir.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "the data dir does not exist", str(data_dir))
+    return data_dir
+
+
 def _engine(data_dir: Path, database: str | None) -> Engine:
-    return engine_for(HubSettings(data_dir=data_dir, database=database))
+    return engine_for(HubSettings(data_dir=_existing(data_dir), database=database))
 
 
 def _public_key(data_dir: Path) -> ec.EllipticCurvePublicKey | None:
@@ -69,7 +77,7 @@ def audit() -> None:
 def verify(data_dir: Path, database: str | None, chunk: int, as_json: bool) -> None:
     """Recompute the chain; name the first altered, deleted, inserted or reordered record. Exit 1 if any."""
     try:
-        witnesses = read_witnesses(data_dir)
+        witnesses = read_witnesses(_existing(data_dir))
     except CheckpointError as exc:
         raise click.ClickException(str(exc)) from exc
     engine = _engine(data_dir, database)

@@ -112,6 +112,8 @@ def worker(
     telemetry = configure_telemetry("onestory-worker", settings, configure_logs=False)
     app = build_worker_app(settings, web_port)
     tune_for_service()
-    faust.Worker(
-        app, loglevel=settings.log_level, quiet=True, logging_config=telemetry.logging_config()
-    ).execute_from_commandline()
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, logging_config=telemetry.logging_config())
+    # Faust's start-up spinner writes cursor escapes even when its output is not a terminal (under `up` it is
+    # up's stderr, often the same file or pipe as the `ready` line): no spinner, ever.
+    worker.spinner = None
+    worker.execute_from_commandline()

@@ -118,7 +118,7 @@ def test_ig_api_end_to_end(running_hub: RunningHub, database_url: str) -> None:
     hub = running_hub
     engine = make_engine(database_url)
     seed(engine)
-    ig = hub.token(user="ig.officer", org="ICB1", role="ig-officer", purpose="audit")
+    ig = hub.token(user="ig.officer", org="ONESTORY", role="ig-officer", purpose="audit")
     gp = hub.token(user="dr.jones", org="RX1", role="gp")
 
     # 401 without a token, 403 (generic, and audited) for anyone but an IG officer

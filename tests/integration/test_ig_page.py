@@ -63,7 +63,7 @@ def _sign_in(page: Page, hub: RunningHub, token: str) -> None:
 def test_an_ig_officer_uses_the_page(hub: RunningHub, browser: Browser, tmp_path: Path) -> None:
     context = browser.new_context(accept_downloads=True)
     page = context.new_page()
-    _sign_in(page, hub, hub.token(user="ig.officer", org="ICB1", role="ig-officer", purpose="audit"))
+    _sign_in(page, hub, hub.token(user="ig.officer", org="ONESTORY", role="ig-officer", purpose="audit"))
 
     # every form control has a label
     for control in page.locator("main input, main select, main textarea").all():

@@ -22,7 +22,7 @@ from hub.audit import exports
 from hub.audit import search as audit_search
 from hub.audit.config import IgConfig, load_ig_config
 from hub.audit.log import DENY, IG_ACCESS, IG_REVIEW, AuditRecord, append
-from hub.auth.tokens import Principal
+from hub.auth.tokens import AUDIT_PURPOSE, Principal
 
 router = APIRouter(prefix="/ig")
 IG_ROLE = "ig-officer"
@@ -62,11 +62,19 @@ def _audit(
 
 
 def ig_officer(request: Request, ctx: Ctx, viewer: Viewer, client: ClientAddress) -> Principal:
-    """IG officers only; anyone else gets a generic 403, and the refusal is audited."""
+    """IG officers acting for the audit purpose only; anything else is a 403, and the refusal is audited.
+
+    The role alone is not enough: an IG officer's token minted for direct care must not open the access log.
+    """
+    refusal = None
     if viewer.role != IG_ROLE:
+        refusal = "not permitted"
+    elif viewer.purpose != AUDIT_PURPOSE:
+        refusal = f"the IG API needs a token with purpose '{AUDIT_PURPOSE}'; this token's purpose is '{viewer.purpose}'"
+    if refusal is not None:
         with ctx.engine.begin() as conn:
             _audit(conn, viewer, client, f"ig:{request.url.path}", datetime.now(UTC), action=DENY, outcome="denied")
-        raise HTTPException(403, "not permitted")
+        raise HTTPException(403, refusal)
     return viewer
 
 
@@ -137,7 +145,7 @@ def _download(body: str | bytes, media_type: str, filename: str) -> Response:
 @router.get("", response_class=HTMLResponse, include_in_schema=False)
 def page() -> HTMLResponse:
     """The page holds no data: it asks for a bearer token and calls the API below."""
-    return HTMLResponse((PAGE / "index.html").read_text(encoding="utf-8"), headers={"Cache-Control": "no-store"})
+    return HTMLResponse((PAGE / "index.html").read_text(encoding="utf-8"))
 
 
 @router.get("/static/{name}", include_in_schema=False)

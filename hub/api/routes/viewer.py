@@ -16,7 +16,6 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from hub.api.deps import ClientAddress, Ctx, Viewer
-from hub.api.routes.smart import settings_of
 from hub.audit import log as audit
 from hub.auth import smart
 from hub.read import children
@@ -33,31 +32,21 @@ LEVEL_WORDS = {
 }
 
 
-def _headers(ctx: Ctx) -> dict[str, str]:
-    ancestors = settings_of(ctx).viewer_frame_ancestors
-    return {
-        "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-        f"img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}",
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",  # the URL may carry a launch id or an authorization code
-        "Cache-Control": "no-store",
-    }
-
-
 def _read(name: str) -> str:
     return resources.files("hub.web.viewer").joinpath(name).read_text(encoding="utf-8")
 
 
 @router.get("/viewer", response_class=HTMLResponse)
-def viewer_page(ctx: Ctx) -> HTMLResponse:
-    return HTMLResponse(_read("index.html"), headers=_headers(ctx))
+def viewer_page() -> HTMLResponse:
+    """Its CSP (frame-ancestors from `viewer_frame_ancestors`) comes from hub.api.security_headers."""
+    return HTMLResponse(_read("index.html"))
 
 
 @router.get("/viewer/assets/{asset}")
-def viewer_asset(asset: str, ctx: Ctx) -> Response:
+def viewer_asset(asset: str) -> Response:
     if asset not in _ASSETS:
         raise HTTPException(404, "no such file")
-    return Response(_read(asset), media_type=_ASSETS[asset], headers=_headers(ctx))
+    return Response(_read(asset), media_type=_ASSETS[asset])
 
 
 def explanation(ctx: Ctx, role: str, purpose: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@
     const reply = await fetch(path, Object.assign({}, options, { headers }));
     if (!reply.ok) {
       const why = reply.status === 401 ? "the token is missing, expired or not valid"
-        : reply.status === 403 ? "this token is not an IG officer's" : "the request failed";
+        : reply.status === 403 ? "this token is not an IG officer's token for the audit purpose" : "the request failed";
       let detail = "";
       try { detail = (await reply.json()).detail || ""; } catch (e) { detail = ""; }
       status(`Error ${reply.status}: ${why}${detail ? " (" + detail + ")" : ""}.`, true);

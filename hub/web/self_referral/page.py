@@ -12,13 +12,6 @@ from connectors.self_referral.map import AREAS, CONTACT_METHODS, MAY_TELL
 router = APIRouter(tags=["self-referral"])
 _ASSETS = {"style.css": "text/css; charset=utf-8", "form.js": "text/javascript; charset=utf-8"}
 _CONTACT_WORDS = {"phone": "Phone call", "text": "Text message", "email": "Email", "letter": "Letter"}
-_SECURITY = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
 
 
 def _read(name: str) -> str:
@@ -51,11 +44,11 @@ def render_page() -> str:
 
 @router.get("/self-referral", response_class=HTMLResponse)
 def self_referral_page() -> HTMLResponse:
-    return HTMLResponse(render_page(), headers=_SECURITY)
+    return HTMLResponse(render_page())  # security headers: hub.api.security_headers
 
 
 @router.get("/self-referral/{asset}")
 def self_referral_asset(asset: str) -> Response:
     if asset not in _ASSETS:
         raise HTTPException(404, "no such file")
-    return Response(_read(asset), media_type=_ASSETS[asset], headers=_SECURITY)
+    return Response(_read(asset), media_type=_ASSETS[asset])
