@@ -69,6 +69,24 @@ class HubSettings(BaseSettings):
     database_sslcert: Path | None = Field(None, description="client certificate for certificate authentication")
     database_sslkey: Path | None = Field(None, description="client private key (mode 0600, or 0640 if root-owned)")
 
+    # HTTP intake limits (docs/events.md "Limits on HTTP intake"). Checked before any parser sees the body; over
+    # one, the sender gets 413 (body) or 422 (depth, string) naming the limit and its ONESTORY_* variable, and the
+    # input is kept as a dead letter (of an oversized body, only the first max-body bytes and its true size).
+    intake_max_body_bytes: int = Field(
+        10 * 1024 * 1024, ge=1, description="largest body of POST /intake/fhir, /education, /social-care and /vcse"
+    )
+    self_referral_max_body_bytes: int = Field(
+        256 * 1024, ge=1, description="largest body of the public POST /intake/self-referral (a form, not an export)"
+    )
+    intake_max_json_depth: int = Field(
+        64, ge=2, le=500, description="deepest nesting of JSON arrays and objects (a FHIR Bundle needs about 12)"
+    )
+    intake_max_string_bytes: int = Field(
+        1024 * 1024,
+        ge=1,
+        description="longest JSON string as sent, escapes included; no mapped resource carries attachments inline",
+    )
+
     def database_url(self) -> str:
         if self.database:
             return self.database
