@@ -8,12 +8,11 @@ consumers dedupe by event id, and their offset tracking keys on the new topic id
 from __future__ import annotations
 
 import click
-from sqlalchemy import func, select
 from tqdm import tqdm
 
 from hub.db.engine import engine_for
-from hub.db.tables import event_store
-from hub.kafka.producer import DurableProducer, OutRecord
+from hub.kafka.producer import DurableProducer
+from hub.kafka.restore import archived_count, restore_events
 from hub.kafka.security import kafka_client_config
 from hub.kafka.topics import EVENTS, ensure_topics
 from hub.settings import HubSettings
@@ -36,21 +35,7 @@ def restore(kafka: str, data_dir: str, database: str | None, batch: int) -> None
     ensure_topics(kafka, settings.partitions, config=security)
     engine = engine_for(settings)
     producer = DurableProducer(kafka, client_id="onestory-restore", config=security)
-    with engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(event_store)).scalar_one()
-        last, sent = 0, 0
-        with tqdm(total=total, unit="event", desc="restore", dynamic_ncols=True) as bar:
-            while True:
-                rows = conn.execute(
-                    select(event_store.c.seq, event_store.c.child_id, event_store.c.body)
-                    .where(event_store.c.seq > last)
-                    .order_by(event_store.c.seq)
-                    .limit(batch)
-                ).all()
-                if not rows:
-                    break
-                producer.send_all([OutRecord(EVENTS, r.child_id.encode(), r.body) for r in rows])
-                last, sent = rows[-1].seq, sent + len(rows)
-                bar.update(len(rows))
+    with tqdm(total=archived_count(engine), unit="event", desc="restore", dynamic_ncols=True) as bar:
+        sent = restore_events(engine, producer, batch, bar.update)
     producer.close()
     click.echo(f"restored {sent} events to {EVENTS}")

@@ -34,9 +34,9 @@ async def _run(stack: Stack, demo: bool, ready_timeout: float) -> int:
         tune_for_service()
         stack.timings["ready"] = time.monotonic() - t0
         click.echo(stack.ready_line() + f" startup_s={stack.timings['ready']:.1f}", nl=True)
+        supervisor = asyncio.create_task(stack.supervise())
         if demo:
             await asyncio.to_thread(_load_demo, stack)
-        supervisor = asyncio.create_task(stack.supervise_worker())
         await stop.wait()
         supervisor.cancel()
         click.echo("stopping", err=True)

@@ -123,3 +123,19 @@ deadletters = Table(
     Column("replayed_at", DateTime(timezone=True), nullable=True),
     Column("replay_result", Text, nullable=True),
 )
+
+# Accepted intake, committed before the sender is answered and relayed to Kafka afterwards (hub.kafka.journal).
+intake_journal = Table(
+    "intake_journal",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("entry_id", String(36), nullable=False, unique=True),
+    Column("event_id", String(36), nullable=True),
+    Column("topic", String(200), nullable=False),
+    Column("key", LargeBinary, nullable=False),
+    Column("value", LargeBinary, nullable=False),
+    Column("headers", JSON, nullable=False),
+    Column("accepted_at", DateTime(timezone=True), nullable=False),
+    Column("relayed_at", DateTime(timezone=True), nullable=True),
+    Index("ix_intake_journal_relayed_at", "relayed_at"),
+)

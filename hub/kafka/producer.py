@@ -22,23 +22,30 @@ class OutRecord:
     key: bytes
     value: bytes
     headers: tuple[tuple[str, bytes], ...] = ()
+    event_id: str | None = None  # the canonical event's id, where the record carries one (the intake journal)
 
 
 class DurableProducer:
     def __init__(self, bootstrap: str, client_id: str = "onestory", config: Mapping[str, str] | None = None) -> None:
         """`config`: client security from hub.kafka.security.kafka_client_config (None: plaintext)."""
-        self._producer = Producer(
-            {
-                "bootstrap.servers": bootstrap,
-                "client.id": client_id,
-                "enable.idempotence": True,
-                "acks": "all",
-                "linger.ms": 2,
-                "message.timeout.ms": 15000,
-                **(config or {}),
-            }
-        )
+        self._config = {
+            "bootstrap.servers": bootstrap,
+            "client.id": client_id,
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 2,
+            "message.timeout.ms": 15000,
+            **(config or {}),
+        }
+        self._producer = Producer(self._config)
         self._lock = threading.Lock()
+
+    def reconnect(self) -> None:
+        """A fresh client after the broker was replaced: an idempotent producer's id and sequence numbers
+        belong to the broker that issued them, and a restarted embedded broker knows neither."""
+        self._producer.purge()  # without the lock: a send_all waiting on the dead broker returns at once
+        with self._lock:
+            self._producer = Producer(self._config)
 
     def send_all(self, records: Sequence[OutRecord], timeout: float = 20.0) -> None:
         """Produce every record and wait for each acknowledgement; raise if any failed."""
