@@ -4,7 +4,9 @@ The directory is data the operator maintains (`onestory orgs`), separate from th
 policy's rules speak of organisation types and roles, the directory says which organisation is of which type.
 Each organisation is listed under its code in its real code system (ODS for NHS bodies, DfE URN for schools,
 the LA code for councils, the Charity Commission number for VCSE), with the HL7 v2 sending-facility values
-(MSH-4) that identify it, so that an HL7 sender is typed by the directory and an unknown one is refused.
+(MSH-4) that identify it, so that an HL7 sender is typed by the directory and an unknown one is refused, and
+the MLLP peers allowed to send as it (`mllp`: source addresses or networks, TLS client-certificate CNs), so
+that whoever can reach the MLLP port cannot send as any organisation.
 
 Pure, like the rest of consent_engine: `Directory.parse` reads YAML text; the hub reads the file.
 """
@@ -12,6 +14,7 @@ Pure, like the rest of consent_engine: `Directory.parse` reads YAML text; the hu
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -50,7 +53,8 @@ CODE_SYSTEMS: tuple[CodeSystem, ...] = (
     CodeSystem(LOCAL, "local", "code assigned by the hub", r"[A-Z][A-Z0-9-]{1,19}", "2 to 20 capitals, digits or '-'"),
 )
 _SYSTEMS = {s.uri: s for s in CODE_SYSTEMS} | {s.alias: s for s in CODE_SYSTEMS}
-_KEYS = ("code", "code_system", "type", "name", "contact", "hl7_facilities")
+_KEYS = ("code", "code_system", "type", "name", "contact", "hl7_facilities", "mllp")
+_MLLP_KEYS = ("addresses", "certificates")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Fail = Callable[[yaml.Node, str], None]
 
@@ -66,6 +70,53 @@ def facility_key(msh4: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class MllpPeers:
+    """Who may send HL7 v2 over MLLP as an organisation. Each kind listed must match (both: both must).
+
+    `addresses`: IP addresses or networks (CIDR) the connection may come from; `certificates`: subject CNs
+    of the TLS client certificates it may present (compared without regard to case).
+    """
+
+    addresses: tuple[str, ...] = ()
+    certificates: tuple[str, ...] = ()
+
+    def allows(self, address: str | None, certificate: str | None) -> bool:
+        """Whether a connection from `address` presenting a certificate with CN `certificate` may send."""
+        if not self.addresses and not self.certificates:
+            return False
+        if self.addresses and not _in_networks(address, self.addresses):
+            return False
+        if self.certificates:
+            return certificate is not None and certificate.casefold() in {c.casefold() for c in self.certificates}
+        return True
+
+    def as_mapping(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        if self.addresses:
+            out["addresses"] = list(self.addresses)
+        if self.certificates:
+            out["certificates"] = list(self.certificates)
+        return out
+
+
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        return None
+
+
+def _in_networks(address: str | None, networks: tuple[str, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address((address or "").split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # a dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d
+    return any(ip in net for net in map(_network, networks) if net is not None and net.version == ip.version)
+
+
+@dataclass(frozen=True, slots=True)
 class Listing:
     """One participating organisation as the directory lists it."""
 
@@ -75,6 +126,8 @@ class Listing:
     name: str
     contact: str = ""
     hl7_facilities: tuple[str, ...] = ()
+    mllp: MllpPeers | None = None
+    """The MLLP peers that may send as it; None: none listed (refused when the hub enforces sender binding)."""
     line: int = field(default=0, compare=False)
     """Where it is listed in the directory file (1-based), for messages."""
 
@@ -90,6 +143,8 @@ class Listing:
             out["contact"] = self.contact
         if self.hl7_facilities:
             out["hl7_facilities"] = list(self.hl7_facilities)
+        if self.mllp is not None:
+            out["mllp"] = self.mllp.as_mapping()
         return out
 
 
@@ -197,7 +252,8 @@ def read_directory(text: str, source: str = "<string>") -> tuple[Directory, list
         codes[listing.code] = listing.line
         facilities.update((facility_key(f), listing.code) for f in listing.hl7_facilities)
         listings.append(listing)
-    data = [listing.as_mapping() for listing in listings]
+    # Who may send over MLLP is transport, not disclosure: it stays out of the digest the policy version covers.
+    data = [{k: v for k, v in listing.as_mapping().items() if k != "mllp"} for listing in listings]
     return Directory(tuple(listings), source, _digest(data)), problems
 
 
@@ -227,7 +283,7 @@ def _scalar(node: yaml.Node | None) -> str | None:
 def _listing(node: yaml.Node, fail: _Fail) -> Listing | None:
     """One list item, or None (with problems recorded through `fail`) if it is not a sound listing."""
     if not isinstance(node, yaml.MappingNode):
-        fail(node, "an organisation must be a mapping of code, code_system, type, name, contact, hl7_facilities")
+        fail(node, f"an organisation must be a mapping of {', '.join(_KEYS)}")
         return None
     fields: dict[str, yaml.Node] = {}
     bad = False
@@ -253,6 +309,9 @@ def _listing(node: yaml.Node, fail: _Fail) -> Listing | None:
     facilities = _facilities(fields.get("hl7_facilities"), what, fail)
     if facilities is None:
         bad = True
+    mllp = _mllp(fields["mllp"], what, fail) if "mllp" in fields else None
+    if "mllp" in fields and mllp is None:
+        bad = True
     system = code_system(values["code_system"] or "")
     if values["code_system"] and system is None:
         fail(fields["code_system"], f"unknown code system '{values['code_system']}' for {what} ({_known_systems()})")
@@ -270,6 +329,7 @@ def _listing(node: yaml.Node, fail: _Fail) -> Listing | None:
         name=values["name"] or "",
         contact=values["contact"] or "",
         hl7_facilities=facilities or (),
+        mllp=mllp,
         line=node.start_mark.line + 1,
     )
 
@@ -293,6 +353,40 @@ def _facilities(node: yaml.Node | None, what: str, fail: _Fail) -> tuple[str, ..
     return tuple(out)
 
 
+def _mllp(node: yaml.Node, what: str, fail: _Fail) -> MllpPeers | None:
+    """`mllp: {addresses: [...], certificates: [...]}`, or None (with problems recorded) if it is not sound."""
+    if not isinstance(node, yaml.MappingNode):
+        fail(node, f"the mllp of {what} must be a mapping of addresses and/or certificates")
+        return None
+    lists: dict[str, tuple[str, ...]] = {}
+    for key, value in node.value:
+        name = _scalar(key)
+        if name not in _MLLP_KEYS or name in lists:
+            fail(key, f"unknown or repeated key '{name}' in the mllp of {what} (expected addresses, certificates)")
+            return None
+        items = _mllp_list(value, f"the mllp {name} of {what}", fail)
+        if items is None:
+            return None
+        lists[name] = items
+    peers = MllpPeers(lists.get("addresses", ()), lists.get("certificates", ()))
+    if not peers.addresses and not peers.certificates:
+        fail(node, f"the mllp of {what} lists no addresses or certificates (leave mllp out to list none)")
+        return None
+    bad = next((a for a in peers.addresses if _network(a) is None), None)
+    if bad is not None:
+        fail(node, f"'{bad}' in the mllp addresses of {what} is not an IP address or network (e.g. 10.20.0.0/24)")
+        return None
+    return peers
+
+
+def _mllp_list(node: yaml.Node, what: str, fail: _Fail) -> tuple[str, ...] | None:
+    values = [_scalar(item) for item in node.value] if isinstance(node, yaml.SequenceNode) else [None]
+    if not all(values):
+        fail(node, f"{what} must be a list of single non-empty values")
+        return None
+    return tuple(v for v in values if v)
+
+
 def _known_systems() -> str:
     return "known: " + ", ".join(f"{s.alias} ({s.uri})" for s in CODE_SYSTEMS)
 
@@ -304,4 +398,11 @@ def validate_code(code: str, system_name: str) -> str | None:
         return f"unknown code system '{system_name}' ({_known_systems()})"
     if not system.valid(code):
         return f"'{code}' is not a valid {system.title}: expected {system.rule}"
+    return None
+
+
+def validate_mllp_address(address: str) -> str | None:
+    """Why `address` cannot be listed as an MLLP peer address, or None if it is an IP address or network."""
+    if _network(address) is None:
+        return f"'{address}' is not an IP address or network (e.g. 10.20.0.0/24)"
     return None

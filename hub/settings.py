@@ -87,6 +87,25 @@ class HubSettings(BaseSettings):
         description="longest JSON string as sent, escapes included; no mapped resource carries attachments inline",
     )
 
+    # HL7 v2 over MLLP (README "HL7 v2 senders", docs/organisations.md "MLLP senders"): limits checked before
+    # parsing (over one: AR naming it, the message dead-lettered; a frame over 4x the message limit is discarded
+    # unread and answered AR), TLS on the listener (with a client CA: mutual TLS, a client certificate required),
+    # and whether a connection may send only as the organisations the directory binds it to.
+    hl7_max_message_bytes: int = Field(
+        2 * 1024 * 1024, ge=1024, description="largest HL7 v2 message taken (real ones are a few KB; no documents)"
+    )
+    hl7_max_field_bytes: int = Field(64 * 1024, ge=256, description="longest single HL7 field, repetitions included")
+    mllp_tls_cert_file: Path | None = Field(None, description="listener certificate chain (PEM); None = plain TCP")
+    mllp_tls_key_file: Path | None = Field(None, description="the listener certificate's private key (PEM)")
+    mllp_tls_client_ca_file: Path | None = Field(
+        None, description="CA bundle for client certificates: set = mutual TLS, a client without one is refused"
+    )
+    mllp_sender_binding: Literal["enforce", "off"] = Field(
+        "enforce",
+        description="enforce: a message is refused (AR, audited) unless the directory binds its connection (address "
+        "or client-certificate CN) to MSH-4's organisation; off: MSH-4 alone says who sent it",
+    )
+
     def database_url(self) -> str:
         if self.database:
             return self.database

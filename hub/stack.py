@@ -25,8 +25,6 @@ import uvicorn
 from sqlalchemy import Engine, make_url, text
 
 from connectors.education.drop_folder import DropFolderWatcher
-from connectors.hl7v2.intake import Hl7Intake
-from connectors.hl7v2.map import Hl7Mapping
 from connectors.hl7v2.mllp_server import MllpServer
 from connectors.publisher import Publisher
 from hub.api.context import ApiContext
@@ -36,11 +34,11 @@ from hub.auth.tokens import TokenVerifier
 from hub.commands.policy import load_policy
 from hub.db.engine import make_engine
 from hub.db.migrate import upgrade
-from hub.directory_file import load_directory
 from hub.events.codec import EventCodec
 from hub.kafka.embedded_broker import EmbeddedBroker, free_port
 from hub.kafka.producer import DurableProducer
 from hub.kafka.topics import admin, ensure_topics
+from hub.mllp_edge import mllp_server
 from hub.process_control import die_with_parent, stop_process
 from hub.settings import HubSettings
 
@@ -138,8 +136,7 @@ class Stack:
         codec = EventCodec.load()
         self.producer = DurableProducer(self.bootstrap, client_id="onestory-connectors")
         publisher = Publisher(self.producer, codec)
-        intake = Hl7Intake(publisher, Hl7Mapping.bundled(), load_directory(self.settings.directory_file))
-        self.mllp = MllpServer(intake, self.settings.mllp_host, self.settings.mllp_port)
+        self.mllp = mllp_server(self.settings, publisher, self.engine)  # limits, TLS, sender binding and its audit
         await self.mllp.start()
         s = self.settings
         ctx = api_context(s, self.engine, codec, self.health)

@@ -19,7 +19,7 @@ PG_ADMIN_URL = "postgresql+psycopg://root@127.0.0.1:5432/postgres"
 
 
 def sample_directory(folder: Path) -> Path:
-    """The bundled directory plus one test organisation sending under every HL7 sample's MSH-4."""
+    """The bundled directory plus one test organisation sending under every HL7 sample's MSH-4 (from loopback)."""
     from connectors.hl7v2.parse import normalise, read_header
     from hub.directory_file import default_directory_text
 
@@ -29,7 +29,7 @@ def sample_directory(folder: Path) -> Path:
     path.write_text(
         default_directory_text()
         + f"  - {{code: SAMPLES, code_system: local, type: acute-trust, name: Public HL7 v2 samples (tests), "
-        f"hl7_facilities: [{quoted}]}}\n",
+        f"hl7_facilities: [{quoted}], mllp: {{addresses: [127.0.0.1]}}}}\n",
         encoding="utf-8",
     )
     return path

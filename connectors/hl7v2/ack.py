@@ -25,8 +25,13 @@ def build_ack(
     control_id: str,
     reason: str | None = None,
     location: str | None = None,
+    condition: tuple[str, str] | None = None,
 ) -> bytes:
-    """An ACK in the sender's own delimiters and version (or defaults if the MSH itself was unreadable)."""
+    """An ACK in the sender's own delimiters and version (or defaults if the MSH itself was unreadable).
+
+    `condition`: the HL7 table 0357 code and text for ERR-3, when it is more precise than the default for
+    the ACK code (e.g. 104 "Value too long" for a message over the hub's limits).
+    """
     d = header.delimiters if header else Delimiters()
     enc = d.component + d.repetition + d.escape + d.subcomponent
     enhanced = bool(header and header.accept_ack_type)
@@ -40,14 +45,14 @@ def build_ack(
         _escape(header.sending_facility, d) if header else "",
         now.strftime("%Y%m%d%H%M%S"),
         "",
-        f"ACK{d.component}{header.trigger_event if header else ''}{d.component}ACK",
+        f"ACK{d.component}{_escape(header.trigger_event, d) if header else ''}{d.component}ACK",
         control_id,
-        header.processing_id if header and header.processing_id else "P",
-        header.version if header and header.version else "2.4",
+        _escape(header.processing_id, d) if header and header.processing_id else "P",
+        _escape(header.version, d) if header and header.version else "2.4",
     ]
     segments = [d.field.join(fields), d.field.join(["MSA", ack_code, _escape(header.control_id if header else "", d)])]
     if code != ACCEPT and reason:
-        err_code, err_text = _HL7_ERROR_CODE[code]
+        err_code, err_text = condition or _HL7_ERROR_CODE[code]
         where = _escape(location or "", d)
         segments.append(
             d.field.join(

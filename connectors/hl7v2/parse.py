@@ -8,6 +8,7 @@ mapping code never handles raw delimiters or escapes.
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 
 from hl7apy.consts import VALIDATION_LEVEL
@@ -32,6 +33,9 @@ SUPPORTED_VERSIONS = (
     "2.8.2",
 )
 
+
+DELIMITER_CHARACTERS = frozenset(string.punctuation)
+"""What MSH-1 and MSH-2 may use: the standard |^~\\& or other ASCII punctuation, never letters or digits."""
 
 READ_HERE_ONLY = ("CON",)
 """Segments left out of hl7apy's structural check (it rejects them in versions before they were defined)."""
@@ -144,6 +148,9 @@ def read_header(text: str) -> Header:
     enc = parts[1] if len(parts) > 1 else ""
     if len(enc) < 4 or len(set(enc[:4] + field_sep)) != 5:
         raise ParseError("MSH-2 must hold four distinct encoding characters", "MSH-2")
+    if not all(ch in DELIMITER_CHARACTERS for ch in enc[:4] + field_sep):
+        # A letter, digit or space as a delimiter makes the message (and an ACK in its delimiters) unreadable.
+        raise ParseError("MSH-1 and MSH-2 delimiters must be ASCII punctuation, e.g. |^~\\&", "MSH-2")
     d = Delimiters(field_sep, enc[0], enc[1], enc[2], enc[3])
 
     def msh_field(n: int, component: int = 1) -> str:

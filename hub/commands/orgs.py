@@ -1,8 +1,9 @@
 """`onestory orgs`: the organisation directory the operator maintains (list, add, check).
 
-The directory says who takes part (code in its real code system, type, name, contact, and the HL7 MSH-4
-values each sender uses); the policy's rules speak only of organisation types. `add` appends to the
-operator's own directory file (`--directory` or ONESTORY_DIRECTORY_FILE), never the bundled one.
+The directory says who takes part (code in its real code system, type, name, contact, the HL7 MSH-4 values
+each sender uses and the MLLP peers that may send as it); the policy's rules speak only of organisation
+types. `add` appends to the operator's own directory file (`--directory` or ONESTORY_DIRECTORY_FILE), never
+the bundled one.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from consent_engine.directory import (
     Directory,
     DirectoryError,
     Listing,
+    MllpPeers,
     code_system,
     facility_key,
     read_directory,
     validate_code,
+    validate_mllp_address,
 )
 from consent_engine.policy_parse import parse_spec
 from hub.commands.policy import read_policy_file
@@ -85,15 +88,22 @@ def list_(directory_path: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([listing.as_mapping() for listing in directory], indent=2))
         return
-    rows = [("code", "code system", "type", "name", "HL7 MSH-4")]
+    rows = [("code", "code system", "type", "name", "HL7 MSH-4", "MLLP senders")]
     for listing in directory:
         system = code_system(listing.code_system)
         alias = system.alias if system else listing.code_system
-        rows.append((listing.code, alias, listing.type, listing.name, ", ".join(listing.hl7_facilities) or "-"))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        facilities = ", ".join(listing.hl7_facilities) or "-"
+        rows.append((listing.code, alias, listing.type, listing.name, facilities, _peers(listing.mllp)))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[4])
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[5])
     click.echo(f"{len(directory)} organisations in {directory.source}")
+
+
+def _peers(peers: MllpPeers | None) -> str:
+    if peers is None:
+        return "-"
+    return ", ".join([*peers.addresses, *(f"CN={cn}" for cn in peers.certificates)])
 
 
 @orgs.command()
@@ -112,6 +122,13 @@ def check(directory_path: str | None, policy_path: str | None) -> None:
         click.echo(str(problem), err=True)
     if problems:
         raise SystemExit(1)
+    for listing in directory:
+        if listing.hl7_facilities and listing.mllp is None:
+            click.echo(
+                f"{source}:{listing.line}: note: '{listing.code}' sends HL7 but lists no mllp senders: with "
+                "mllp_sender_binding=enforce (the default) its MLLP messages are refused",
+                err=True,
+            )
     click.echo(f"{source}: ok ({len(directory)} organisations, every type defined by {policy_source})")
 
 
@@ -134,6 +151,18 @@ def check(directory_path: str | None, policy_path: str | None) -> None:
     multiple=True,
     help="An HL7 v2 MSH-4 value the organisation sends under (repeatable; its ODS code, a local name).",
 )
+@click.option(
+    "--mllp-address",
+    "addresses",
+    multiple=True,
+    help="An IP address or network (CIDR) its MLLP connections come from (repeatable).",
+)
+@click.option(
+    "--mllp-certificate",
+    "certificates",
+    multiple=True,
+    help="The subject CN of a TLS client certificate it sends with over MLLP (repeatable).",
+)
 def add(
     directory_path: str | None,
     policy_path: str | None,
@@ -143,6 +172,8 @@ def add(
     name: str,
     contact: str,
     facilities: tuple[str, ...],
+    addresses: tuple[str, ...],
+    certificates: tuple[str, ...],
 ) -> None:
     """Add an organisation to the operator's directory file (created from the bundled one if it is new)."""
     if directory_path is None:
@@ -173,9 +204,21 @@ def add(
             raise click.UsageError(f"HL7 sending facility '{facility}' already identifies '{holder.code}'")
     if len({facility_key(f) for f in facilities}) != len(facilities):
         raise click.UsageError("an HL7 sending facility is given twice")
+    for address in addresses:
+        if (bad := validate_mllp_address(address)) is not None:
+            raise click.UsageError(f"--mllp-address: {bad}")
+    if any(not cn.strip() for cn in certificates):
+        raise click.UsageError("--mllp-certificate: a certificate CN cannot be empty")
+    mllp = (
+        MllpPeers(tuple(a.strip() for a in addresses), tuple(c.strip() for c in certificates))
+        if addresses or certificates
+        else None
+    )
     system = code_system(system_name)
     assert system is not None  # validate_code checked it
-    listing = Listing(code, system.uri, org_type, name.strip(), contact.strip(), tuple(f.strip() for f in facilities))
+    listing = Listing(
+        code, system.uri, org_type, name.strip(), contact.strip(), tuple(f.strip() for f in facilities), mllp
+    )
     path.write_text(_appended(text, listing, len(directory)), encoding="utf-8")
     click.echo(f"added {code} ({name}, {org_type}) to {path}")
 

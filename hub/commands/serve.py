@@ -16,17 +16,14 @@ import click
 import uvicorn
 from sqlalchemy import Engine, text
 
-from connectors.hl7v2.intake import Hl7Intake
-from connectors.hl7v2.map import Hl7Mapping
-from connectors.hl7v2.mllp_server import MllpServer
 from connectors.publisher import Publisher
 from hub.api.main import create_api
 from hub.collector import tune_for_service
 from hub.db.engine import engine_for
-from hub.directory_file import load_directory
 from hub.events.codec import EventCodec
 from hub.kafka.producer import DurableProducer
 from hub.kafka.security import kafka_client_config
+from hub.mllp_edge import mllp_server
 from hub.settings import HubSettings
 from hub.stack import api_context
 from hub.telemetry.setup import configure_telemetry
@@ -133,9 +130,7 @@ def api(host: str | None, port: int | None, workers: int) -> None:
 
 
 async def _serve_mllp(settings: HubSettings, producer: DurableProducer) -> None:
-    directory = load_directory(settings.directory_file)
-    intake = Hl7Intake(Publisher(producer, EventCodec.load()), Hl7Mapping.bundled(), directory)
-    server = MllpServer(intake, settings.mllp_host, settings.mllp_port)
+    server = mllp_server(settings, Publisher(producer, EventCodec.load()))  # limits, TLS, sender binding, audit
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

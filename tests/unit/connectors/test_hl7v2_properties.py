@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from connectors.errors import ConnectorError
 from connectors.hl7v2.intake import Hl7Intake
 from connectors.hl7v2.map import Hl7Mapping, map_message
 from connectors.hl7v2.mllp_client import ack_code
-from connectors.hl7v2.parse import parse
+from connectors.hl7v2.parse import DELIMITER_CHARACTERS, parse, read_header
 from hub.directory_file import bundled_directory
 from tests.conftest import hl7_samples
 from tests.unit.connectors.fakes import MemoryPublisher
@@ -31,6 +31,8 @@ def _check(raw: bytes) -> None:
     intake, pub = _intake()
     result = intake.handle(raw)
     assert ack_code(result.ack) in ("AA", "AE", "AR", "CA", "CE", "CR")
+    header = read_header(result.ack.decode("utf-8").split("\r")[0])  # readable in its own delimiters
+    assert header.delimiters.field in DELIMITER_CHARACTERS
     if result.code == "AA":
         assert pub.events and not pub.dead
     else:
@@ -60,6 +62,17 @@ def mutated_sample(draw: Any) -> bytes:
     return bytes(raw)
 
 
+def _delimiter_mutated(sample: bytes, index: int, to: bytes) -> bytes:
+    """A sample with one MSH delimiter (3: MSH-1, 4-7: MSH-2) replaced, as the mutation strategy can draw."""
+    start = sample.index(b"MSH")
+    return sample[: start + index] + to + sample[start + index + 1 :]
+
+
+# Once flaky: a letter as MSH-1 was trusted, and an ACK in "A" delimiters ("MSAAAR...") cannot be read.
+@example(_delimiter_mutated(SAMPLES[0], 3, b"A"))
+@example(_delimiter_mutated(SAMPLES[0], 3, b"Z"))
+@example(_delimiter_mutated(SAMPLES[0], 4, b"A"))
+@example(_delimiter_mutated(SAMPLES[0], 3, b" "))
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_sample())
 def test_mutated_samples_are_accepted_or_rejected_with_a_reason(raw: bytes) -> None:
