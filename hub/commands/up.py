@@ -43,7 +43,8 @@ async def _run(stack: Stack, demo: bool, ready_timeout: float) -> int:
         return 0
     finally:
         await stack.stop()
-        click.echo("stopped " + " ".join(f"{k}={v:.1f}s" for k, v in stack.timings.items()), err=True)
+        if "ready" in stack.timings:  # a failed start says only what is wrong (hub.failures via hub.cli)
+            click.echo("stopped " + " ".join(f"{k}={v:.1f}s" for k, v in stack.timings.items()), err=True)
 
 
 def _load_demo(stack: Stack) -> None:

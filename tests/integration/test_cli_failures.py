@@ -47,8 +47,7 @@ def _up(data_dir: Path, *extra: str) -> list[str]:
 
 
 def _errors(stderr: str) -> list[str]:
-    """up's own closing `stopped ...` timing line aside, what the operator is told."""
-    return [line for line in stderr.splitlines() if line.strip() and not line.startswith("stopped ")]
+    return [line for line in stderr.splitlines() if line.strip()]
 
 
 def test_up_with_a_closed_database_port_says_so_in_two_lines(tmp_path: Path) -> None:
