@@ -26,6 +26,16 @@ class MappingError(ConnectorError):
     phase = "mapping"
 
 
+class LimitExceeded(ConnectorError):
+    """The input is over one of the hub's limits (size, nesting, field length): refused and kept."""
+
+    phase = "limit"
+
+
+class EventTooLarge(LimitExceeded):
+    """An event made from the input is larger than one broker record may be (HL7 AR, HTTP 422; kept)."""
+
+
 class RetryableDeliveryError(ConnectorError):
     """The hub could not durably store the event just now; the sender should retry (nothing was accepted)."""
 

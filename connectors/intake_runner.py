@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from connectors.batch import Batch, Issue, OrganisationMismatch
-from connectors.errors import ConnectorError, ParseError
+from connectors.errors import ConnectorError, EventTooLarge, ParseError
 from connectors.publisher import Publisher
 from hub.kafka.producer import DeliveryError
 
@@ -102,6 +102,9 @@ def run_intake(
         if batch.events:
             publisher.publish(batch.events)
             report.accepted = [(e["event_id"], e["kind"]) for e in batch.events]
+    except EventTooLarge as exc:
+        issues = [Issue("$", exc.reason, "error", exc.phase)]
+        return reject_and_keep(publisher, connector, body, content_type, now, 422, issues, exc.phase)
     except DeliveryError as exc:
         log.warning("%s intake could not publish: %s", connector, exc)
         return IntakeReport(

@@ -19,6 +19,7 @@ from typing import Protocol
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from connectors.errors import EventTooLarge
 from hub.db.tables import deadletters
 from hub.db.upsert import insert_ignore
 from hub.db.write_lock import serial_if_sqlite
@@ -27,7 +28,7 @@ from hub.events.model import Envelope
 from hub.kafka.producer import DeliveryError, OutRecord
 from hub.kafka.topics import DEADLETTER, INTAKE
 from hub.telemetry.metrics import count_deadletters, count_events_in
-from hub.telemetry.spans import publish_span
+from hub.telemetry.spans import publish_span, store_span
 
 DEADLETTER_NAMESPACE = uuid.UUID("a3f4c1d2-7e58-4b96-8c0f-2d9e6b1a5c37")
 
@@ -43,13 +44,25 @@ def deadletter_id(body: bytes, reason: str) -> str:
     return str(uuid.uuid5(DEADLETTER_NAMESPACE, hashlib.sha256(body).hexdigest() + "|" + reason))
 
 
+# librdkafka's and Kafka's default largest message is 1,000,000 bytes; keep room for key, headers and framing.
+MAX_RECORD_BYTES = 900_000
+
+
 class Publisher:
-    def __init__(self, sink: RecordSink, codec: EventCodec, deadletter_store: Engine | None = None) -> None:
+    def __init__(
+        self,
+        sink: RecordSink,
+        codec: EventCodec,
+        deadletter_store: Engine | None = None,
+        max_record_bytes: int = MAX_RECORD_BYTES,
+    ) -> None:
         self._sink = sink
         self._codec = codec
         self._store = deadletter_store
+        self._max_record = max_record_bytes
 
     def publish(self, events: Sequence[Envelope], trace_headers: dict[str, str] | None = None) -> list[str]:
+        """Durable when it returns; EventTooLarge (nothing published) when an event cannot be one broker record."""
         with publish_span(INTAKE, len(events), parent=trace_headers) as carrier:
             headers = tuple((k, v.encode()) for k, v in carrier.items())
             records = [
@@ -58,6 +71,13 @@ class Publisher:
                 )
                 for e in events
             ]
+            for record in records:
+                if len(record.value) > self._max_record:
+                    # Refused before anything is accepted: journalled, it could never be relayed.
+                    raise EventTooLarge(
+                        f"an event made from this input is {len(record.value):,} bytes; "
+                        f"a broker record may be at most {self._max_record:,}"
+                    )
             self._sink.send_all(records)
         count_events_in(events)
         return [e["event_id"] for e in events]
@@ -81,7 +101,7 @@ class Publisher:
                 "replay_result": None,
             }
             try:
-                with serial_if_sqlite(self._store), self._store.begin() as conn:
+                with store_span("deadletters", 1), serial_if_sqlite(self._store), self._store.begin() as conn:
                     insert_ignore(conn, deadletters, [row])
             except SQLAlchemyError as exc:
                 raise DeliveryError(f"the dead-letter store could not keep the input: {type(exc).__name__}") from exc

@@ -24,6 +24,11 @@ class HubSettings(BaseSettings):
     kafka: str | None = Field(None, description="bootstrap servers of an external cluster; None = embedded broker")
     database: str | None = Field(None, description="SQLAlchemy URL; None = SQLite file in the data dir")
     partitions: int = 6
+    intake_journal: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="commit accepted input to SQL before answering the sender (hub.kafka.journal); "
+        "auto = on with the embedded broker, off with an external Kafka whose acks=all is durable",
+    )
     demo: bool = True
     oidc_issuer: str | None = Field(None, description="external issuer; None = the hub signs its own tokens")
     oidc_jwks_url: str | None = None
@@ -68,6 +73,9 @@ class HubSettings(BaseSettings):
     database_sslrootcert: Path | None = Field(None, description="CA that signed the server certificate (PEM)")
     database_sslcert: Path | None = Field(None, description="client certificate for certificate authentication")
     database_sslkey: Path | None = Field(None, description="client private key (mode 0600, or 0640 if root-owned)")
+
+    def journal_enabled(self) -> bool:
+        return self.intake_journal == "on" or (self.intake_journal == "auto" and not self.kafka)
 
     # HTTP intake limits (docs/events.md "Limits on HTTP intake"). Checked before any parser sees the body; over
     # one, the sender gets 413 (body) or 422 (depth, string) naming the limit and its ONESTORY_* variable, and the

@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +33,14 @@ from hub.api.main import create_api
 from hub.audit.checkpoints import start_periodic
 from hub.auth.tokens import TokenVerifier
 from hub.commands.policy import load_policy
-from hub.db.engine import make_engine
+from hub.db.engine import engine_for
 from hub.db.migrate import upgrade
 from hub.events.codec import EventCodec
 from hub.kafka.embedded_broker import EmbeddedBroker, free_port
+from hub.kafka.journal import IntakeJournal, journal_engine
 from hub.kafka.producer import DurableProducer
+from hub.kafka.restore import restore_events
+from hub.kafka.security import kafka_client_config
 from hub.kafka.topics import admin, ensure_topics
 from hub.mllp_edge import mllp_server
 from hub.process_control import die_with_parent, stop_process
@@ -91,6 +95,14 @@ class Stack:
     _drop_task: asyncio.Task[None] | None = None
     _checkpoint_task: asyncio.Task[None] | None = None  # signed audit chain heads (hub.audit.checkpoints)
     timings: dict[str, float] = field(default_factory=dict)
+    journal: IntakeJournal | None = None
+    recoveries: list[dict[str, Any]] = field(default_factory=list)  # broker restarts, for /healthz
+    recovering: bool = False
+
+    @property
+    def security(self) -> dict[str, str]:
+        """Client security for an external cluster (hub.kafka.security); the embedded broker is plaintext."""
+        return dict(kafka_client_config(self.settings)) if self.settings.kafka else {}
 
     # -- start -------------------------------------------------------------------------------------------
     def start_infrastructure(self) -> None:
@@ -101,8 +113,8 @@ class Stack:
         else:
             self.broker = EmbeddedBroker().start()
             self.bootstrap = self.broker.bootstrap
-        ensure_topics(self.bootstrap, s.partitions)
-        self.engine = make_engine(s.database_url())
+        ensure_topics(self.bootstrap, s.partitions, config=self.security)
+        self.engine = engine_for(s)
         upgrade(self.engine)
 
     def start_worker(self) -> None:
@@ -134,8 +146,12 @@ class Stack:
     async def start_edges(self) -> None:
         assert self.engine is not None
         codec = EventCodec.load()
-        self.producer = DurableProducer(self.bootstrap, client_id="onestory-connectors")
-        publisher = Publisher(self.producer, codec)
+        self.producer = DurableProducer(self.bootstrap, client_id="onestory-connectors", config=self.security)
+        if self.settings.journal_enabled():
+            self.journal = IntakeJournal(
+                journal_engine(self.engine, self.settings.data_dir), self.producer, archive=self.engine
+            ).start(fresh_broker=self.broker is not None)
+        publisher = Publisher(self.journal or self.producer, codec, deadletter_store=self.engine)
         self.mllp = mllp_server(self.settings, publisher, self.engine)  # limits, TLS, sender binding and its audit
         await self.mllp.start()
         s = self.settings
@@ -159,8 +175,15 @@ class Stack:
 
     # -- health ------------------------------------------------------------------------------------------
     async def health(self) -> dict[str, Any]:
+        broker: dict[str, Any] = {"status": "recovering"} if self.recovering else await self._check(self._broker_ok)
+        if self.broker is not None:
+            broker["restarts"] = len(self.recoveries)
+            if self.recoveries:
+                broker["last_recovery"] = self.recoveries[-1]
+        if self.journal is not None:
+            broker["journal"] = self.journal.stats.as_dict()
         return {
-            "broker": await self._check(self._broker_ok),
+            "broker": broker,
             "database": await self._check(self._database_ok),
             "worker": await self._worker_health(),
             "mllp": {"status": "ok" if self.mllp and self.mllp.listening else "down"},
@@ -175,7 +198,7 @@ class Stack:
             return {"status": "down", "error": type(exc).__name__}
 
     def _broker_ok(self) -> None:
-        admin(self.bootstrap).list_topics(timeout=2)
+        admin(self.bootstrap, self.security).list_topics(timeout=2)
 
     def _database_ok(self) -> None:
         assert self.engine is not None
@@ -218,11 +241,16 @@ class Stack:
             f"kafka={self.bootstrap} database={db} data_dir={s.data_dir}"
         )
 
-    async def supervise_worker(self, max_restarts: int = 5) -> None:
-        """Restart the worker if it dies (its agents resume from their tracked offsets); give up after a few."""
+    async def supervise(self, max_restarts: int = 5) -> None:
+        """Watch every child: a dead embedded broker is restarted and the pipeline recovered (recover_broker);
+        a dead worker is restarted (its agents resume from their tracked offsets), up to a few times in a row."""
         restarts = 0
         while True:
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(0.5)
+            if self.broker is not None and self.broker.process is not None and self.broker.process.poll() is not None:
+                log.error("the embedded broker exited with code %s; restarting it", self.broker.process.returncode)
+                await asyncio.to_thread(self.recover_broker)
+                continue
             if self.worker is None or self.worker.poll() is None:
                 continue
             if restarts >= max_restarts:
@@ -238,6 +266,35 @@ class Stack:
             )
             await asyncio.sleep(min(2.0**restarts, 30.0))
             self.start_worker()
+
+    def recover_broker(self) -> None:
+        """After the embedded broker died (its log was in memory): stop the worker, start a new broker on the
+        same address, restore the log from the SQL event store, republish the journal's entries whose events
+        the event store does not hold, and start the worker again on the new topics."""
+        assert self.broker is not None and self.engine is not None
+        t0 = time.monotonic()
+        self.recovering = True
+        try:
+            if self.worker is not None:
+                stop_process(self.worker, signal.SIGTERM, 3.0)
+            self.broker.process = None
+            self.broker.start()
+            ensure_topics(self.bootstrap, self.settings.partitions, config=self.security)
+            if self.producer is not None:
+                self.producer.reconnect()
+            restorer = DurableProducer(self.bootstrap, client_id="onestory-restore", config=self.security)
+            restored = restore_events(self.engine, restorer)
+            restorer.close()
+            if self.journal is not None:
+                self.journal.resync(reset_relayed=True)
+            self.start_worker()
+        finally:
+            self.recovering = False
+        seconds = time.monotonic() - t0
+        self.recoveries.append(
+            {"at": datetime.now(UTC).isoformat(timespec="seconds"), "seconds": round(seconds, 2), "restored": restored}
+        )
+        log.warning("embedded broker recovered in %.1fs: %d archived events restored to the log", seconds, restored)
 
     def child_pids(self) -> list[int]:
         procs = [self.worker, self.broker.process if self.broker else None]
@@ -265,6 +322,8 @@ class Stack:
         if self.worker:
             await asyncio.to_thread(stop_process, self.worker, signal.SIGTERM, WORKER_STOP_GRACE)
         self.timings["stop.worker"] = time.monotonic() - t0
+        if self.journal:
+            await asyncio.to_thread(self.journal.stop)
         if self.producer:
             self.producer.close()
         if self.broker:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from confluent_kafka import KafkaError, KafkaException
 
-from connectors.errors import ConnectorError, MappingError, ParseError, RetryableDeliveryError
+from connectors.errors import ConnectorError, EventTooLarge, MappingError, ParseError, RetryableDeliveryError
 from connectors.hl7v2.ack import ACCEPT, ERROR, REJECT, build_ack
 from connectors.hl7v2.limits import VALUE_TOO_LONG, Hl7Limits, LimitError, check_limits
 from connectors.hl7v2.map import Hl7Mapping, map_message
@@ -114,7 +114,7 @@ class Hl7Intake:
                 check_binding(org, message.header.sending_facility, peer)
             events = map_message(message, self._mapping, now, organisation=org.code, organisation_type=org.type)
             ids = self._publisher.publish(events)
-        except LimitError as exc:
+        except (LimitError, EventTooLarge) as exc:
             trusted = header if exc.location is None or not exc.location.startswith("MSH") else None
             return self._reject(raw, trusted, REJECT, exc, now)
         except SenderNotBoundError as exc:

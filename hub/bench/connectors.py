@@ -125,9 +125,39 @@ def write_report(results: dict[str, Any], out: Path, command: str) -> Path:
         f"Baseline (same run): Avro-encoding the same events alone, {base:,.0f} events per CPU-second.",
         "",
     ]
+    lines += _intake_lines(results.get("intake"))
     md = out / "connectors.md"
     md.write_text("\n".join(lines))
     return md
+
+
+def _intake_lines(intake: dict[str, Any] | None) -> list[str]:
+    """The transports on a running hub: journal off (the broker's ack, the baseline) against on (SQL commit)."""
+    if not intake:
+        return []
+    off, on = intake["off"], intake["on"]
+    lines = [
+        "## Intake over the transports, intake journal off and on",
+        "",
+        f"`onestory up --no-demo` (embedded broker, SQLite) per mode, {intake['senders']} senders side by side, "
+        "each waiting for its answer before the next message.",
+        "",
+        "| transport | journal off (broker ack) per s | journal on (SQL commit) per s | on / off |",
+        "|---|---|---|---|",
+    ]
+    for transport in ("mllp", "http"):
+        lines.append(
+            f"| {transport} | {off[transport]['per_s']:,.0f} | {on[transport]['per_s']:,.0f} | "
+            f"{intake['ratios'].get(transport, 0):.2f}× |"
+        )
+    journal = on.get("journal") or {}
+    if journal.get("commits"):
+        lines += [
+            "",
+            f"Group commit: {journal['committed']:,} records in {journal['commits']:,} transactions "
+            f"({journal['committed'] / journal['commits']:.1f} per commit).",
+        ]
+    return [*lines, ""]
 
 
 def _plot(results: dict[str, Any], png: Path) -> None:

@@ -111,17 +111,26 @@ def replay(data_dir: Path, database: str | None, kafka: str, body_file: Path | N
     """
     if body_file is not None and len(dl_ids) != 1:
         raise click.UsageError("--body-file replays exactly one dead letter")
-    from connectors.errors import ConnectorError
+    from connectors.errors import ConnectorError, LimitExceeded
     from connectors.publisher import Publisher
     from connectors.registry import CONNECTORS
+    from hub.api.limits import IntakeLimits, json_breach
     from hub.events.codec import EventCodec
+    from hub.kafka.journal import IntakeJournal, journal_engine
     from hub.kafka.producer import DeliveryError, DurableProducer
     from hub.kafka.security import kafka_client_config
 
+    settings = HubSettings(data_dir=data_dir, database=database)
     engine = _engine(data_dir, database)
-    security = kafka_client_config(HubSettings(data_dir=data_dir, database=database))
+    security = kafka_client_config(settings)
     producer = DurableProducer(kafka, client_id="onestory-deadletter-replay", config=security)
-    publisher = Publisher(producer, EventCodec.load())
+    # Replayed events are durable the way intake's are: committed to the intake journal first (relayed from
+    # here, or by the running hub if the broker goes away meanwhile), unless the journal is switched off.
+    journal = None
+    if settings.intake_journal != "off":
+        journal = IntakeJournal(journal_engine(engine, data_dir), producer, archive=engine).start()
+    publisher = Publisher(journal or producer, EventCodec.load())
+    limits = IntakeLimits.from_settings(settings)
     failed = 0
     try:
         for dl_id in dl_ids:
@@ -132,6 +141,9 @@ def replay(data_dir: Path, database: str | None, kafka: str, body_file: Path | N
             try:
                 if intake is None:
                     raise click.ClickException(f"{dl_id}: connector {row.connector!r} cannot be replayed")
+                breach = json_breach(body, limits) if "json" in row.content_type else None
+                if breach is not None:  # the same limits as intake: a nested body must not crash the replay
+                    raise LimitExceeded(breach.detail)
                 batch = intake(body, row.content_type, now)
                 errors = batch.errors
                 if errors:
@@ -152,6 +164,8 @@ def replay(data_dir: Path, database: str | None, kafka: str, body_file: Path | N
             failed += status != "replayed"
             click.echo(f"{dl_id}  {status}  {result}")
     finally:
+        if journal is not None:
+            journal.stop()
         producer.close()
         engine.dispose()
     if failed:

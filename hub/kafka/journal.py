@@ -26,11 +26,14 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, exists, insert, select, update
+from confluent_kafka import KafkaException
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from hub.db.engine import make_engine
 from hub.db.tables import event_store, intake_journal
 from hub.db.write_lock import serial_if_sqlite
 from hub.kafka.producer import DeliveryError, DurableProducer, OutRecord
@@ -77,12 +80,14 @@ class IntakeJournal:
         engine: Engine,
         producer: DurableProducer,
         *,
+        archive: Engine | None = None,
         max_group: int = 2000,
         relay_batch: int = 2000,
         retention: timedelta = timedelta(hours=24),
         prune_every: float = 30.0,
     ) -> None:
         self._engine = engine
+        self._archive = archive or engine  # the database holding the event store
         self._producer = producer
         self._max_group = max_group
         self._relay_batch = relay_batch
@@ -229,9 +234,10 @@ class IntakeJournal:
                     continue
                 self._producer.send_all([rec for _, rec in batch])
                 self._mark_relayed([entry_id for entry_id, _ in batch])
-            except DeliveryError as exc:
+            except (DeliveryError, KafkaException, BufferError) as exc:
+                # the broker is away or refusing: keep the entries and try again (they are in SQL meanwhile)
                 with self._cond:
-                    self.stats.last_relay_error = str(exc)
+                    self.stats.last_relay_error = f"{type(exc).__name__}: {exc}"
                     if resync:  # keep asking for the reload until it has happened
                         self._resync.set()
                         self._reset_relayed = self._reset_relayed or reset
@@ -264,17 +270,40 @@ class IntakeJournal:
                 chunk = entry_ids[i : i + 500]
                 conn.execute(update(intake_journal).where(intake_journal.c.entry_id.in_(chunk)).values(relayed_at=now))
 
+    def _stored(self, event_ids: Sequence[str]) -> set[str]:
+        """Which of these events the event store (the archive database) holds."""
+        found: set[str] = set()
+        with self._archive.connect() as conn:
+            for i in range(0, len(event_ids), 500):
+                chunk = event_ids[i : i + 500]
+                found.update(
+                    conn.execute(select(event_store.c.event_id).where(event_store.c.event_id.in_(chunk))).scalars()
+                )
+        return found
+
+    def _relayed(self) -> list[tuple[str, str | None]]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(intake_journal.c.entry_id, intake_journal.c.event_id).where(
+                    intake_journal.c.relayed_at.is_not(None)
+                )
+            ).all()
+        return [(r.entry_id, r.event_id) for r in rows]
+
     def _reload(self, reset_relayed: bool) -> None:
         """Replace the in-memory queue with SQL's view of what is unrelayed (after start or a broker restart)."""
-        republished = 0
+        again: list[str] = []
+        if reset_relayed:
+            relayed = self._relayed()
+            stored = self._stored([e for _, e in relayed if e is not None])
+            again = [entry_id for entry_id, event_id in relayed if event_id is None or event_id not in stored]
         with serial_if_sqlite(self._engine), self._engine.begin() as conn:
-            if reset_relayed:
-                stored = exists().where(event_store.c.event_id == intake_journal.c.event_id)
-                republished = conn.execute(
+            for i in range(0, len(again), 500):
+                conn.execute(
                     update(intake_journal)
-                    .where(intake_journal.c.relayed_at.is_not(None), ~stored)
+                    .where(intake_journal.c.entry_id.in_(again[i : i + 500]))
                     .values(relayed_at=None)
-                ).rowcount
+                )
             rows = conn.execute(
                 select(
                     intake_journal.c.entry_id,
@@ -300,19 +329,39 @@ class IntakeJournal:
             self._pending.clear()
             self._pending.extend(entries)
             self._pending.extend(later)
-            self.stats.republished += republished
+            self.stats.republished += len(again)
             self.stats.unrelayed = len(self._pending)
         if entries:
-            log.info("intake journal: %d unrelayed entries to relay (%d relayed again)", len(entries), republished)
+            log.info("intake journal: %d unrelayed entries to relay (%d relayed again)", len(entries), len(again))
 
     def _prune(self) -> None:
         """Drop relayed entries whose event is in the event store, and any relayed entry past retention."""
         cutoff = datetime.now(UTC) - self._retention
-        stored = exists().where(event_store.c.event_id == intake_journal.c.event_id)
+        relayed = self._relayed()
+        stored = self._stored([e for _, e in relayed if e is not None])
+        done = [entry_id for entry_id, event_id in relayed if event_id in stored]
+        pruned = 0
         with serial_if_sqlite(self._engine), self._engine.begin() as conn:
-            pruned = conn.execute(
+            pruned += conn.execute(
                 delete(intake_journal).where(
-                    intake_journal.c.relayed_at.is_not(None), stored | (intake_journal.c.relayed_at < cutoff)
+                    intake_journal.c.relayed_at.is_not(None), intake_journal.c.relayed_at < cutoff
                 )
             ).rowcount
+            for i in range(0, len(done), 500):
+                pruned += conn.execute(
+                    delete(intake_journal).where(intake_journal.c.entry_id.in_(done[i : i + 500]))
+                ).rowcount
         self.stats.pruned += pruned
+
+
+def journal_engine(engine: Engine, data_dir: Path) -> Engine:
+    """Where the journal lives: the hub's own database, except on SQLite, where it gets a file of its own.
+
+    SQLite has one write lock per file, held by the worker for each projection batch; intake committing to
+    the same file would wait behind it (measured: MLLP at 0.46x and HTTP at 0.35x of the broker-ack rate).
+    """
+    if engine.dialect.name != "sqlite":
+        return engine
+    own = make_engine(f"sqlite:///{(data_dir / 'intake-journal.db').resolve()}")
+    intake_journal.create(own, checkfirst=True)
+    return own

@@ -56,6 +56,14 @@ def publish_span(topic: str, records: int, parent: Mapping[str, str] | None = No
         yield inject(trace.set_span_in_context(span))
 
 
+@contextmanager
+def store_span(table: str, rows: int) -> Iterator[Span]:
+    """Writing straight to an SQL table from an edge (intake's dead letters), where no broker is involved."""
+    attributes: dict[str, AttributeValue] = {"db.sql.table": table, "onestory.rows": rows}
+    with tracer().start_as_current_span(f"store {table}", kind=SpanKind.CLIENT, attributes=attributes) as span:
+        yield span
+
+
 class ConsumedMeta(Protocol):
     """Where a consumed record came from: a Faust event's `message`, or projections.batch_consumer.Message."""
 

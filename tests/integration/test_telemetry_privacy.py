@@ -165,7 +165,7 @@ def test_one_trace_from_socket_to_projection_and_no_personal_data(
     assert one("read patient-search")["attributes"]["onestory.read.action"] == "patient-search"
 
     # -- metrics: per organisation type, role and level; never per child --------------------------------------
-    assert one("publish onestory.deadletter.v1")["attributes"]["messaging.destination.name"] == "onestory.deadletter.v1"
+    assert one("store deadletters")["attributes"]["db.sql.table"] == "deadletters"
     for name in (
         "onestory.deadletters",
         "onestory.events.in",

@@ -12,12 +12,11 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from confluent_kafka import Consumer
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from connectors.hl7v2.mllp_client import ack_code, send_message
 from hub.auth.tokens import issue_token, load_or_create_signing_key
-from hub.kafka.topics import DEADLETTER
+from tests.integration.connectors_helpers import engine_for, wait_for_deadletters
 from tests.support.hub_process import RunningHub, alive
 
 pytestmark = pytest.mark.integration
@@ -51,28 +50,22 @@ def _wait_for_timeline(hub: RunningHub, token: str, within: float = 5.0) -> tupl
     raise AssertionError(f"the admission was not visible within {within}s")
 
 
-def _deadletters(kafka: str, expected: int, timeout: float = 20.0) -> list[dict[str, str]]:
-    consumer = Consumer(
-        {
-            "bootstrap.servers": kafka,
-            "group.id": "test-dl",
-            "auto.offset.reset": "earliest",
-            "session.timeout.ms": 6000,
-            "enable.auto.commit": False,
-        }
-    )
-    consumer.subscribe([DEADLETTER])
-    found: list[dict[str, str]] = []
-    deadline = time.monotonic() + timeout
+def _deadletters(database_url: str, expected: int, timeout: float = 20.0) -> list[dict[str, str]]:
+    """The SQL dead-letter store, where intake keeps rejected input (the body as sent, with its reason)."""
+    engine = engine_for(database_url)
     try:
-        while len(found) < expected and time.monotonic() < deadline:
-            for msg in consumer.consume(10, 0.5):
-                if msg.error() is None:
-                    headers = {k: v.decode() for k, v in msg.headers() or []}
-                    found.append({**headers, "body": msg.value().decode("utf-8", "replace")})
+        rows = wait_for_deadletters(engine, expected, timeout)
     finally:
-        consumer.close()
-    return found
+        engine.dispose()
+    return [
+        {
+            "phase": r.phase,
+            "reason": r.reason,
+            "connector": r.connector,
+            "body": bytes(r.body).decode("utf-8", "replace"),
+        }
+        for r in rows
+    ]
 
 
 def test_admission_travels_to_the_api_and_the_hub_stops_cleanly(running_hub: RunningHub) -> None:
@@ -106,7 +99,7 @@ def test_admission_travels_to_the_api_and_the_hub_stops_cleanly(running_hub: Run
     assert not [pid for pid in children if alive(pid)], "a child process outlived `onestory up`"
 
 
-def test_rejected_messages_are_acked_with_reasons_and_kept(running_hub: RunningHub) -> None:
+def test_rejected_messages_are_acked_with_reasons_and_kept(running_hub: RunningHub, database_url: str) -> None:
     hub = running_hub
     ar = send_message(hub.mllp_host, hub.mllp_port, NOT_HL7)
     assert ack_code(ar) == "AR"
@@ -117,12 +110,13 @@ def test_rejected_messages_are_acked_with_reasons_and_kept(running_hub: RunningH
     assert b"MSA|AE|MSG0002" in ae
     assert b"no patient identifier" in ae
 
-    kept = _deadletters(hub.kafka, expected=2)
-    by_phase = {d["onestory-phase"]: d for d in kept}
+    kept = _deadletters(database_url, expected=2)
+    by_phase = {d["phase"]: d for d in kept}
     assert set(by_phase) == {"parse", "mapping"}
-    assert "does not start with an MSH segment" in by_phase["parse"]["onestory-reason"]
+    assert {d["connector"] for d in kept} == {"hl7v2"}
+    assert "does not start with an MSH segment" in by_phase["parse"]["reason"]
     assert by_phase["parse"]["body"] == NOT_HL7.decode()
-    assert "PID-3: no patient identifier" in by_phase["mapping"]["onestory-reason"]
+    assert "PID-3: no patient identifier" in by_phase["mapping"]["reason"]
     assert by_phase["mapping"]["body"].startswith("MSH|")
 
 

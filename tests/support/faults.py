@@ -120,7 +120,9 @@ def stream(
     token = hub.token(user="pas-system", org=TRUST, role="system")
     senders = [
         threading.Thread(target=_hl7_sender, args=(hub, tally, stop, random.Random(seed * 10), tag), daemon=True),
-        threading.Thread(target=_http_sender, args=(hub, tally, stop, random.Random(seed * 10 + 1), token), daemon=True),
+        threading.Thread(
+            target=_http_sender, args=(hub, tally, stop, random.Random(seed * 10 + 1), token), daemon=True
+        ),
     ]
     for t in senders:
         t.start()

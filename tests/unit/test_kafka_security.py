@@ -261,7 +261,7 @@ SECURED_CALLS = {
     "create_app": "credentials",
 }
 # hub/stack.py (`onestory up`) is being restructured by another change; it must pass the settings the same way.
-PENDING = {"hub/stack.py"}
+PENDING: set[str] = set()  # modules not yet passing the security settings (none)
 
 
 def _unsecured_calls(path: Path) -> list[str]:
@@ -290,7 +290,6 @@ def test_every_client_built_by_a_command_is_given_the_security_settings() -> Non
     assert unsecured == {}
 
 
-@pytest.mark.xfail(strict=True, reason="hub/stack.py does not pass kafka_client_config(settings) yet")
 def test_onestory_up_gives_its_clients_the_security_settings() -> None:
     assert _unsecured_calls(ROOT / "hub" / "stack.py") == []
 

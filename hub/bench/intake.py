@@ -1,0 +1,167 @@
+"""Intake rates over the real transports (MLLP and HTTP) with the intake journal on and off, same run.
+
+Each mode runs its own `onestory up --no-demo` (embedded broker, SQLite in a temporary directory), so the
+only difference is `ONESTORY_INTAKE_JOURNAL`: "off" answers once the broker has acknowledged (today's rate
+before the journal, and what an external Kafka gives), "on" once the input is committed to SQL. Senders
+behave as agency systems do: each keeps one MLLP connection (or HTTP client) and waits for each answer
+before sending the next; several senders run side by side, which is what group commit serves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from hub.auth.tokens import issue_token, load_or_create_signing_key
+from hub.kafka.embedded_broker import free_port
+
+READY = re.compile(r"^ready api=(?P<api>\S+) fhir=\S+ mllp=(?P<host>[^:\s]+):(?P<port>\d+)")
+TRUST = "RX1"
+
+
+def _adt(n: int, tag: str) -> bytes:
+    nhs = _nhs(n)
+    return (
+        f"MSH|^~\\&|PAS|{TRUST}|ONESTORY|HUB|20261101093000||ADT^A01|{tag}{n:07d}|P|2.4\r"
+        "EVN|A01|20261101093000\r"
+        f"PID|1||M{tag}{n}^^^{TRUST}^MR~{nhs}^^^NHS^NH||Bench^Test||20110304|F\r"
+        "PV1|1|O|CLINIC|||||||||||||||V1\r"
+    ).encode()
+
+
+def _nhs(n: int) -> str:
+    """A valid NHS number in the 999 test range for each n (numbers whose check digit would be 10 shift on)."""
+    body = 999_000_000 + n * 7
+    while True:
+        digits = f"{body:09d}"[-9:]
+        check = (11 - sum(int(d) * w for d, w in zip(digits, range(10, 1, -1), strict=True)) % 11) % 11
+        if check != 10:
+            return digits + str(check)
+        body += 1
+
+
+def _patient(n: int) -> bytes:
+    return json.dumps(
+        {
+            "resourceType": "Patient",
+            "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": _nhs(n + 5_000_000)}],
+            "name": [{"family": "Bench", "given": ["Http"]}],
+            "birthDate": "2012-05-06",
+        }
+    ).encode()
+
+
+def _send_mllp(host: str, port: int, messages: list[bytes]) -> int:
+    accepted = 0
+    with socket.create_connection((host, port), timeout=30) as sock:
+        for message in messages:
+            sock.sendall(b"\x0b" + message + b"\x1c\r")
+            reply = b""
+            while not reply.endswith(b"\x1c\r"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError("the MLLP listener closed the connection")
+                reply += chunk
+            accepted += b"MSA|AA" in reply
+    return accepted
+
+
+def _send_http(api: str, token: str, bodies: list[bytes]) -> int:
+    accepted = 0
+    headers = {"Content-Type": "application/fhir+json", "Authorization": f"Bearer {token}"}
+    with httpx.Client(timeout=30) as client:
+        for body in bodies:
+            accepted += client.post(api + "/intake/fhir", content=body, headers=headers).status_code == 200
+    return accepted
+
+
+def _parallel(work: list[Callable[[], int]]) -> tuple[int, float]:
+    results: list[int] = []
+    lock = threading.Lock()
+
+    def run(fn: Callable[[], int]) -> None:
+        n = fn()
+        with lock:
+            results.append(n)
+
+    threads = [threading.Thread(target=run, args=(fn,)) for fn in work]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(results), time.perf_counter() - t0
+
+
+def _one_mode(journal: str, messages: int, senders: int, say: Callable[[str], None]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix=f"onestory-bench-intake-{journal}-") as tmp:
+        data_dir = Path(tmp) / "var"
+        cmd = [sys.executable, "-m", "hub", "up", "--no-demo", "--data-dir", str(data_dir)]
+        cmd += ["--api-port", str(free_port()), "--mllp-port", str(free_port())]
+        env = {**os.environ, "ONESTORY_INTAKE_JOURNAL": journal}
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        try:
+            assert proc.stdout is not None
+            match = None
+            for line in proc.stdout:
+                match = READY.match(line)
+                if match:
+                    break
+            if match is None:
+                raise RuntimeError(f"onestory up (journal {journal}) exited before it was ready")
+            threading.Thread(target=lambda: [None for _ in proc.stdout or []], daemon=True).start()
+            key = load_or_create_signing_key(data_dir)
+            token = issue_token(
+                key, user="bench", organisation=TRUST, role="system", purpose="direct-care", now=datetime.now(UTC)
+            )
+            per = messages // senders
+            say(f"journal {journal}: {per * senders} ADT^A01 over MLLP from {senders} senders")
+            hl7 = [[_adt(s * per + i, f"J{journal[:2]}") for i in range(per)] for s in range(senders)]
+            mllp_ok, mllp_s = _parallel([partial(_send_mllp, match["host"], int(match["port"]), b) for b in hl7])
+            http_n = max(senders, messages // 4)
+            hper = http_n // senders
+            say(f"journal {journal}: {hper * senders} FHIR Patients over HTTP from {senders} clients")
+            bodies = [
+                [_patient(s * hper + i + (0 if journal == "on" else 1_000_000)) for i in range(hper)]
+                for s in range(senders)
+            ]
+            http_ok, http_s = _parallel([partial(_send_http, match["api"], token, b) for b in bodies])
+            health = httpx.get(match["api"] + "/healthz", timeout=10).json()
+            return {
+                "mllp": {"sent": per * senders, "accepted": mllp_ok, "seconds": mllp_s, "per_s": mllp_ok / mllp_s},
+                "http": {"sent": hper * senders, "accepted": http_ok, "seconds": http_s, "per_s": http_ok / http_s},
+                "journal": health["components"]["broker"].get("journal"),
+            }
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def run_intake(messages: int, senders: int, say: Callable[[str], None]) -> dict[str, Any]:
+    """Both modes, journal off first (the baseline), then on; ratios on / off."""
+    off = _one_mode("off", messages, senders, say)
+    on = _one_mode("on", messages, senders, say)
+    return {
+        "senders": senders,
+        "off": off,
+        "on": on,
+        "ratios": {t: on[t]["per_s"] / off[t]["per_s"] for t in ("mllp", "http") if off[t]["per_s"]},
+    }
