@@ -228,6 +228,7 @@ class IntakeJournal:
                 if time.monotonic() - last_prune > self._prune_every:
                     last_prune = time.monotonic()
                     self._prune()
+                    self._reload(False)  # entries another process left unrelayed (a replay whose broker went away)
                 with self._cond:
                     batch = [self._pending[i] for i in range(min(self._relay_batch, len(self._pending)))]
                 if not batch:

@@ -106,6 +106,10 @@ def children(today: date) -> dict[str, Child]:
 
 
 def _at(today: date, days_ago: int, hour: int = 10) -> datetime:
+    """A moment of the story. Nothing is dated `today` itself: at 07:00 UTC a consent or assessment dated
+    today at 09:00 would still lie in the future, and the policy rightly ignores it until then."""
+    if days_ago < 1:
+        raise ValueError("story events are dated at least a day back, so none lies in the future")
     return datetime.combine(today - timedelta(days=days_ago), time(hour, 0))
 
 
@@ -511,7 +515,7 @@ def amara_withdraws(today: date, c: Child) -> Delivery:
     consent = _consent(
         c,
         "consent-amara-health",
-        _iso(today, 0, 9),
+        _iso(today, 1, 9),
         status="inactive",
         to_types=AMARA_TELLS,
         categories=AMARA_SHARES,
@@ -652,7 +656,7 @@ def chloe_assessed(today: date, c: Child) -> Delivery:
     return Delivery(
         "fhir",
         CAMHS,
-        _bundle(_competence(c, "gillick-chloe", "competent", _iso(today, 0, 8), "camhs-dr-shah")),
+        _bundle(_competence(c, "gillick-chloe", "competent", _iso(today, 1, 8), "camhs-dr-shah")),
         "CAMHS: Gillick assessment of Chloe (competent)",
     )
 
@@ -701,7 +705,7 @@ def daniel_assessed(today: date, c: Child) -> Delivery:
         CAMHS,
         _bundle(
             _patient(c, "camhs-daniel"),
-            _competence(c, "gillick-daniel", "not-competent", _iso(today, 0, 8), "camhs-dr-shah"),
+            _competence(c, "gillick-daniel", "not-competent", _iso(today, 1, 8), "camhs-dr-shah"),
         ),
         "CAMHS: Gillick assessment of Daniel (not competent for this decision)",
     )
