@@ -148,9 +148,9 @@ class Stack:
         codec = EventCodec.load()
         self.producer = DurableProducer(self.bootstrap, client_id="onestory-connectors", config=self.security)
         if self.settings.journal_enabled():
-            self.journal = IntakeJournal(
-                journal_engine(self.engine, self.settings.data_dir), self.producer, archive=self.engine
-            ).start(fresh_broker=self.broker is not None)
+            self.journal = IntakeJournal(journal_engine(self.engine), self.producer, archive=self.engine).start(
+                fresh_broker=self.broker is not None
+            )
         publisher = Publisher(self.journal or self.producer, codec, deadletter_store=self.engine)
         self.mllp = mllp_server(self.settings, publisher, self.engine)  # limits, TLS, sender binding and its audit
         await self.mllp.start()

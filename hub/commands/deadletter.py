@@ -128,7 +128,7 @@ def replay(data_dir: Path, database: str | None, kafka: str, body_file: Path | N
     # here, or by the running hub if the broker goes away meanwhile), unless the journal is switched off.
     journal = None
     if settings.intake_journal != "off":
-        journal = IntakeJournal(journal_engine(engine, data_dir), producer, archive=engine).start()
+        journal = IntakeJournal(journal_engine(engine), producer, archive=engine).start()
     publisher = Publisher(journal or producer, EventCodec.load())
     limits = IntakeLimits.from_settings(settings)
     failed = 0

@@ -21,6 +21,7 @@ from hub.api.main import create_api
 from hub.collector import tune_for_service
 from hub.db.engine import engine_for
 from hub.events.codec import EventCodec
+from hub.kafka.journal import IntakeJournal, journal_engine
 from hub.kafka.producer import DurableProducer
 from hub.kafka.security import kafka_client_config
 from hub.mllp_edge import mllp_server
@@ -52,6 +53,17 @@ def database_health(engine: Engine) -> Any:
     return health
 
 
+def edge_publisher(
+    settings: HubSettings, engine: Engine, producer: DurableProducer, codec: EventCodec
+) -> tuple[Publisher, IntakeJournal | None]:
+    """How a stand-alone edge publishes: through the intake journal if ONESTORY_INTAKE_JOURNAL says so (off by
+    default against an external cluster, whose acks=all is durable), dead letters straight to SQL."""
+    journal = None
+    if settings.journal_enabled():
+        journal = IntakeJournal(journal_engine(engine), producer, archive=engine).start()
+    return Publisher(journal or producer, codec, deadletter_store=engine), journal
+
+
 def app_from_env() -> Any:
     """uvicorn's factory for `--workers N`: each worker process builds its own engine, producer and context.
 
@@ -68,7 +80,7 @@ def app_from_env() -> Any:
         else None
     )
     ctx = api_context(settings, engine, codec, database_health(engine))
-    ctx.publisher = Publisher(producer, codec) if producer else None
+    ctx.publisher = edge_publisher(settings, engine, producer, codec)[0] if producer else None
     app = create_api(ctx)
     tune_for_service()
     return app
@@ -108,9 +120,11 @@ def api(host: str | None, port: int | None, workers: int) -> None:
         if settings.kafka
         else None
     )
+    journal: IntakeJournal | None = None
     try:
         ctx = api_context(settings, engine, codec, database_health(engine))
-        ctx.publisher = Publisher(producer, codec) if producer else None  # None: /intake answers 503
+        if producer is not None:  # without Kafka, /intake answers 503
+            ctx.publisher, journal = edge_publisher(settings, engine, producer, codec)
         app = create_api(ctx)
         tune_for_service()
         uvicorn.run(
@@ -123,14 +137,17 @@ def api(host: str | None, port: int | None, workers: int) -> None:
             lifespan="off",
         )
     finally:
+        if journal is not None:
+            journal.stop()
         if producer is not None:
             producer.close()
         engine.dispose()
         telemetry.shutdown()
 
 
-async def _serve_mllp(settings: HubSettings, producer: DurableProducer) -> None:
-    server = mllp_server(settings, Publisher(producer, EventCodec.load()))  # limits, TLS, sender binding, audit
+async def _serve_mllp(settings: HubSettings, producer: DurableProducer, engine: Engine) -> None:
+    publisher, journal = edge_publisher(settings, engine, producer, EventCodec.load())
+    server = mllp_server(settings, publisher, engine)  # limits, TLS, sender binding, audit
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -139,6 +156,8 @@ async def _serve_mllp(settings: HubSettings, producer: DurableProducer) -> None:
     click.echo(f"ready mllp={server.host}:{server.port}")
     await stop.wait()
     await server.stop()
+    if journal is not None:
+        await asyncio.to_thread(journal.stop)
 
 
 @click.command()
@@ -152,8 +171,10 @@ def mllp(host: str | None, port: int | None, kafka: str | None) -> None:
         raise click.UsageError("the MLLP listener needs --kafka HOST:PORT or ONESTORY_KAFKA")
     telemetry = configure_telemetry("onestory-mllp", settings)
     producer = DurableProducer(settings.kafka, client_id="onestory-connectors", config=kafka_client_config(settings))
+    engine = engine_for(settings)  # dead letters, the refused-sender audit and (if on) the intake journal
     try:
-        asyncio.run(_serve_mllp(settings, producer))
+        asyncio.run(_serve_mllp(settings, producer, engine))
     finally:
         producer.close()
+        engine.dispose()
         telemetry.shutdown()

@@ -355,14 +355,19 @@ class IntakeJournal:
         self.stats.pruned += pruned
 
 
-def journal_engine(engine: Engine, data_dir: Path) -> Engine:
-    """Where the journal lives: the hub's own database, except on SQLite, where it gets a file of its own.
+def journal_engine(engine: Engine) -> Engine:
+    """Where the journal lives: the hub's own database, except on SQLite, where it gets a file of its own
+    beside the database file (`onestory.db` → `onestory-intake-journal.db`), so every process that opens the
+    database (`up`, `deadletter replay`) finds the same journal.
 
     SQLite has one write lock per file, held by the worker for each projection batch; intake committing to
     the same file would wait behind it (measured: MLLP at 0.46x and HTTP at 0.35x of the broker-ack rate).
     """
-    if engine.dialect.name != "sqlite":
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         return engine
-    own = make_engine(f"sqlite:///{(data_dir / 'intake-journal.db').resolve()}")
+    path = Path(database)
+    journal_file = path.with_name(path.stem + "-intake-journal" + (path.suffix or ".db"))
+    own = make_engine(f"sqlite:///{journal_file.resolve()}")
     intake_journal.create(own, checkfirst=True)
     return own
