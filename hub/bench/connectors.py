@@ -166,14 +166,28 @@ def _plot(results: dict[str, Any], png: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    intake = results.get("intake")
     names = list(results["sources"])
     rates = [results["sources"][n]["events_per_cpu_s"] for n in names]
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    fig, axes = plt.subplots(1, 2 if intake else 1, figsize=(12 if intake else 8, 3.6), squeeze=False)
+    ax = axes[0][0]
     ax.barh(names, rates, color="#1d70b8")
     ax.axvline(results["baseline"]["avro_encode_events_per_cpu_s"], color="#d4351c", linestyle="--", linewidth=1)
     ax.set_xscale("log")
     ax.set_xlabel("events per CPU-second (log scale); dashed: Avro encode alone")
     ax.set_title("Connectors: parse + map + encode")
+    if intake:
+        right = axes[0][1]
+        transports = ["mllp", "http"]
+        ys = range(len(transports))
+        off = [intake["off"][t]["per_s"] for t in transports]
+        on = [intake["on"][t]["per_s"] for t in transports]
+        right.barh([y + 0.2 for y in ys], off, height=0.4, color="#505a5f", label="journal off (broker ack)")
+        right.barh([y - 0.2 for y in ys], on, height=0.4, color="#1d70b8", label="journal on (SQL commit)")
+        right.set_yticks(list(ys), transports)
+        right.set_xlabel(f"accepted inputs per second, {intake['senders']} senders")
+        right.set_title("Intake over the transports")
+        right.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(png, dpi=110)
     plt.close(fig)
