@@ -6,12 +6,13 @@ retries the same batch with backoff and says so in the log. Anything else still 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError, OperationalError
+
+from hub.retry import retrying_in_thread
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -23,13 +24,11 @@ def is_transient(exc: BaseException) -> bool:
 
 async def in_thread_retrying(what: str, fn: Callable[..., T], *args: Any, max_delay: float = 5.0) -> T:
     """Run fn(*args) in a thread; on a transient database error wait and run it again, however often."""
-    delay = 0.1
-    while True:
-        try:
-            return await asyncio.to_thread(fn, *args)
-        except DBAPIError as exc:
-            if not is_transient(exc):
-                raise
-            log.warning("%s: transient database error (%s), retrying in %.1fs", what, type(exc.orig).__name__, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, max_delay)
+    return await retrying_in_thread(what, fn, *args, again=_transient, first=0.1, most=max_delay)
+
+
+def _transient(what: str, exc: Exception, delay: float) -> bool:
+    if not (isinstance(exc, DBAPIError) and is_transient(exc)):
+        return False
+    log.warning("%s: transient database error (%s), retrying in %.1fs", what, type(exc.orig).__name__, delay)
+    return True
