@@ -34,9 +34,3 @@ class LimitExceeded(ConnectorError):
 
 class EventTooLarge(LimitExceeded):
     """An event made from the input is larger than one broker record may be (HL7 AR, HTTP 422; kept)."""
-
-
-class RetryableDeliveryError(ConnectorError):
-    """The hub could not durably store the event just now; the sender should retry (nothing was accepted)."""
-
-    phase = "delivery"

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from confluent_kafka import KafkaError, KafkaException
 
-from connectors.errors import ConnectorError, EventTooLarge, MappingError, ParseError, RetryableDeliveryError
+from connectors.errors import ConnectorError, EventTooLarge, MappingError, ParseError
 from connectors.hl7v2.ack import ACCEPT, ERROR, REJECT, build_ack
 from connectors.hl7v2.limits import VALUE_TOO_LONG, Hl7Limits, LimitError, check_limits
 from connectors.hl7v2.map import Hl7Mapping, map_message
@@ -128,7 +128,7 @@ class Hl7Intake:
                 too_large = LimitError("the events made from this message are too large for the hub's broker")
                 return self._reject(raw, header, REJECT, too_large, now)
             return self._resend(header, now, exc)
-        except (DeliveryError, RetryableDeliveryError) as exc:
+        except DeliveryError as exc:
             return self._resend(header, now, exc)
         except ConnectorError as exc:
             return self._reject(raw, header, ERROR, exc, now)

@@ -46,14 +46,6 @@ def zigzag(n: int) -> bytes:
     return bytes(out)
 
 
-def _string(value: Any) -> bytes:
-    if type(value) is not str:
-        raise _Unsupported
-    data = value.encode()
-    size = len(data)
-    return (_SMALL[size] if size < 64 else _long(size)) + data
-
-
 def _timestamp_micros() -> Callable[[Any], bytes]:
     """The writer of a timestamp-micros field, remembering its last value: a batch stamps every record alike.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.fhir.meta import Served, category_concept, organisation_ref, patient_ref
+from hub.fhir.meta import Served, organisation_ref, patient_ref
 
 _FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
 _CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
@@ -71,7 +71,3 @@ def flag(item: Served) -> dict[str, Any]:
         "period": {"start": item.row["occurred_at"].isoformat()},
         "subject": patient_ref(item.row["child_id"]),
     }
-
-
-def summary_category(item: Served) -> dict[str, Any]:
-    return category_concept(item.row["category"])
