@@ -317,13 +317,6 @@ def apply_events(
     return set(states)
 
 
-def rederive_decisions(
-    conn: Connection, decider: _Decider, child_id: str, t: ProjectionTables = LIVE, skip: set[str] | None = None
-) -> int:
-    """Recompute the precomputed viewer-class decisions of the child's stored entries; returns how many changed."""
-    return rederive_many(conn, {child_id: decider}, t, skip)
-
-
 def rederive_many(
     conn: Connection, deciders: dict[str, _Decider], t: ProjectionTables = LIVE, skip: set[str] | None = None
 ) -> int:

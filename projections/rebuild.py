@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, inspect, select, text
+from sqlalchemy import Connection, Engine, delete, func, select, text
 
 from consent_engine import Policy
 from hub.db.engine import make_engine
@@ -26,7 +26,7 @@ from hub.db.tables import event_store
 from hub.events.codec import EventCodec
 from projections.child_projector import apply_events
 from projections.rules import Rules
-from projections.table_set import LIVE, PROJECTIONS, SHADOW_SUFFIX, ProjectionTables, shadow_tables
+from projections.table_set import LIVE, PROJECTIONS, ProjectionTables, shadow_tables
 
 VOLATILE = {"updated_at"}
 
@@ -325,7 +325,3 @@ def _norm(value: Any) -> Any:
     if isinstance(value, datetime):
         return (value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)).isoformat()
     return value
-
-
-def shadow_exists(engine: Engine) -> bool:
-    return inspect(engine).has_table("timeline_entries" + SHADOW_SUFFIX)
