@@ -1,6 +1,6 @@
 # Two commands set everything up on a fresh machine:
 #   make up    - create .venv, install, run the hub on the embedded broker + SQLite with demo data
-#   make test  - create .venv, install dev dependencies (Debian's chromium and axe-core for page tests), run every test
+#   make test  - create .venv, install dev dependencies and the tools extra (Debian's chromium and axe-core for page tests), run every test
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,tools]'
 	touch $@ $(VENV)/.installed
 
 # Page tests drive Debian's Chromium through Playwright (playwright's own browser download cannot work here).

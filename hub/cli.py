@@ -1,7 +1,8 @@
 """The `onestory` command line: one click group, each family of subcommands in its own module.
 
 Subcommand modules are imported lazily so that `onestory --help` stays fast and a broken optional
-module (e.g. a benchmark) cannot stop the hub from starting.
+module (e.g. a benchmark) cannot stop the hub from starting. A runtime install (no `tools` extra) runs every
+command but `bench`, which says in one line to install onestory[tools].
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except ModuleNotFoundError as exc:
+            from hub.bench import INSTALL_TOOLS, needs_tools
+
+            if ctx.params.get("debug") or not needs_tools(exc.name):
+                raise
+            click.echo(f"error: {exc.name} is not installed: {INSTALL_TOOLS}", err=True)
+            ctx.exit(2)
         except Exception as exc:
             if ctx.params.get("debug"):
                 raise

@@ -1,7 +1,8 @@
 """`onestory bench`: one subcommand per benchmark, each in its own module (hub/commands/bench_<name>.py).
 
 Benchmarks are imported only when run, so a broken or slow-to-import benchmark cannot affect the others.
-To add one, write `hub/commands/bench_<name>.py` with a click command and add a line to `_BENCHES`.
+To add one, write `hub/commands/bench_<name>.py` with a click command and add a line to `_BENCHES`. They need
+the `tools` extra: without it every benchmark refuses at once (one line, exit 2) rather than fail at its plot.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import importlib
 
 import click
+
+from hub.bench import INSTALL_TOOLS, missing_tools
 
 # name -> "module:attribute" of a click command
 _BENCHES: dict[str, str] = {
@@ -21,6 +24,13 @@ _BENCHES: dict[str, str] = {
 
 
 class _LazyBenches(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        missing = missing_tools()
+        if missing:
+            click.echo(f"error: the benchmarks need {', '.join(missing)}: {INSTALL_TOOLS}", err=True)
+            ctx.exit(2)
+        return super().invoke(ctx)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(_BENCHES) | set(self.commands))
 

@@ -1,0 +1,1 @@
+"""The worker: its steps (identity, timeline, outbound), the threads that run them, and the Faust lifecycle."""
