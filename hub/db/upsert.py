@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, column, select
+from sqlalchemy import table as table_clause
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -77,7 +77,7 @@ def _executemany_values(
         values = list(zip(*by_column, strict=True))
     sql = str(compiled)
     if dialect.name == "postgresql" and len(values) > 1:
-        copied = _CopyInsert.of(table, dialect, sql, names)
+        copied = _CopyInsert.of(table, dialect, statement, sql, names)
         if copied is not None and _may_stage(conn):
             chunks = list(_chunks(values, len(values), None if unique is None else [names.index(k) for k in unique]))
             if len(chunks) <= _MAX_STAGED_CHUNKS:  # a key repeated all through: executemany's round trips are fewer
@@ -107,41 +107,37 @@ class _CopyInsert:
         self.create, self.copy, self.insert, self.clear = create, copy, insert, clear
 
     @classmethod
-    def of(cls, table: Table, dialect: Any, sql: str, names: list[str]) -> _CopyInsert | None:
+    def of(cls, table: Table, dialect: Any, statement: Any, sql: str, names: list[str]) -> _CopyInsert | None:
+        """Cached by the executemany's own SQL (`sql`), which says which statement and columns this is."""
         key = (table.fullname, sql, tuple(names))
         if key not in cls._cache:
-            cls._cache[key] = cls._parse(table, dialect, sql, names)
+            cls._cache[key] = cls._build(table, dialect, statement, names)
         return cls._cache[key]
 
     @classmethod
-    def _parse(cls, table: Table, dialect: Any, sql: str, names: list[str]) -> _CopyInsert | None:
-        """The statements for the INSERT's rows through a COPY, or None if it is not that simple."""
-        start = sql.find(" VALUES (")
-        if not sql.startswith("INSERT INTO ") or start < 0 or "%" in sql[:start]:
+    def _build(cls, table: Table, dialect: Any, statement: Any, names: list[str]) -> _CopyInsert | None:
+        """The statements for `statement`'s rows of `names` through a COPY, or None where the staged rows would
+        not carry every value: a column outside `names` that SQLAlchemy fills in (a default), a value it binds
+        (a Python-side onupdate), or a column called like the position.
+
+        The INSERT is SQLAlchemy's own statement (so its ON CONFLICT clause) over a SELECT of the staged rows.
+        """
+        if "bulk_n" in names or any(c.default is not None for c in table.c if c.key not in names):
             return None
-        open_at, depth = start + len(" VALUES "), 0
-        for end in range(open_at, len(sql)):
-            depth += {"(": 1, ")": -1}.get(sql[end], 0)
-            if depth == 0:
-                break
-        else:
-            return None
-        group, tail = sql[open_at : end + 1], sql[end + 1 :]
-        if _PARAM.findall(group) != names or "%" in tail or "'" in group or "bulk_n" in names:
+        stage = table_clause(f"bulk_{table.name}", *(column(name) for name in names), column("bulk_n"))
+        staged = select(*(stage.c[name] for name in names)).order_by(stage.c.bulk_n)
+        insert = statement.from_select(names, staged, include_defaults=False).compile(dialect=dialect)
+        if insert.binds or "%" in str(insert):  # run without parameters: a doubled %% would stay doubled
             return None
         quote = dialect.identifier_preparer
         columns = ", ".join(quote.quote(name) for name in names)
-        # Only bound values (with their type casts) into exactly the named columns: nothing the server
-        # would compute per row, which the staged rows would not carry.
-        if sql[:start] != f"INSERT INTO {quote.format_table(table)} ({columns})" or not _GROUP.fullmatch(group):
-            return None
-        stage = quote.quote(f"bulk_{table.name}")
+        staging = quote.format_table(stage)
         return cls(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS "
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DROP AS "
             f"SELECT {columns}, 0::bigint AS bulk_n FROM {quote.format_table(table)} WITH NO DATA",
-            f"COPY {stage} ({columns}, bulk_n) FROM STDIN",
-            f"{sql[:start]} SELECT {columns} FROM {stage} ORDER BY bulk_n{tail}",
-            f"DELETE FROM {stage}",
+            f"COPY {staging} ({columns}, bulk_n) FROM STDIN",
+            str(insert),
+            f"DELETE FROM {staging}",
         )
 
     def execute(self, conn: Connection, chunks: list[list[tuple[Any, ...]]]) -> None:
@@ -170,10 +166,6 @@ def _may_stage(conn: Connection) -> bool:
             conn.exec_driver_sql("SELECT has_database_privilege(current_database(), 'TEMPORARY')").scalar()
         )
     return allowed
-
-
-_PARAM = re.compile(r"%\((\w+)\)s")
-_GROUP = re.compile(r"\((?:%\(\w+\)s(?:::[A-Z][A-Z ]*(?:\(\d+(?:, ?\d+)?\))?)?(?:, (?=%))?)+\)")
 
 
 def _chunks(values: list[tuple[Any, ...]], most: int, unique: Sequence[int] | None) -> Iterator[list[tuple[Any, ...]]]:

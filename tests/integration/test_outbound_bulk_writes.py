@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import JSON, Column, DateTime, Integer, LargeBinary, MetaData, String, Table, create_engine, select
 
+from hub.db import upsert
 from hub.db.upsert import insert_all, insert_ignore_all, upsert_all
 
 pytestmark = pytest.mark.integration
@@ -121,3 +122,34 @@ def test_bulk_writes_keep_the_order_given_and_the_last_of_a_repeated_key(
     finally:
         metadata.drop_all(engine)
         engine.dispose()
+
+
+def test_postgresql_copies_bulk_rows_through_a_statement_built_from_the_table(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several rows go through COPY into a staging table shaped like the target, then one INSERT ... SELECT."""
+    copied: list[tuple[str, str]] = []
+    execute = upsert._CopyInsert.execute
+
+    def spy(self: upsert._CopyInsert, conn: Any, chunks: list[list[tuple[Any, ...]]]) -> None:
+        copied.append((self.copy, " ".join(self.insert.split())))
+        execute(self, conn, chunks)
+
+    monkeypatch.setattr(upsert._CopyInsert, "execute", spy)
+    engine = create_engine(pg_url)
+    metadata.create_all(engine)
+    try:
+        with engine.begin() as conn:
+            insert_ignore_all(conn, keyed, [{"a": "x", "b": "y", "v": "1", "at": None}] * 2)
+            assert conn.execute(select(keyed.c.a, keyed.c.b, keyed.c.v)).all() == [("x", "y", "1")]
+    finally:
+        metadata.drop_all(engine)
+        engine.dispose()
+    stage = "bulk_bulk_write_keyed"
+    assert copied == [
+        (
+            f"COPY {stage} (a, b, v, at, bulk_n) FROM STDIN",
+            f"INSERT INTO bulk_write_keyed (a, b, v, at) SELECT {stage}.a, {stage}.b, {stage}.v, {stage}.at "
+            f"FROM {stage} ORDER BY {stage}.bulk_n ON CONFLICT DO NOTHING",
+        )
+    ]
