@@ -2,11 +2,13 @@
 
 Called by the API after the read's own audit record; the alert (organisation, role, purpose, time: no
 clinical content and no name) is queued on the council's feed and alert subscriptions and audited, so the
-read, its audit record and the alert commit together.
+read, its audit record and the alert commit together. What it needs (the outbound configuration, the feed
+codec) is loaded by whoever builds the API (`ViewAlerts.load()`, beside the policy) and passed to every call.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
@@ -21,15 +23,37 @@ from hub.outbound.dispatch import active_subscriptions, raise_alerts
 from hub.outbound.feed_codec import FeedCodec
 
 
+@dataclass(frozen=True)
+class ViewAlerts:
+    """The alert policy, subscriptions settings and feed codec a "who looked" alert is raised with."""
+
+    config: OutboundConfig
+    codec: FeedCodec
+
+    @classmethod
+    def load(cls, config: OutboundConfig | None = None) -> ViewAlerts:
+        """Read once where the API is built: the API process shares the worker's ONESTORY_OUTBOUND_* settings."""
+        return cls(config or OutboundConfig.load(), FeedCodec.load())
+
+
 @cache
-def _outbound() -> tuple[OutboundConfig, FeedCodec]:
-    """Read on first use (never at import): the API process shares the worker's ONESTORY_OUTBOUND_* settings."""
-    return OutboundConfig.load(), FeedCodec.load()
+def _loaded_on_first_read() -> ViewAlerts:
+    """Only for callers that do not pass `outbound` yet (the API's read routes); remove once they all do."""
+    return ViewAlerts.load()
 
 
-def record_view(conn: Connection, policy: Policy, viewer: Principal, child_id: str, read_id: str, now: datetime) -> int:
+def record_view(
+    conn: Connection,
+    policy: Policy,
+    viewer: Principal,
+    child_id: str,
+    read_id: str,
+    now: datetime,
+    outbound: ViewAlerts | None = None,
+) -> int:
     """Raise the configured view alerts for this read; returns how many were raised."""
-    config, codec = _outbound()
+    outbound = outbound or _loaded_on_first_read()
+    config, codec = outbound.config, outbound.codec
     if not any(rule.on == "view" for rule in config.alerts.rules):
         return 0
     state = conn.execute(select(child_now.c.state).where(child_now.c.child_id == child_id)).scalar() or {}
