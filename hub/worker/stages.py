@@ -6,13 +6,13 @@ Kafka consuming themselves, so one function serves the batched consumer and a Fa
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
+from hub import retry
 from hub.app import WorkerDeps
 from hub.db.projection_tables import consent_pending
 from hub.db.tables import deadletters
@@ -59,20 +59,17 @@ def retrying(what: str, fn: Callable[..., T], *args: Any, stopping: Callable[[],
     Anything else raises: the worker stops, `onestory up` (or Kubernetes) restarts it, and the batch is read
     again from the tracked offsets.
     """
-    delay = 0.05
-    while True:
-        try:
-            return fn(*args)
-        except DBAPIError as exc:
-            if not is_transient(exc):
-                raise
-            log.warning("%s: transient database error (%s), retrying in %.2fs", what, type(exc.orig).__name__, delay)
-        except DeliveryError as exc:
-            log.warning("%s: produce failed, retrying in %.2fs: %s", what, delay, exc)
-        if stopping():
-            raise InterruptedError(f"{what}: stopped while retrying")
-        time.sleep(delay)
-        delay = min(delay * 2, 5.0)
+    return retry.retrying(what, fn, *args, again=_worth_another_try, first=0.05, most=5.0, stopping=stopping)
+
+
+def _worth_another_try(what: str, exc: Exception, delay: float) -> bool:
+    if isinstance(exc, DBAPIError) and is_transient(exc):
+        log.warning("%s: transient database error (%s), retrying in %.2fs", what, type(exc.orig).__name__, delay)
+        return True
+    if isinstance(exc, DeliveryError):
+        log.warning("%s: produce failed, retrying in %.2fs: %s", what, delay, exc)
+        return True
+    return False
 
 
 def _deadletter(record: Record, reason: str, now: datetime) -> OutRecord:
