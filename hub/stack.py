@@ -32,7 +32,6 @@ from hub.api.context import ApiContext
 from hub.api.main import create_api
 from hub.audit.checkpoints import start_periodic
 from hub.auth.tokens import TokenVerifier
-from hub.commands.policy import load_policy
 from hub.db.engine import engine_for
 from hub.db.migrate import upgrade
 from hub.events.codec import EventCodec
@@ -43,6 +42,7 @@ from hub.kafka.restore import restore_events
 from hub.kafka.security import kafka_client_config
 from hub.kafka.topics import admin, ensure_topics
 from hub.mllp_edge import mllp_server
+from hub.policy_files import load_policy
 from hub.process_control import die_with_parent, stop_process
 from hub.settings import HubSettings
 

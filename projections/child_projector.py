@@ -21,7 +21,7 @@ from hub.audit import log as audit
 from hub.db.projection_tables import consent_pending
 from hub.db.tables import event_store
 from hub.db.upsert import insert_all, insert_ignore_all
-from projections.consent_records import (
+from hub.disclosure.consent_records import (
     COMPETENCE_KINDS,
     CONSENT_KINDS,
     CONSENT_STATE_KINDS,
@@ -30,7 +30,7 @@ from projections.consent_records import (
     consent_row,
     records_of,
 )
-from projections.disclosure import (
+from hub.disclosure.decisions import (
     aware,
     class_decisions,
     decision_key,
@@ -38,9 +38,9 @@ from projections.disclosure import (
     relationships_of,
     viewer_classes,
 )
-from projections.episodes import fold_episode, touches_episodes
+from hub.disclosure.episodes import fold_episode, touches_episodes
+from hub.disclosure.rules import Rules, first_field, payload_of
 from projections.now import empty_now, fold_now
-from projections.rules import Rules, first_field, payload_of
 from projections.sql_sink import Consumed, advance_tracking, execute_many, unseen
 from projections.table_set import LIVE, ProjectionTables
 from projections.team import fold_team

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from projections.rules import Rules, first_field, payload_of
+from hub.disclosure.rules import Rules, first_field, payload_of
 
 
 def empty_now() -> dict[str, Any]:

@@ -23,9 +23,9 @@ from consent_engine import Policy
 from hub.db.engine import make_engine
 from hub.db.projection_tables import rebuild_state
 from hub.db.tables import event_store
+from hub.disclosure.rules import Rules
 from hub.events.codec import EventCodec
 from projections.child_projector import apply_events
-from projections.rules import Rules
 from projections.table_set import LIVE, PROJECTIONS, ProjectionTables, shadow_tables
 
 VOLATILE = {"updated_at"}

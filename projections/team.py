@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from projections.rules import Rules, first_field, payload_of
+from hub.disclosure.rules import Rules, first_field, payload_of
 
 MEMBER_NAMESPACE = uuid.UUID("0b8d6f3e-2c41-4f7a-9e15-6a3c2d8b7f40")
 _FIELDS = (("worker", "worker_fields"), ("contact", "contact_fields"), ("role", "role_fields"))

@@ -7,7 +7,9 @@ role or organisation the hub does not know is refused instead of reading as an e
 from __future__ import annotations
 
 from consent_engine import Policy
-from projections.identity.review import STEWARD_ROLE
+
+STEWARD_ROLE = "data-steward"
+"""The identity data steward, who reviews possible matches (projections.identity.review)."""
 
 # Roles for the hub's own work that the data-sharing policy does not list (the policy decides disclosure only).
 HUB_ROLES = frozenset({STEWARD_ROLE})

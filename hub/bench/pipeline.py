@@ -22,21 +22,21 @@ from sqlalchemy import Engine, func, select
 
 from hub.bench import baselines
 from hub.bench.workload import CAMHS, IntakeRecord, _event, intake_records, nhs_numbers
-from hub.commands.policy import load_policy
 from hub.db.engine import make_engine
 from hub.db.feed_tables import outbound_outbox
 from hub.db.migrate import upgrade
 from hub.db.projection_tables import consent_pending, consent_records
 from hub.db.tables import event_store, tracking
+from hub.disclosure.rules import bundled_rules
 from hub.events.codec import EventCodec
 from hub.kafka.embedded_broker import EmbeddedBroker, free_port
 from hub.kafka.producer import DurableProducer, OutRecord
 from hub.kafka.topics import INTAKE, ensure_topics
+from hub.outbound.feeds import FEEDS
+from hub.policy_files import load_policy
 from hub.process_control import die_with_parent, stop_process
-from projections.feeds import FEEDS
+from hub.worker.stages import PROJECTOR
 from projections.rebuild import rebuild
-from projections.rules import bundled_rules
-from projections.stages import PROJECTOR
 
 RAW_TOPIC = "bench.raw.v1"
 

@@ -30,18 +30,18 @@ from sqlalchemy import Engine, func, select
 
 from hub.auth.tokens import issue_token, load_or_create_signing_key
 from hub.bench.workload import GP, child_events, nhs_numbers
-from hub.commands.policy import load_policy
 from hub.db.engine import make_engine
 from hub.db.migrate import upgrade
 from hub.db.tables import audit_log, timeline_entries
+from hub.disclosure.rules import bundled_rules
 from hub.events.codec import EventCodec
 from hub.kafka.embedded_broker import free_port
 from hub.kafka.topics import EVENTS
+from hub.policy_files import load_policy
 from hub.process_control import die_with_parent, stop_process
 from projections.child_projector import project_batch
+from projections.identity.batch import resolve_events
 from projections.identity.registry import registry_for
-from projections.identity_batch import resolve_events
-from projections.rules import bundled_rules
 from projections.sql_sink import Consumed
 
 Tick = Callable[[int], None]

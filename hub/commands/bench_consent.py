@@ -35,7 +35,7 @@ from consent_engine import (
     Viewer,
     decide,
 )
-from hub.commands.policy import load_policy
+from hub.policy_files import load_policy
 
 Inputs = tuple[Sequence[ConsentRecord], Sequence[Relationship], Viewer, Entry]
 

@@ -13,7 +13,7 @@ from hub.bench import report
 from hub.bench.pipeline import PipelineConfig, run
 from hub.bench.progress import Progress
 from hub.commands.worker import step_names
-from projections.hot_path import STEPS
+from hub.worker.hot_path import STEPS
 
 
 @click.command()

@@ -14,10 +14,11 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
-from hub.commands.policy import load_policy
+from hub.auth.roles import STEWARD_ROLE
 from hub.db.engine import engine_for
 from hub.db.migrate import upgrade
 from hub.events.codec import EventCodec
+from hub.policy_files import load_policy
 from hub.settings import HubSettings
 from projections.identity import review
 from projections.identity.merging import IdentityError
@@ -57,7 +58,7 @@ def _reprojector(policy_file: str | None) -> Reprojector:
 
 
 def _steward(user: str, org: str) -> review.Steward:
-    return review.Steward(user, org, review.STEWARD_ROLE, "identity-management", "cli")
+    return review.Steward(user, org, STEWARD_ROLE, "identity-management", "cli")
 
 
 def _emit(value: Any) -> None:

@@ -29,8 +29,8 @@ from consent_engine.directory import (
     validate_mllp_address,
 )
 from consent_engine.policy_parse import parse_spec
-from hub.commands.policy import read_policy_file
 from hub.directory_file import default_directory_text, read_directory_file
+from hub.policy_files import read_policy_file
 
 _DIRECTORY = click.option(
     "--directory",

@@ -7,10 +7,8 @@ one way the rest of the hub loads a policy, so that the bundled default is found
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import replace
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +32,7 @@ from consent_engine import (
     render_markdown,
     scenario_from_mapping,
 )
-from consent_engine.directory import Directory, DirectoryError
+from consent_engine.directory import DirectoryError
 from consent_engine.policy_diff import entry_scenarios
 from consent_engine.scenario import (
     break_glass_from_mapping,
@@ -45,33 +43,7 @@ from consent_engine.scenario import (
     relationship_from_mapping,
 )
 from hub.directory_file import load_directory
-
-DEFAULT_POLICY = "consent_engine/policies/default.yaml"
-"""How the bundled default policy is named in messages."""
-
-
-def default_policy_text() -> str:
-    """The bundled default policy YAML, read from the installed package."""
-    return resources.files("consent_engine.policies").joinpath("default.yaml").read_text(encoding="utf-8")
-
-
-def read_policy_file(path: str | os.PathLike[str] | None) -> tuple[str, str]:
-    """(text, source) of a policy file, the bundled default when `path` is None."""
-    if path is None:
-        return default_policy_text(), DEFAULT_POLICY
-    return Path(path).read_text(encoding="utf-8"), os.fspath(path)
-
-
-def load_policy(
-    path: str | os.PathLike[str] | None = None, directory: Directory | str | os.PathLike[str] | None = None
-) -> Policy:
-    """Read, check and compile a policy file with an organisation directory; raise PolicyError or DirectoryError.
-
-    `path` None is the bundled default policy; `directory` is a parsed Directory, a directory file, or None for
-    the bundled default directory (consent_engine/policies/organisations.yaml).
-    """
-    text, source = read_policy_file(path)
-    return parse_policy(text, source, directory if isinstance(directory, Directory) else load_directory(directory))
+from hub.policy_files import load_policy, read_policy_file
 
 
 def _load_or_exit(path: str | None, directory: str | None = None) -> Policy:

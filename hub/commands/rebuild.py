@@ -5,14 +5,14 @@ from __future__ import annotations
 import click
 from tqdm import tqdm
 
-from hub.commands.policy import load_policy
 from hub.db.engine import engine_for
 from hub.db.migrate import upgrade
+from hub.disclosure.rules import bundled_rules
 from hub.events.codec import EventCodec
+from hub.policy_files import load_policy
 from hub.settings import HubSettings
 from projections.rebuild import Progress
 from projections.rebuild import rebuild as run_rebuild
-from projections.rules import bundled_rules
 from projections.table_set import PROJECTIONS
 
 

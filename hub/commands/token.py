@@ -14,7 +14,7 @@ import click
 
 from hub.auth.roles import known_organisations, known_roles
 from hub.auth.tokens import PURPOSES, AuthError, has_signing_key, issue_token, load_or_create_signing_key
-from hub.commands.policy import load_policy
+from hub.policy_files import load_policy
 
 
 def _refuse(message: str) -> None:

@@ -7,24 +7,24 @@ from typing import Any
 import click
 import faust
 
-from hub.app import WorkerDeps, create_app
 from hub.audit.policy_in_force import record_policy_in_force
 from hub.collector import tune_for_service
-from hub.commands.policy import load_policy
 from hub.db.engine import engine_for
+from hub.disclosure.rules import bundled_rules
 from hub.events.codec import EventCodec
 from hub.kafka.producer import DurableProducer
 from hub.kafka.security import faust_credentials, kafka_client_config
 from hub.kafka.topics import ALL_TOPICS, ensure_topics, topic_ids
 from hub.outbound.config import OutboundConfig
 from hub.outbound.topics import ensure_feed_topics
+from hub.policy_files import load_policy
 from hub.settings import HubSettings
 from hub.telemetry.setup import configure_telemetry
-from projections import agents, feeds_agent
-from projections.hot_path import STEPS
-from projections.rules import bundled_rules
+from hub.worker import agents, feeds_agent
+from hub.worker.app import WorkerDeps, create_app
+from hub.worker.hot_path import STEPS
 
-SESSION_TIMEOUT_S = 10.0  # as the Faust app's own (hub.app.create_app)
+SESSION_TIMEOUT_S = 10.0  # as the Faust app's own (hub.worker.app.create_app)
 
 
 def build_worker_app(settings: HubSettings, web_port: int) -> faust.App:

@@ -29,7 +29,7 @@ from consent_engine import (
     ConsentStatus,
 )
 from hub.db.identity_tables import identity_records
-from projections.rules import payload_of
+from hub.disclosure.rules import payload_of
 
 CONSENT_KINDS = frozenset({"consent.given", "consent.withdrawn", "consent.refused"})
 COMPETENCE_KINDS = frozenset({"competence.assessed"})

@@ -17,7 +17,7 @@ from consent_engine import (
     Viewer,
     decide,
 )
-from projections.rules import Rules
+from hub.disclosure.rules import Rules
 
 _KIND = {"consent": SharingKind.CONSENT, "lawful_basis": SharingKind.LAWFUL_BASIS, "none": SharingKind.NONE}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from projections.rules import Rules, first_field, payload_of
+from hub.disclosure.rules import Rules, first_field, payload_of
 
 _MILESTONE_FIELDS = ("referred_at", "received_at", "decided_at", "first_contact_at", "ended_at")
 

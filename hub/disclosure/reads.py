@@ -17,8 +17,8 @@ from sqlalchemy import Connection, select
 from consent_engine import ConsentRecord, Decision, Level, Policy, Relationship, Viewer, decide
 from hub.auth.tokens import Principal
 from hub.db.projection_tables import competence_assessments, consent_pending, consent_records, team_members
-from projections.consent_records import birth_dates, records_of
-from projections.disclosure import aware, decision_key, entry_of, relationships_of
+from hub.disclosure.consent_records import birth_dates, records_of
+from hub.disclosure.decisions import aware, decision_key, entry_of, relationships_of
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ class Rules:
 
 @cache
 def bundled_rules() -> Rules:
-    return Rules(yaml.safe_load(resources.files("projections").joinpath("rules.yaml").read_text()))
+    return Rules(yaml.safe_load(resources.files("hub.disclosure").joinpath("rules.yaml").read_text()))
 
 
 def first_field(payload: dict[str, Any], names: tuple[str, ...]) -> Any:

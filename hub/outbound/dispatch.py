@@ -44,11 +44,11 @@ def _value_json(value: Any) -> str:
 def content_json(entry: dict[str, Any], decision: Decision, full: dict[str, str] | None = None) -> str:
     """`_content_json(disclose(entry, decision))`, the content of a feed record, written field by field.
 
-    A feed record's content is an entry shaped for its level (`hub.read.disclosure.disclose`) as sorted JSON.
+    A feed record's content is an entry shaped for its level (`hub.disclosure.reads.disclose`) as sorted JSON.
     Its keys are fixed, so they are written here in sorted order with each value's own encoding, instead
     of building the shaped dict and having the encoder sort and walk it: several times faster for the
     summaries and flags (all strings). At full level `full` gives the encodings of the entry's four JSON
-    fields (`projections.feed_inputs.content_of` remembers them by their stored text); otherwise they are
+    fields (`hub.outbound.feed_inputs.content_of` remembers them by their stored text); otherwise they are
     encoded from `entry`. `tests/unit/outbound/test_feed_content.py` holds the two equal.
     """
     level = decision.level.value

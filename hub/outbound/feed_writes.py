@@ -43,7 +43,7 @@ class FeedWrites:
     outbox: list[tuple[Any, ...]] = field(default_factory=list)  # values of OUTBOX_COLUMNS
     notices: list[tuple[dict[str, Any], Notice]] = field(default_factory=list)
     audits: list[audit.AuditRecord] = field(default_factory=list)
-    # The batch's JSON encodings of stored JSON texts (`projections.feed_inputs.content_of`).
+    # The batch's JSON encodings of stored JSON texts (`hub.outbound.feed_inputs.content_of`).
     fragments: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def remember(self, recipient: str, organisation: str, child_id: str, ops: list[Op], policy_version: str) -> None:

@@ -3,7 +3,7 @@
 A recipient is an organisation's feed (configured in hub/outbound/subscribers.yaml, received as one viewer
 class) or a FHIR rest-hook subscription (registered through the API, received as the registering token's
 class). For every child touched by the batch, the consent engine decides each entry for each recipient
-exactly as a read would (`hub.read.disclosure.level_for`, which is `decide` for a child not updating;
+exactly as a read would (`hub.disclosure.reads.level_for`, which is `decide` for a child not updating;
 shaped by `disclose`), `hub.outbound.feed_plan` diffs that with what the recipient holds, and the records,
 the new holdings, the audit records and the tracked offsets commit in one transaction. The outbox relay then
 publishes them.
@@ -24,6 +24,10 @@ from typing import Any
 from sqlalchemy import Engine
 
 from consent_engine import Decision, Entry, Level, Policy, Viewer, decide
+from hub.disclosure.consent_records import CONSENT_STATE_KINDS
+from hub.disclosure.decisions import decision_key, entry_of
+from hub.disclosure.reads import ChildContext, disclose
+from hub.disclosure.rules import payload_of
 from hub.outbound.alert_rules import Alert, ChildFacts, councils_of, event_alerts
 from hub.outbound.config import AlertPolicy, OutboundConfig
 from hub.outbound.dispatch import (
@@ -35,14 +39,10 @@ from hub.outbound.dispatch import (
     raise_alerts,
 )
 from hub.outbound.feed_codec import FeedCodec
+from hub.outbound.feed_inputs import content_of, full_entry, load_contexts, load_inputs, now_states
 from hub.outbound.feed_plan import HELD, Op, Sent, Visible, audit_entries, plan
+from hub.outbound.feed_writes import FeedWrites
 from hub.outbound.fhir_subscription import Notice, matches
-from hub.read.disclosure import ChildContext, disclose
-from projections.consent_records import CONSENT_STATE_KINDS
-from projections.disclosure import decision_key, entry_of
-from projections.feed_inputs import content_of, full_entry, load_contexts, load_inputs, now_states
-from projections.feed_writes import FeedWrites
-from projections.rules import payload_of
 from projections.sql_sink import Consumed, advance_tracking, unseen
 
 log = logging.getLogger(__name__)
@@ -177,7 +177,7 @@ def disclose_child(
     around the child in this batch (`joined` names them: a source organisation whose membership starts no
     earlier than its first event here). Then every entry of the child is considered, and `rows` holds them
     all; otherwise `rows` holds the batch's active entries and `held` what recipients hold of them and of
-    entries gone from the record (`projections.feed_inputs.load_inputs`). Deciding only what can change
+    entries gone from the record (`hub.outbound.feed_inputs.load_inputs`). Deciding only what can change
     keeps the cost per batch proportional to the batch, not to the child's history.
     """
     child_id = ctx.child_id
@@ -270,8 +270,8 @@ def process_batch(
 ) -> int:
     """Feed records, notifications and alerts for a batch, with tracking, in one transaction.
 
-    Everything the batch needs is read for all its children at once (`projections.feed_inputs`) and what it
-    decides is written in bulk (`projections.feed_writes`), in the order deciding child by child gives.
+    Everything the batch needs is read for all its children at once (`hub.outbound.feed_inputs`) and what it
+    decides is written in bulk (`hub.outbound.feed_writes`), in the order deciding child by child gives.
     """
     now = datetime.now(UTC)
     with engine.begin() as conn:

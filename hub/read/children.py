@@ -10,8 +10,8 @@ from sqlalchemy import JSON, Connection, select, type_coerce
 from sqlalchemy.types import NullType
 
 from hub.db.tables import child_identifiers, children, event_store, timeline_entries
+from hub.disclosure.decisions import aware
 from hub.events.codec import EventCodec
-from projections.disclosure import aware
 
 
 def child_by_identifier(conn: Connection, system: str, value: str) -> str | None:

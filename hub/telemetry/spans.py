@@ -65,7 +65,7 @@ def store_span(table: str, rows: int) -> Iterator[Span]:
 
 
 class ConsumedMeta(Protocol):
-    """Where a consumed record came from: a Faust event's `message`, or projections.batch_consumer.Message."""
+    """Where a consumed record came from: a Faust event's `message`, or hub.worker.batch_consumer.Message."""
 
     @property
     def topic(self) -> str: ...

@@ -15,12 +15,12 @@ from typing import Any
 
 import faust
 
-from hub.app import WorkerDeps, raw_topic
 from hub.db.transient import in_thread_retrying
 from hub.kafka.topics import DEADLETTER
 from hub.outbound.config import OutboundConfig
-from projections.hot_path import STEPS, HotPath, steps_for
-from projections.stages import store_deadletters
+from hub.worker.app import WorkerDeps, raw_topic
+from hub.worker.hot_path import STEPS, HotPath, steps_for
+from hub.worker.stages import store_deadletters
 
 log = logging.getLogger(__name__)
 BATCH = 2000

@@ -12,9 +12,9 @@ import faust
 from sqlalchemy import Engine
 
 from consent_engine import Policy
+from hub.disclosure.rules import Rules
 from hub.events.codec import EventCodec
 from hub.kafka.producer import DurableProducer
-from projections.rules import Rules
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The outbox relay and the rest-hook delivery loop, registered as timers on the worker's Faust app.
 
-The feeds themselves are decided on the hot path right after each projection batch (projections/hot_path.py,
+The feeds themselves are decided on the hot path right after each projection batch (hub/worker/hot_path.py,
 tracked as `outbound.feeds`); these two timers send what was queued.
 """
 
@@ -13,11 +13,11 @@ import faust
 import httpx
 from sqlalchemy.exc import DBAPIError
 
-from hub.app import WorkerDeps
 from hub.db.transient import is_transient
 from hub.kafka.producer import DeliveryError
 from hub.outbound.config import OutboundConfig
 from hub.outbound.relay import deliver_due, publish_outbox
+from hub.worker.app import WorkerDeps
 
 log = logging.getLogger(__name__)
 

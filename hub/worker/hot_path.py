@@ -23,16 +23,16 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from hub.app import WorkerDeps
 from hub.db.write_lock import serial_if_sqlite
 from hub.kafka.topics import EVENTS, INTAKE
+from hub.outbound import feeds
 from hub.outbound.config import OutboundConfig
 from hub.outbound.feed_codec import FeedCodec
 from hub.telemetry.spans import traced_batch
-from projections import feeds
-from projections.batch_consumer import BatchConsumer, ConsumerSettings, Message
+from hub.worker.app import WorkerDeps
+from hub.worker.batch_consumer import BatchConsumer, ConsumerSettings, Message
+from hub.worker.stages import PROJECTOR, consumed, project, resolve_batch, retrying
 from projections.sql_sink import Consumed, tracked_offsets
-from projections.stages import PROJECTOR, consumed, project, resolve_batch, retrying
 
 log = logging.getLogger(__name__)
 STEPS = ("identity", "timeline", "outbound")

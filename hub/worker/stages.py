@@ -1,5 +1,5 @@
 """The work of each pipeline step on one batch: identity (intake → events), projection (+ outbound feeds)
-and dead-letter keeping. Runners (projections/hot_path.py, projections/agents.py) call these; they do no
+and dead-letter keeping. Runners (hub/worker/hot_path.py, hub/worker/agents.py) call these; they do no
 Kafka consuming themselves, so one function serves the batched consumer and a Faust agent alike.
 """
 
@@ -13,22 +13,22 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy.exc import DBAPIError
 
 from hub import retry
-from hub.app import WorkerDeps
 from hub.db.projection_tables import consent_pending
 from hub.db.tables import deadletters
 from hub.db.transient import is_transient
 from hub.db.upsert import insert_ignore, insert_ignore_all
 from hub.db.write_lock import serial_if_sqlite
+from hub.disclosure.consent_records import CONSENT_STATE_KINDS
 from hub.events.codec import DecodeError
 from hub.kafka.producer import DeliveryError, OutRecord
 from hub.kafka.topics import DEADLETTER, EVENTS
 from hub.telemetry.event_traces import remember as remember_traces
 from hub.telemetry.metrics import count_deadletters, observe_projected
 from hub.telemetry.spans import ConsumedEvent
+from hub.worker.app import WorkerDeps
 from projections.child_projector import project_batch
-from projections.consent_records import CONSENT_STATE_KINDS
+from projections.identity.batch import ChildIdWriter, resolve_events
 from projections.identity.registry import follow_links, registry_for
-from projections.identity_batch import ChildIdWriter, resolve_events
 from projections.sql_sink import Consumed, collection_paused
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ T = TypeVar("T")
 
 
 class Record(ConsumedEvent, Protocol):
-    """A consumed record: projections.batch_consumer.Message, or a Faust event."""
+    """A consumed record: hub.worker.batch_consumer.Message, or a Faust event."""
 
     @property
     def key(self) -> bytes | None: ...

@@ -79,7 +79,7 @@ class Registry:
 
     def resolve_event_unlinked(self, conn: Connection, event: dict[str, Any], now: datetime) -> tuple[str, str]:
         """`resolve_event` without writing the event's link: (child id, source record key), for a caller that
-        links a whole batch at once (projections.identity_batch). Nothing here reads event links.
+        links a whole batch at once (projections.identity.batch). Nothing here reads event links.
 
         The child is the resolution's own, not followed through identity_merges: merges and unmerges move
         records and identifiers, so the registry only ever finds current children, the children it creates
@@ -392,7 +392,7 @@ _REGISTRIES: dict[int, Registry] = {}
 
 
 def registry_for(deps: Any) -> Registry:
-    """One registry per worker (hub.app.WorkerDeps), re-projecting merged children with the worker's policy."""
+    """One registry per worker (hub.worker.app.WorkerDeps), re-projecting merged children with the worker's policy."""
     registry = _REGISTRIES.get(id(deps))
     if registry is None:
         registry = Registry.bundled(Reprojector(deps.codec, deps.policy, deps.rules))

@@ -15,9 +15,9 @@ from sqlalchemy import Connection, delete, select
 
 from consent_engine import Policy
 from hub.db.tables import event_store
+from hub.disclosure.rules import Rules, bundled_rules
 from hub.events.codec import EventCodec
 from projections.child_projector import apply_events
-from projections.rules import Rules, bundled_rules
 from projections.table_set import LIVE
 
 

@@ -27,7 +27,6 @@ from projections.identity.merging import (
 from projections.identity.rules import pair_key
 
 Decision = Literal["link", "not-same"]
-STEWARD_ROLE = "data-steward"
 
 
 class ReviewNotFound(IdentityError):

@@ -20,7 +20,7 @@ from hub.api.context import ApiContext
 from hub.api.main import create_api
 from hub.auth.tokens import has_signing_key
 from hub.cli import main as onestory
-from hub.commands.policy import load_policy
+from hub.policy_files import load_policy
 from tests.support.hub_process import RunningHub, start_hub
 
 pytestmark = pytest.mark.integration

@@ -16,8 +16,8 @@ from hub.db.identity_tables import identity_records
 from hub.db.migrate import upgrade
 from hub.db.projection_tables import competence_assessments
 from hub.db.tables import timeline_entries
+from hub.disclosure.consent_records import birth_dates
 from hub.read.story import read_timeline
-from projections.consent_records import birth_dates
 from tests.integration.test_projections_sql import POLICY, Feed
 from tests.support.events import event
 from tests.support.story import CAMHS, GP, SCHOOL

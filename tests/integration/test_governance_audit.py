@@ -11,14 +11,14 @@ from consent_engine import Policy, parse_policy
 from hub.audit import log as audit
 from hub.audit.policy_in_force import record_policy_in_force
 from hub.audit.verify import verify
-from hub.commands.policy import default_policy_text, load_policy
 from hub.db.engine import make_engine
 from hub.db.migrate import upgrade
 from hub.db.tables import audit_log
 from hub.directory_file import bundled_directory
+from hub.disclosure.rules import bundled_rules
 from hub.events.codec import EventCodec
+from hub.policy_files import default_policy_text, load_policy
 from projections.child_projector import project_batch
-from projections.rules import bundled_rules
 from projections.sql_sink import Consumed
 from tests.support.story import consent_given, withdraw_school
 

@@ -13,8 +13,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from hub.kafka.embedded_broker import EmbeddedBroker
 from hub.kafka.producer import DurableProducer, OutRecord
-from projections.batch_consumer import Message
-from projections.hot_path import HotPath, Step
+from hub.worker.batch_consumer import Message
+from hub.worker.hot_path import HotPath, Step
 
 pytestmark = pytest.mark.integration
 

@@ -23,7 +23,7 @@ from connectors.identifiers import NHS_NUMBER_SYSTEM
 from hub.db.engine import make_engine
 from hub.db.migrate import upgrade
 from hub.synth import generate_population, generate_records
-from projections import identity_batch
+from projections.identity import batch as identity_batch
 from projections.identity.registry import Registry
 from tests.conftest import _create_pg_database, _drop_pg_database
 from tests.support.events import event

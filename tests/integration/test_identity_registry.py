@@ -14,19 +14,19 @@ import pytest
 from sqlalchemy import Engine, select
 
 from connectors.identifiers import NHS_NUMBER_SYSTEM, UPN_SYSTEM
-from hub.commands.policy import load_policy
 from hub.db.engine import make_engine
 from hub.db.identity_tables import identity_decisions, identity_records, identity_reviews
 from hub.db.migrate import upgrade
 from hub.db.tables import audit_log, children, timeline_entries
+from hub.disclosure.rules import bundled_rules
 from hub.events.codec import EventCodec
+from hub.policy_files import load_policy
 from hub.synth import generate_population, generate_records
 from hub.synth import identifiers as synth_ids
 from projections.child_projector import project_batch
 from projections.identity import review
 from projections.identity.registry import Registry, follow_links
 from projections.identity.reproject import Reprojector
-from projections.rules import bundled_rules
 from projections.sql_sink import Consumed
 from tests.support.events import event
 

@@ -1,6 +1,6 @@
 """The set-based outbound feeds on real SQLite and PostgreSQL: a batch of many children is many one-child batches.
 
-`projections.feeds.process_batch` reads all of a batch's children at once and writes in bulk. Processing a
+`hub.outbound.feeds.process_batch` reads all of a batch's children at once and writes in bulk. Processing a
 batch that interleaves several children must give exactly what processing each child's events as its own
 batch gives: the same holdings, the same feed records and notifications, one audit record per recipient,
 child and batch, in the same order; and what each feed holds is what a read by that organisation shows.
@@ -18,20 +18,20 @@ from sqlalchemy import Engine, select
 
 from consent_engine import Viewer
 from hub.bench.workload import child_events, nhs_numbers
-from hub.commands.policy import load_policy
 from hub.db.engine import make_engine
 from hub.db.feed_tables import feed_disclosures, outbound_outbox, subscription_deliveries, subscriptions
 from hub.db.migrate import upgrade
 from hub.db.tables import audit_log
 from hub.db.upsert import insert_ignore_all, upsert_all
+from hub.disclosure.rules import bundled_rules
 from hub.events.codec import EventCodec
 from hub.outbound.config import OutboundConfig
 from hub.outbound.feed_codec import FeedCodec
+from hub.outbound.feeds import process_batch
 from hub.outbound.fhir_subscription import TOPIC_ENTRY, TOPIC_REFERRAL
+from hub.policy_files import load_policy
 from hub.read.story import read_timeline
 from projections.child_projector import project_batch
-from projections.feeds import process_batch
-from projections.rules import bundled_rules
 from projections.sql_sink import Consumed
 from tests.support.events import event
 

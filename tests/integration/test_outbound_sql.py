@@ -1,6 +1,6 @@
 """The outbound agent's SQL path on real SQLite and PostgreSQL, without a broker: redelivery never duplicates.
 
-Events go through the projector, then `projections.feeds.process_batch`, as the worker runs them. A batch
+Events go through the projector, then `hub.outbound.feeds.process_batch`, as the worker runs them. A batch
 redelivered below the tracked offset is skipped; one redelivered with its tracking lost (a new incarnation of
 the log) still sends nothing new, because `feed_disclosures` remembers what each recipient holds.
 """
@@ -16,19 +16,19 @@ from sqlalchemy import Engine, func, select
 
 from consent_engine import Viewer
 from hub.audit.verify import verify
-from hub.commands.policy import load_policy
 from hub.db.engine import make_engine
 from hub.db.feed_tables import feed_disclosures, outbound_outbox, subscription_deliveries, subscriptions
 from hub.db.migrate import upgrade
 from hub.db.tables import audit_log
+from hub.disclosure.rules import bundled_rules
 from hub.events.codec import EventCodec
 from hub.outbound.config import OutboundConfig
 from hub.outbound.feed_codec import FeedCodec
+from hub.outbound.feeds import process_batch
 from hub.outbound.fhir_subscription import TOPIC_ENTRY
+from hub.policy_files import load_policy
 from hub.read.story import read_timeline
 from projections.child_projector import project_batch
-from projections.feeds import process_batch
-from projections.rules import bundled_rules
 from projections.sql_sink import Consumed
 from tests.support.story import SCHOOL, story, withdraw_school
 

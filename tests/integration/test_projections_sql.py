@@ -10,16 +10,16 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from consent_engine import Viewer
-from hub.commands.policy import load_policy
 from hub.db.engine import make_engine
 from hub.db.migrate import upgrade
 from hub.db.projection_tables import consent_pending
 from hub.db.tables import event_store, timeline_entries
+from hub.disclosure.rules import bundled_rules
 from hub.events.codec import EventCodec
+from hub.policy_files import load_policy
 from hub.read.story import read_timeline, summary
 from projections.child_projector import project_batch
 from projections.rebuild import content_digest, rebuild
-from projections.rules import bundled_rules
 from projections.sql_sink import Consumed
 from tests.support.story import CAMHS, COUNCIL, GP, SCHOOL, VCSE, story, withdraw_school
 

@@ -8,14 +8,14 @@ import uuid
 import pytest
 from sqlalchemy import Engine, select
 
-from hub.commands.policy import load_policy
 from hub.db.engine import make_engine
 from hub.db.migrate import upgrade
 from hub.db.projection_tables import rebuild_state
+from hub.disclosure.rules import bundled_rules
 from hub.events.codec import EventCodec
+from hub.policy_files import load_policy
 from projections.child_projector import project_batch
 from projections.rebuild import content_digest, rebuild
-from projections.rules import bundled_rules
 from projections.sql_sink import Consumed
 from tests.support.story import story, withdraw_school
 

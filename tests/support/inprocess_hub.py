@@ -15,10 +15,10 @@ from hub.api.context import ApiContext
 from hub.api.main import create_api
 from hub.auth.tokens import TokenVerifier, issue_token, load_or_create_signing_key
 from hub.bench.read import project_child
-from hub.commands.policy import load_policy
 from hub.db.engine import make_engine
 from hub.db.migrate import upgrade
 from hub.events.codec import EventCodec
+from hub.policy_files import load_policy
 from hub.settings import HubSettings
 from tests.support.story import GP, story
 

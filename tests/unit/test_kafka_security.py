@@ -222,8 +222,8 @@ def test_the_password_is_never_shown(protocol: str, caplog: pytest.LogCaptureFix
 CLIENT_FACTORIES = {
     ("hub/kafka/producer.py", "Producer"),  # DurableProducer(config=...)
     ("hub/kafka/topics.py", "AdminClient"),  # admin(bootstrap, config)
-    ("projections/batch_consumer.py", "Consumer"),  # ConsumerSettings.security
-    ("hub/app.py", "App"),  # create_app(credentials=...)
+    ("hub/worker/batch_consumer.py", "Consumer"),  # ConsumerSettings.security
+    ("hub/worker/app.py", "App"),  # create_app(credentials=...)
 }
 # Benchmarks start their own embedded (plaintext) broker and never talk to a deployment's cluster.
 EMBEDDED_ONLY = ("hub/bench/",)
@@ -299,7 +299,7 @@ def test_the_worker_gives_every_client_the_security_settings(
 ) -> None:
     """build_worker_app with SASL_SSL settings: every client it creates is handed the same config."""
     from hub.commands import worker
-    from projections import batch_consumer
+    from hub.worker import batch_consumer
 
     seen: dict[str, Any] = {}
 

@@ -7,11 +7,11 @@ from typing import Any, cast
 import click
 import pytest
 
-from hub.app import WorkerDeps
 from hub.commands.worker import step_names
 from hub.kafka.topics import EVENTS, INTAKE
 from hub.outbound.config import OutboundConfig
-from projections.hot_path import steps_for
+from hub.worker.app import WorkerDeps
+from hub.worker.hot_path import steps_for
 
 DEPS = cast(WorkerDeps, None)  # building a step only captures its dependencies
 

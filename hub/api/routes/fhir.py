@@ -21,12 +21,12 @@ from hub.audit import log as audit
 from hub.audit.group_commit import writer_for
 from hub.auth import smart
 from hub.auth.tokens import Principal
+from hub.disclosure.reads import viewer_of
 from hub.fhir import bundles, paging
 from hub.fhir.capability import SEARCH_TYPES, capability_statement
 from hub.fhir.mapping import ENTRY_TYPES
 from hub.fhir.service import audit_outcome, read_child
 from hub.read import children
-from hub.read.disclosure import viewer_of
 from hub.telemetry.spans import read_span
 
 router = APIRouter(prefix="/fhir")

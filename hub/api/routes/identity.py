@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from hub.api.deps import ClientAddress, Ctx, Viewer
+from hub.auth.roles import STEWARD_ROLE
 from projections.identity import review
 from projections.identity.merging import IdentityError
 from projections.identity.reproject import Reprojector
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/identity", tags=["identity"])
 
 
 def steward(viewer: Viewer, client: ClientAddress) -> review.Steward:
-    if viewer.role != review.STEWARD_ROLE:
+    if viewer.role != STEWARD_ROLE:
         raise HTTPException(403, "identity review needs the data-steward role")
     return review.Steward(viewer.user, viewer.organisation, viewer.role, viewer.purpose, client)
 

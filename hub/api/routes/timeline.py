@@ -14,9 +14,9 @@ from hub.audit import log as audit
 from hub.audit.group_commit import writer_for
 from hub.audit.relationship import relationship_of
 from hub.auth.tokens import Principal
+from hub.disclosure.reads import viewer_of
 from hub.outbound.views import record_view
 from hub.read import children
-from hub.read.disclosure import viewer_of
 from hub.read.story import Story, read_timeline, summary
 from hub.telemetry.spans import read_span
 

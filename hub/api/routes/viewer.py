@@ -18,8 +18,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from hub.api.deps import ClientAddress, Ctx, Viewer
 from hub.audit import log as audit
 from hub.auth import smart
+from hub.disclosure.reads import viewer_of
 from hub.read import children
-from hub.read.disclosure import viewer_of
 from hub.read.story import read_timeline, summary
 from hub.telemetry.spans import read_span
 

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from hub.commands import bench as bench_module
 from hub.commands.bench import bench
-from hub.commands.policy import default_policy_text, load_policy, policy
+from hub.commands.policy import policy
+from hub.policy_files import default_policy_text, load_policy
 
 from .builders import MINI, MINI_DIRECTORY, MINI_DIRECTORY_TEXT, ROOT, default_text
 from .test_consent_tools import SCENARIO

@@ -10,11 +10,11 @@ import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
 from consent_engine import Level
-from hub.commands.policy import load_policy
 from hub.fhir.mapping import FALLBACK, MAPPINGS, resource_type_for, to_resource
 from hub.fhir.meta import ACT_CODE, CONFIDENTIALITY, DISCLOSURE_TAG, Served
 from hub.fhir.paging import page, time_key
 from hub.fhir.service import served_items
+from hub.policy_files import load_policy
 from hub.read.story import Story
 from projections.timeline import timeline_row
 from tests.support.events import event

@@ -12,8 +12,8 @@ from sqlalchemy import create_engine
 from hub.api.context import ApiContext
 from hub.api.main import create_api
 from hub.auth.tokens import TokenVerifier
-from hub.commands.policy import load_policy
 from hub.events.codec import EventCodec
+from hub.policy_files import load_policy
 from hub.settings import HubSettings
 
 

@@ -1,10 +1,10 @@
 """A feed record's content, written field by field from the stored rows, is exactly the shaped entry's JSON.
 
-The outbound feeds used to shape each entry (`hub.read.disclosure.disclose`, after decoding its JSON with
+The outbound feeds used to shape each entry (`hub.disclosure.reads.disclose`, after decoding its JSON with
 `json.loads`) and encode it (`json.dumps(sort_keys=True, default=str)`). They now write the JSON directly
 (`hub.outbound.dispatch.content_json`), from the entry's stored JSON texts with their encodings remembered
-per batch (`projections.feed_inputs.content_of`), decoding with orjson where it agrees with json
-(`projections.feed_inputs.loads`). These properties hold the new path to the old one.
+per batch (`hub.outbound.feed_inputs.content_of`), decoding with orjson where it agrees with json
+(`hub.outbound.feed_inputs.loads`). These properties hold the new path to the old one.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from consent_engine import Decision, Level
 from consent_engine.model import Contact
+from hub.disclosure.reads import disclose
 from hub.outbound.dispatch import content_json, encode_content
-from hub.read.disclosure import disclose
-from projections.feed_inputs import RAW, content_of, full_entry, loads
+from hub.outbound.feed_inputs import RAW, content_of, full_entry, loads
 
 # JSON values as a stored entry may hold them: any text (non-ASCII, controls, quotes), any integer (some
 # beyond 64 bits), floats (with exponents and negative zero), nesting.
@@ -61,7 +61,7 @@ def _dumps(value: Any, how: str) -> str:
 
 @st.composite
 def rows(draw: st.DrawFn) -> dict[str, Any]:
-    """A row as `projections.feed_inputs.load_inputs` reads it: JSON columns as their stored text."""
+    """A row as `hub.outbound.feed_inputs.load_inputs` reads it: JSON columns as their stored text."""
     how = draw(st.sampled_from(["orjson", "json"]))
     row: dict[str, Any] = {
         "entry_id": draw(texts),

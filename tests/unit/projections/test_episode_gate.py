@@ -10,8 +10,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.episodes import fold_episode, touches_episodes
-from projections.rules import bundled_rules
+from hub.disclosure.episodes import fold_episode, touches_episodes
+from hub.disclosure.rules import bundled_rules
 from tests.support.events import event
 from tests.support.story import story
 

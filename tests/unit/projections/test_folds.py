@@ -10,9 +10,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.episodes import fold_episode, waiting_days
+from hub.disclosure.episodes import fold_episode, waiting_days
+from hub.disclosure.rules import bundled_rules
 from projections.now import empty_now, fold_now
-from projections.rules import bundled_rules
 from projections.team import fold_team, member_id
 from tests.support.events import T0, event
 from tests.support.story import CAMHS, COUNCIL, GP, SCHOOL, VCSE, story

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.consent_records import _record, to_record
-from projections.disclosure import _viewer_classes, viewer_classes
-from projections.rules import bundled_rules
+from hub.disclosure.consent_records import _record, to_record
+from hub.disclosure.decisions import _viewer_classes, viewer_classes
+from hub.disclosure.rules import bundled_rules
 from tests.unit.consent_engine.test_consent_properties import POLICY
 
 _ZONES = st.sampled_from([UTC, timezone(timedelta(hours=1)), None])

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from hub.kafka.producer import DeliveryError
-from projections.stages import retrying
+from hub.worker.stages import retrying
 
 
 def _flaky(failures: list[Exception]):  # type: ignore[no-untyped-def]
