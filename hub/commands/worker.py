@@ -22,7 +22,7 @@ from hub.settings import HubSettings
 from hub.telemetry.setup import configure_telemetry
 from hub.worker import agents, feeds_agent
 from hub.worker.app import WorkerDeps, create_app
-from hub.worker.hot_path import STEPS
+from hub.worker.hot_path import STEPS, parse_steps
 
 SESSION_TIMEOUT_S = 10.0  # as the Faust app's own (hub.worker.app.create_app)
 
@@ -70,11 +70,10 @@ def build_worker_app(settings: HubSettings, web_port: int) -> faust.App:
 
 
 def step_names(text: str) -> tuple[str, ...]:
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
-    unknown = sorted(set(names) - set(STEPS))
-    if unknown or not names:
-        raise click.UsageError(f"--steps {text!r}: choose one or more of {','.join(STEPS)}")
-    return names
+    try:
+        return parse_steps(text)
+    except ValueError as exc:
+        raise click.UsageError(f"--steps {text!r}: {exc}") from exc
 
 
 @click.command()

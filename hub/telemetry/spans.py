@@ -64,8 +64,8 @@ def store_span(table: str, rows: int) -> Iterator[Span]:
         yield span
 
 
-class ConsumedMeta(Protocol):
-    """Where a consumed record came from: a Faust event's `message`, or hub.worker.batch_consumer.Message."""
+class ConsumedEvent(Protocol):
+    """Where a consumed record came from (hub.worker.batch_consumer.Message)."""
 
     @property
     def topic(self) -> str: ...
@@ -75,11 +75,6 @@ class ConsumedMeta(Protocol):
     def offset(self) -> int: ...
     @property
     def headers(self) -> Any: ...
-
-
-class ConsumedEvent(Protocol):
-    @property
-    def message(self) -> ConsumedMeta: ...
 
 
 class _Consumer(Protocol):
@@ -97,20 +92,20 @@ class TracedBatch:
         self.spans: dict[str | None, Span] = {}
         counts: dict[str | None, int] = {}
         for event in events:
-            parent = traceparent(event.message.headers)
+            parent = traceparent(event.headers)
             counts[parent] = counts.get(parent, 0) + 1
             if counts[parent] > 1:
                 continue
             self.spans[parent] = tracer().start_span(
-                f"{step} {event.message.topic}",
-                context=extract(event.message.headers) if parent else None,
+                f"{step} {event.topic}",
+                context=extract(event.headers) if parent else None,
                 kind=SpanKind.CONSUMER,
                 attributes={
                     "messaging.system": "kafka",
                     "messaging.operation.type": step,
                     "messaging.consumer.group.name": consumer,
-                    "messaging.destination.name": event.message.topic,
-                    "messaging.destination.partition.id": str(event.message.partition),
+                    "messaging.destination.name": event.topic,
+                    "messaging.destination.partition.id": str(event.partition),
                 },
             )
         self.recording = any(span.is_recording() for span in self.spans.values())
@@ -164,8 +159,8 @@ def observe_lag(kafka: _Consumer, consumer: str, events: Sequence[ConsumedEvent]
 
     last: dict[tuple[str, int], int] = {}
     for event in events:
-        key = (event.message.topic, event.message.partition)
-        last[key] = max(last.get(key, -1), event.message.offset)
+        key = (event.topic, event.partition)
+        last[key] = max(last.get(key, -1), event.offset)
     for (topic, partition), offset in last.items():
         try:
             high = kafka.highwater(TP(topic, partition))

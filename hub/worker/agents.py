@@ -19,6 +19,7 @@ from hub.db.transient import in_thread_retrying
 from hub.kafka.topics import DEADLETTER
 from hub.outbound.config import OutboundConfig
 from hub.worker.app import WorkerDeps, raw_topic
+from hub.worker.batch_consumer import Message
 from hub.worker.hot_path import STEPS, HotPath, steps_for
 from hub.worker.stages import store_deadletters
 
@@ -50,7 +51,8 @@ def register(
     @app.agent(raw_topic(app, DEADLETTER), name="deadletters")
     async def deadletter_store(stream: faust.StreamT[bytes]) -> None:
         async for batch in stream.take_events(BATCH, within=WITHIN):  # type: ignore[attr-defined]
-            await in_thread_retrying("deadletters", store_deadletters, deps, batch)
+            records = [Message.from_faust(event) for event in batch]
+            await in_thread_retrying("deadletters", store_deadletters, deps, records)
 
     @app.task
     async def hot_path() -> None:

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Message:
-    """One consumed record. `message` is itself so telemetry's batch spans read it like a Faust event."""
+    """One consumed record, from the batched consumer or converted from a Faust event (`from_faust`)."""
 
     topic: str
     partition: int
@@ -32,9 +32,14 @@ class Message:
     value: bytes
     headers: list[tuple[str, bytes]] = field(default_factory=list)
 
-    @property
-    def message(self) -> Message:
-        return self
+    @classmethod
+    def from_faust(cls, event: Any) -> Message:
+        """A Faust event (the dead-letter agent's) as the one record type the steps and telemetry read."""
+        meta = event.message
+        raw = meta.headers or []
+        items = raw.items() if isinstance(raw, dict) else raw
+        headers = [(str(k), v if isinstance(v, bytes) else str(v).encode()) for k, v in items]
+        return cls(meta.topic, meta.partition, meta.offset, event.key, event.value or b"", headers)
 
 
 @dataclass(frozen=True)

@@ -103,14 +103,26 @@ def projector_caught_up(deps: WorkerDeps, records: Sequence[Consumed]) -> bool:
     return all(tracked[topic].get(partition, -1) >= offset for (topic, partition), offset in wanted.items())
 
 
+def check_steps(names: Sequence[str]) -> tuple[str, ...]:
+    """The one place that knows the step names: ValueError naming the choices for an unknown or empty list."""
+    unknown = sorted(set(names) - set(STEPS))
+    if unknown or not names:
+        given = ", ".join(unknown) or "none"
+        raise ValueError(f"unknown worker step(s): {given}; choose one or more of {','.join(STEPS)}")
+    return tuple(names)
+
+
+def parse_steps(text: str) -> tuple[str, ...]:
+    """`identity,timeline` (ONESTORY_WORKER_STEPS, `onestory worker --steps`) as checked step names."""
+    return check_steps([n.strip() for n in text.split(",") if n.strip()])
+
+
 def steps_for(
     names: Sequence[str], deps: WorkerDeps, stopping: Callable[[], bool], outbound: OutboundConfig | None
 ) -> list[Step]:
     """The hot-path steps one worker runs. With both `timeline` and `outbound`, the feeds ride on the
     projection thread (no second decode, no wait); `outbound` alone is a step of its own."""
-    unknown = sorted(set(names) - set(STEPS))
-    if unknown or not names:
-        raise ValueError(f"unknown worker step(s) {unknown or names}: choose from {', '.join(STEPS)}")
+    check_steps(names)
     chosen: list[Step] = []
     if "identity" in names:
         chosen.append(identity_step(deps, stopping))

@@ -19,6 +19,7 @@ from hub.db.transient import is_transient
 from hub.db.upsert import insert_ignore, insert_ignore_all
 from hub.db.write_lock import serial_if_sqlite
 from hub.disclosure.consent_records import CONSENT_STATE_KINDS
+from hub.events.child_id import ChildIdWriter
 from hub.events.codec import DecodeError
 from hub.kafka.producer import DeliveryError, OutRecord
 from hub.kafka.topics import DEADLETTER, EVENTS
@@ -27,7 +28,7 @@ from hub.telemetry.metrics import count_deadletters, observe_projected
 from hub.telemetry.spans import ConsumedEvent
 from hub.worker.app import WorkerDeps
 from projections.child_projector import project_batch
-from projections.identity.batch import ChildIdWriter, resolve_events
+from projections.identity.batch import resolve_events
 from projections.identity.registry import follow_links, registry_for
 from projections.sql_sink import Consumed, collection_paused
 
@@ -37,7 +38,7 @@ T = TypeVar("T")
 
 
 class Record(ConsumedEvent, Protocol):
-    """A consumed record: hub.worker.batch_consumer.Message, or a Faust event."""
+    """A consumed record (hub.worker.batch_consumer.Message: the batched consumer's, or a Faust event converted)."""
 
     @property
     def key(self) -> bytes | None: ...
@@ -46,7 +47,7 @@ class Record(ConsumedEvent, Protocol):
 
 
 def headers_of(record: Record) -> dict[str, bytes]:
-    raw = record.message.headers
+    raw = record.headers
     if not raw:
         return {}
     items: Any = raw.items() if isinstance(raw, dict) else raw
@@ -93,7 +94,7 @@ def resolve_batch(deps: WorkerDeps, batch: Sequence[Record]) -> tuple[list[OutRe
     bad: list[OutRecord] = []
 
     def reject(rec: Record, exc: Exception) -> None:
-        where = f"{rec.message.partition}/{rec.message.offset}"
+        where = f"{rec.partition}/{rec.offset}"
         bad.append(_deadletter(rec, f"intake record {where} unusable: {exc}", now))
 
     decoded: list[tuple[Record, dict[str, Any]]] = []
@@ -124,10 +125,7 @@ def consumed(deps: WorkerDeps, batch: Sequence[Record]) -> list[Consumed]:
     """Decode a batch of events-topic records (the garbage collector paused meanwhile: see collection_paused)."""
     decode = deps.codec.decode
     with collection_paused():
-        return [
-            Consumed(r.message.topic, r.message.partition, r.message.offset, r.value or b"", decode(r.value or b""))
-            for r in batch
-        ]
+        return [Consumed(r.topic, r.partition, r.offset, r.value or b"", decode(r.value or b"")) for r in batch]
 
 
 def project(deps: WorkerDeps, records: Sequence[Consumed], headers: Sequence[Any]) -> int:
@@ -146,7 +144,7 @@ def store_deadletters(deps: WorkerDeps, batch: Sequence[Record]) -> int:
     rows = []
     for rec in batch:
         h = headers_of(rec)
-        m = rec.message
+        m = rec
         rows.append(
             {
                 "id": h.get("onestory-deadletter-id", f"{m.topic}:{m.partition}:{m.offset}".encode()).decode(),

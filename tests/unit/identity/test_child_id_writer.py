@@ -10,8 +10,8 @@ import pytest
 from fastavro import parse_schema, schemaless_writer
 
 from hub.bench.workload import intake_records
+from hub.events.child_id import ChildIdWriter
 from hub.events.codec import MAGIC, EventCodec, default_schema_dir, schema_fingerprint
-from projections.identity.batch import ChildIdWriter
 
 CHILD = "0f8e2a7c-1b7e-4b6e-9d7e-2a1c3b4d5e6f"
 

@@ -22,11 +22,6 @@ class Message:
     headers: Any = field(default_factory=list)
 
 
-@dataclass
-class Event:
-    message: Message
-
-
 class Highwaters:
     def __init__(self, marks: dict[tuple[str, int], int]) -> None:
         self.marks = marks
@@ -46,12 +41,12 @@ def _published(connector: str = "hl7v2") -> tuple[list[tuple[str, bytes]], str]:
 def test_the_steps_chain_into_one_trace(captured: Captured) -> None:
     headers, trace_id = _published()
     consumed = [
-        Event(Message("onestory.intake.v1", 0, 10, headers)),
-        Event(Message("onestory.intake.v1", 0, 11, headers)),
+        Message("onestory.intake.v1", 0, 10, headers),
+        Message("onestory.intake.v1", 0, 11, headers),
     ]
     with traced_batch("process", "identity", consumed) as traced:
         out = traced.rewrite([OutRecord("onestory.events.v1", b"child", b"body", tuple(headers))])
-    onward = [Event(Message("onestory.events.v1", 3, 0, list(out[0].headers)))]
+    onward = [Message("onestory.events.v1", 3, 0, list(out[0].headers))]
     with traced_batch("project", "timeline", onward):
         pass
 
@@ -72,10 +67,10 @@ def test_a_batch_gets_one_span_per_upstream_trace_and_keeps_other_headers(captur
     first, _ = _published()
     second, _ = _published()
     extra = [("onestory-connector", b"hl7v2")]
-    batch = [Event(Message("onestory.intake.v1", 0, i, h + extra)) for i, h in enumerate([first, second, first])]
-    batch.append(Event(Message("onestory.intake.v1", 1, 0, extra)))  # no trace context: a root span of its own
+    batch = [Message("onestory.intake.v1", 0, i, h + extra) for i, h in enumerate([first, second, first])]
+    batch.append(Message("onestory.intake.v1", 1, 0, extra))  # no trace context: a root span of its own
     with traced_batch("process", "identity", batch) as traced:
-        records = [OutRecord("onestory.events.v1", b"k", b"v", tuple(ev.message.headers)) for ev in batch]
+        records = [OutRecord("onestory.events.v1", b"k", b"v", tuple(ev.headers)) for ev in batch]
         out = traced.rewrite(records)
     processes = [s for s in captured.spans() if s.name == "process onestory.intake.v1"]
     assert len(processes) == 3
@@ -92,7 +87,7 @@ def test_a_batch_gets_one_span_per_upstream_trace_and_keeps_other_headers(captur
 
 def test_a_failed_step_marks_its_spans_as_errors(captured: Captured) -> None:
     headers, _ = _published()
-    with pytest.raises(RuntimeError), traced_batch("project", "timeline", [Event(Message("t", 0, 0, headers))]):
+    with pytest.raises(RuntimeError), traced_batch("project", "timeline", [Message("t", 0, 0, headers)]):
         raise RuntimeError("database went away")
     span = captured.span("project t")
     assert span.status.status_code is StatusCode.ERROR
@@ -101,7 +96,7 @@ def test_a_failed_step_marks_its_spans_as_errors(captured: Captured) -> None:
 
 
 def test_consumer_lag_is_the_high_watermark_minus_the_next_offset(captured: Captured) -> None:
-    batch = [Event(Message("onestory.events.v1", 2, o)) for o in (40, 41, 42)]
+    batch = [Message("onestory.events.v1", 2, o) for o in (40, 41, 42)]
     with traced_batch("project", "timeline", batch, Highwaters({("onestory.events.v1", 2): 50})):
         pass
     points = captured.points("onestory.consumer.lag")
