@@ -18,22 +18,19 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-_PLANS: dict[int, tuple[Rules, tuple[Any, ...]]] = {}
-
-
 def _plan(rules: Rules) -> tuple[Any, ...]:
     """The "now" rules this fold reads, looked up (and the plan kinds joined) once per Rules object."""
-    known = _PLANS.get(id(rules))
-    if known is None or known[0] is not rules:
-        plan = (
-            rules.fields("now", "ending_fields"),
-            rules.kinds("now", "thrive"),
-            rules.kinds("now", "plan_started") | rules.kinds("now", "plan_ended"),
-            rules.kinds("now", "plan_ended"),
-            rules.kinds("now", "voice"),
-        )
-        known = _PLANS[id(rules)] = (rules, plan)
-    return known[1]
+    return rules.plan("now", _build_plan)
+
+
+def _build_plan(rules: Rules) -> tuple[Any, ...]:
+    return (
+        rules.fields("now", "ending_fields"),
+        rules.kinds("now", "thrive"),
+        rules.kinds("now", "plan_started") | rules.kinds("now", "plan_ended"),
+        rules.kinds("now", "plan_ended"),
+        rules.kinds("now", "voice"),
+    )
 
 
 def fold_now(state: dict[str, Any], event: dict[str, Any], rules: Rules) -> bool:

@@ -33,17 +33,15 @@ def _later(evidence: dict[str, Any], key: str, at: str, value: Any) -> bool:
     return False
 
 
-_PLANS: dict[int, tuple[Rules, tuple[Any, ...]]] = {}
-
-
 def _plan(rules: Rules) -> tuple[Any, ...]:
     """The team rules this fold reads, looked up once per Rules object rather than on every event."""
-    known = _PLANS.get(id(rules))
-    if known is None or known[0] is not rules:
-        fields = tuple((column, rules.fields("team", names)) for column, names in _FIELDS)
-        plan = (rules.kinds("team", "leave"), rules.value("team", "join_by_default"), rules.kinds("team", "no_join"))
-        known = _PLANS[id(rules)] = (rules, (*plan, fields))
-    return known[1]
+    return rules.plan("team", _build_plan)
+
+
+def _build_plan(rules: Rules) -> tuple[Any, ...]:
+    fields = tuple((column, rules.fields("team", names)) for column, names in _FIELDS)
+    plan = (rules.kinds("team", "leave"), rules.value("team", "join_by_default"), rules.kinds("team", "no_join"))
+    return (*plan, fields)
 
 
 def fold_team(members: dict[str, dict[str, Any]], event: dict[str, Any], rules: Rules) -> set[str]:

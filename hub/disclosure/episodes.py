@@ -35,17 +35,15 @@ def _earliest(ep: dict[str, Any], field: str, at: datetime) -> bool:
     return False
 
 
-_PLANS: dict[int, tuple[Rules, tuple[str, frozenset[str]]]] = {}
-
-
 def _plan(rules: Rules) -> tuple[str, frozenset[str]]:
     """The correlation key and every kind this fold reads, worked out once per Rules object."""
-    known = _PLANS.get(id(rules))
-    if known is None or known[0] is not rules:
-        names = ("made", "received", "accepted", "declined", "redirected", "first_contact", "ended")
-        relevant = frozenset().union(*(rules.kinds("episodes", n) for n in names))
-        known = _PLANS[id(rules)] = (rules, (rules.value("episodes", "correlation_key"), relevant))
-    return known[1]
+    return rules.plan("episodes", _build_plan)
+
+
+def _build_plan(rules: Rules) -> tuple[str, frozenset[str]]:
+    names = ("made", "received", "accepted", "declined", "redirected", "first_contact", "ended")
+    relevant = frozenset().union(*(rules.kinds("episodes", n) for n in names))
+    return (rules.value("episodes", "correlation_key"), relevant)
 
 
 def touches_episodes(event: dict[str, Any], rules: Rules) -> bool:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import yaml
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,15 @@ class Rules:
 
     def value(self, section: str, key: str) -> Any:
         return self.raw[section][key]
+
+    def plan(self, fold: str, build: Callable[[Rules], T]) -> T:
+        """What `fold` reads of these rules, built once per Rules object and kept on it (not in a module-level
+        cache keyed by id(), which a new Rules object at the same address would read stale)."""
+        key = ("plan", fold, "")
+        built = self._built.get(key)
+        if built is None:
+            built = self._built[key] = build(self)
+        return cast(T, built)
 
 
 @cache
