@@ -21,13 +21,15 @@ from hub.bench.pipeline import machine_info
 from hub.events.codec import EventCodec
 from hub.synth import generate_population, generate_records
 from hub.synth import sources as synth_sources
+from hub.synth.reference import Reference
 from hub.synth.replay import CONNECTOR, Request, requests
 
 
 def write_region(children: int, seed: int, years: int, workdir: Path) -> Path:
-    population = generate_population(children, seed, years)
-    records = generate_records(population)
-    synth_sources.write(synth_sources.build(population, records, seed), population, seed, workdir)
+    reference = Reference.bundled()
+    population = generate_population(children, seed, years, reference=reference)
+    records = generate_records(population, reference=reference)
+    synth_sources.write(synth_sources.build(population, records, seed, reference=reference), population, seed, workdir)
     return workdir / "sources"
 
 

@@ -25,6 +25,7 @@ from hub.db.engine import make_engine
 from hub.db.identity_tables import identity_records, identity_reviews
 from hub.db.migrate import upgrade
 from hub.synth import SourceRecord, generate_population, generate_records
+from hub.synth.reference import Reference
 from projections.identity import rules
 from projections.identity.evaluation import Confusion, confusion, linked_pairs_between
 from projections.identity.registry import Registry
@@ -134,8 +135,9 @@ def _write_reports(out: Path, result: dict[str, Any], matrix: Confusion) -> list
 )
 def identity(children: int, seed: int, database: str | None, out: Path) -> None:
     """Precision, recall, pairs reviewed and records/s of identity resolution on a synthetic population."""
-    population = generate_population(children, seed)
-    records = generate_records(population)
+    reference = Reference.bundled()
+    population = generate_population(children, seed, reference=reference)
+    records = generate_records(population, reference=reference)
     registry = Registry.bundled()
     with tempfile.TemporaryDirectory() as tmp:
         url = database or f"sqlite:///{Path(tmp) / 'identity-bench.db'}"

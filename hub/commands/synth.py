@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from hub.synth import Population, SourceRecord, generate_population, generate_records
+from hub.synth.reference import Reference
 
 
 @click.group(invoke_without_command=True)
@@ -35,8 +36,9 @@ def synth(ctx: click.Context, children: int | None, seed: int, years: int, out: 
     if children is None:
         raise click.UsageError("--children is required")
     started = time.perf_counter()
-    population = generate_population(children, seed, years)
-    records = generate_records(population)
+    reference = Reference.bundled()
+    population = generate_population(children, seed, years, reference=reference)
+    records = generate_records(population, reference=reference)
     out.mkdir(parents=True, exist_ok=True)
     with (out / "children.jsonl").open("w") as fh:
         for child in population.children:
@@ -60,20 +62,22 @@ def synth(ctx: click.Context, children: int | None, seed: int, years: int, out: 
         "out": str(out),
     }
     if sources:
-        summary["sources"] = _write_sources(population, records, seed, out)
+        summary["sources"] = _write_sources(population, records, seed, out, reference)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     click.echo(json.dumps(summary))
     click.echo(f"generated in {time.perf_counter() - started:.1f}s", err=True)
 
 
-def _write_sources(population: Population, records: list[SourceRecord], seed: int, out: Path) -> dict[str, object]:
+def _write_sources(
+    population: Population, records: list[SourceRecord], seed: int, out: Path, reference: Reference
+) -> dict[str, object]:
     from tqdm import tqdm
 
     from hub.synth import sources as synth_sources
 
     # tqdm(disable=None) stays quiet when stderr is not a terminal (tests, CI, pipes)
     with tqdm(total=len(population.children), unit="child", file=sys.stderr, disable=None) as bar:
-        built = synth_sources.build(population, records, seed, progress=bar.update)
+        built = synth_sources.build(population, records, seed, progress=bar.update, reference=reference)
     manifest = synth_sources.write(built, population, seed, out)
     per_source = manifest["sources"]
     return {

@@ -14,7 +14,7 @@ import io
 from connectors.identifiers import UPN_SYSTEM
 from hub.synth.events import Happening
 from hub.synth.items import Item, Rejection, identifier, minutes
-from hub.synth.organisations import organisation
+from hub.synth.organisations import Organisations
 
 PERSON = ("UPN", "Forename", "Surname", "DOB", "Gender", "Postcode")
 COLUMNS = {
@@ -60,7 +60,7 @@ def header(rtype: str) -> str:
     return csv_line(list(COLUMNS[rtype]))
 
 
-def _cells(h: Happening, org: str) -> tuple[str, list[str]]:
+def _cells(h: Happening, org: str, organisation: Organisations) -> tuple[str, list[str]]:
     d = h.data
     if h.what == "pupil":
         return "pupils", [f"{d['admitted']:%d/%m/%Y}"]
@@ -94,11 +94,11 @@ def _cells(h: Happening, org: str) -> tuple[str, list[str]]:
     raise ValueError(f"no school MIS row for {h.what}")
 
 
-def render(h: Happening, child: int, seed: int) -> list[Item]:
+def render(h: Happening, child: int, seed: int, organisation: Organisations) -> list[Item]:
     record = h.record
     assert record is not None
     org = organisation(record.organisation).code
-    rtype, rest = _cells(h, org)
+    rtype, rest = _cells(h, org, organisation)
     upn = identifier(record, UPN_SYSTEM) or ""
     person = [
         upn,

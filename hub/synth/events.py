@@ -22,7 +22,8 @@ from typing import Any
 
 from hub.synth import identifiers
 from hub.synth.population import Child, Population
-from hub.synth.records import SourceRecord, _nickname_groups
+from hub.synth.records import SourceRecord
+from hub.synth.reference import Reference
 
 # Per child per year (Poisson means) or shares; see docs/synth.md.
 CAMHS_REFERRAL_PER_YEAR = 0.4  # of children holding a CAMHS record: referred in the window (else known before)
@@ -39,7 +40,6 @@ CONSENT_WITHDRAWN = 0.12
 VCSE_CONSENT = 0.85
 SELF_REFERRAL_NHS_GIVEN = 0.2
 SELF_REFERRAL_NHS_MISTYPED = 0.1
-_NICKNAMES = _nickname_groups()
 REFERRERS = {"gp": 0.4, "school": 0.25, "self": 0.15, "acute": 0.1, "vcse": 0.1}
 
 THRIVE = (
@@ -167,8 +167,11 @@ def week_marks(rng: random.Random, absence: float, first_week_of_term: bool) -> 
 
 
 class _Story:
-    def __init__(self, population: Population, child: Child, records: list[SourceRecord], seed: int) -> None:
+    def __init__(
+        self, population: Population, child: Child, records: list[SourceRecord], seed: int, reference: Reference
+    ) -> None:
         self.start, self.end = population.start, population.end
+        self.nicknames = reference.nickname_groups
         self.child = child
         self.seed = seed
         self.rng = random.Random(f"story|{seed}|{population.seed}|{child.index}")
@@ -424,8 +427,8 @@ class _Story:
         day = referral["day"]
         older = (day - child.birth_date).days > 365 * 12
         given = child.given_name
-        if rng.random() < 0.3 and given.lower() in _NICKNAMES:
-            given = rng.choice(_NICKNAMES[given.lower()]).title()
+        if rng.random() < 0.3 and given.lower() in self.nicknames:
+            given = rng.choice(self.nicknames[given.lower()]).title()
         form: dict[str, Any] = {
             "requester": "young-person" if older and rng.random() < 0.7 else "parent",
             "given_name": given,
@@ -633,6 +636,13 @@ class _Story:
         self.add(ending + timedelta(days=7), "council", "closure", {"id": self.id("case"), "end_reason": "RC1"})
 
 
-def child_story(population: Population, child: Child, records: list[SourceRecord], seed: int) -> list[Happening]:
-    """Everything the agencies holding `records` (this child's) record about the child, in time order."""
-    return _Story(population, child, records, seed).build()
+def child_story(
+    population: Population,
+    child: Child,
+    records: list[SourceRecord],
+    seed: int,
+    reference: Reference | None = None,
+) -> list[Happening]:
+    """Everything the agencies holding `records` (this child's) record about the child, in time order
+    (`reference`: the bundled nicknames, read here when the caller has not)."""
+    return _Story(population, child, records, seed, reference or Reference.bundled()).build()

@@ -14,7 +14,7 @@ from connectors.fhir.map import THRIVE_SYSTEM
 from connectors.identifiers import NHS_NUMBER_SYSTEM
 from hub.synth.events import Happening
 from hub.synth.items import Item, identifier, local_id, local_iso, minutes
-from hub.synth.organisations import organisation
+from hub.synth.organisations import Organisations
 
 ODS = "https://fhir.nhs.uk/Id/ods-organization-code"
 SNOMED = "http://snomed.info/sct"
@@ -60,7 +60,9 @@ def patient(h: Happening, org: str) -> dict[str, Any]:
     return resource
 
 
-def _referral(h: Happening, org: str, subject: dict[str, str]) -> tuple[dict[str, Any], str]:
+def _referral(
+    h: Happening, org: str, subject: dict[str, str], organisation: Organisations
+) -> tuple[dict[str, Any], str]:
     data = h.data
     if h.agency == "gp":
         status, rid, requester = "active", f"gp-{data['referral_id']}", org
@@ -86,7 +88,7 @@ def _referral(h: Happening, org: str, subject: dict[str, str]) -> tuple[dict[str
     return resource, kind
 
 
-def _consent(h: Happening, org: str, subject: dict[str, str]) -> dict[str, Any]:
+def _consent(h: Happening, org: str, subject: dict[str, str], organisation: Organisations) -> dict[str, Any]:
     data = h.data
     by_parent = data["given_by"] != "young-person"
     performer = {"reference": "#parent"} if by_parent else subject
@@ -149,7 +151,7 @@ def _competence(h: Happening, subject: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def resource(h: Happening, org: str) -> tuple[dict[str, Any], str]:
+def resource(h: Happening, org: str, organisation: Organisations) -> tuple[dict[str, Any], str]:
     """The resource for one happening and the canonical kind the connector makes of it."""
     assert h.record is not None
     subject = {"reference": f"Patient/{local_id(h.record)}"}
@@ -158,9 +160,9 @@ def resource(h: Happening, org: str) -> tuple[dict[str, Any], str]:
     if what == "registered":
         return patient(h, org), "person.registered"
     if what in ("referral", "referral-decision"):
-        return _referral(h, org, subject)
+        return _referral(h, org, subject, organisation)
     if what == "consent":
-        return _consent(h, org, subject), f"consent.{data['status']}"
+        return _consent(h, org, subject, organisation), f"consent.{data['status']}"
     if what == "competence":
         return _competence(h, subject), "competence.assessed"
     if what == "episode":
@@ -265,8 +267,8 @@ def resource(h: Happening, org: str) -> tuple[dict[str, Any], str]:
     raise ValueError(f"no FHIR resource for {h.agency} {what}")
 
 
-def render(h: Happening, child: int, seed: int) -> list[Item]:
+def render(h: Happening, child: int, seed: int, organisation: Organisations) -> list[Item]:
     assert h.record is not None
     org = organisation(h.record.organisation).code
-    body, kind = resource(h, org)
+    body, kind = resource(h, org, organisation)
     return [Item("fhir", f"fhir/{org}.ndjson", minutes(h.day, h.minute), body, (kind,), child, org)]

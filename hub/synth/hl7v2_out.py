@@ -15,7 +15,7 @@ from datetime import date, datetime
 from connectors.identifiers import NHS_NUMBER_SYSTEM
 from hub.synth.events import Happening, uid
 from hub.synth.items import Item, identifier, local_id, minutes
-from hub.synth.organisations import organisation
+from hub.synth.organisations import Organisations
 from hub.synth.records import SourceRecord
 
 APPLICATION = {"acute": "PAS", "camhs": "CAMHS-PAS"}
@@ -100,15 +100,15 @@ def _pv1(h: Happening, org: str, ended: bool) -> str:
     return segment("PV1", fields)
 
 
-def render(h: Happening, child: int, seed: int) -> list[Item]:
+def render(h: Happening, child: int, seed: int, organisation: Organisations) -> list[Item]:
     assert h.record is not None
     org = organisation(h.record.organisation).code
-    mtype, body = _build(h, org)
+    mtype, body = _build(h, org, organisation)
     text = message(h, org, mtype, body, seed)
     return [Item("hl7v2", f"hl7v2/{org}.hl7", minutes(h.day, h.minute), text, (KINDS[mtype],), child, org)]
 
 
-def _build(h: Happening, org: str) -> tuple[str, list[str]]:
+def _build(h: Happening, org: str, organisation: Organisations) -> tuple[str, list[str]]:
     record, data = h.record, h.data
     assert record is not None
     if h.what == "encounter-start":

@@ -11,10 +11,9 @@ region has more records than the directory has practices). Total: every record o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 
-from consent_engine.directory import Listing
-from hub.directory_file import bundled_directory
+from consent_engine.directory import Directory, Listing
+from hub.directory_file import load_directory
 
 # records.py kind -> organisation type as the consent engine and the self-referral page name them
 ORGANISATION_TYPES = {
@@ -45,20 +44,31 @@ class Organisation:
         }
 
 
-@cache
-def _listings(org_type: str) -> tuple[Listing, ...]:
-    listings = bundled_directory().of_type(org_type)
-    if not listings:
-        raise ValueError(f"the bundled organisation directory has no {org_type} organisation for synth")
-    return listings
+class Organisations:
+    """The directory organisation behind each records.py organisation name, from one directory."""
+
+    def __init__(self, directory: Directory) -> None:
+        self.directory = directory
+        self._listings: dict[str, tuple[Listing, ...]] = {}
+
+    def _of_type(self, org_type: str) -> tuple[Listing, ...]:
+        if org_type not in self._listings:
+            listings = self.directory.of_type(org_type)
+            if not listings:
+                raise ValueError(f"the organisation directory has no {org_type} organisation for synth")
+            self._listings[org_type] = listings
+        return self._listings[org_type]
+
+    def __call__(self, record_org: str) -> Organisation:
+        kind = record_org.rstrip("0123456789").lower()
+        if kind not in ORGANISATION_TYPES:
+            raise ValueError(f"unknown organisation kind in {record_org!r}")
+        n = int(record_org[len(kind) :])
+        listings = self._of_type(ORGANISATION_TYPES[kind])
+        listing = listings[n % len(listings)]
+        return Organisation(record_org, kind, listing.code, listing.name, listing.type)
 
 
-def organisation(record_org: str) -> Organisation:
-    """The directory organisation behind a records.py organisation name."""
-    kind = record_org.rstrip("0123456789").lower()
-    if kind not in ORGANISATION_TYPES:
-        raise ValueError(f"unknown organisation kind in {record_org!r}")
-    n = int(record_org[len(kind) :])
-    listings = _listings(ORGANISATION_TYPES[kind])
-    listing = listings[n % len(listings)]
-    return Organisation(record_org, kind, listing.code, listing.name, listing.type)
+def organisation(record_org: str, directory: Directory | None = None) -> Organisation:
+    """The directory organisation behind a records.py organisation name (the bundled directory by default)."""
+    return Organisations(directory or load_directory())(record_org)

@@ -15,6 +15,7 @@ from functools import partial
 
 from hub.synth import identifiers
 from hub.synth.names import DISTRICTS, FAMILY, GIVEN_F, GIVEN_M, INWARD_LETTERS, LA_CODES
+from hub.synth.reference import Reference
 from projections.identity.names import Nicknames, jaro_winkler, soundex
 
 TWIN_RATE = 0.03  # share of households with a pair of twins
@@ -67,20 +68,17 @@ def postcode(rng: random.Random) -> str:
     return f"{rng.choice(DISTRICTS)} {rng.randrange(1, 10)}{rng.choice(INWARD_LETTERS)}{rng.choice(INWARD_LETTERS)}"
 
 
-_NICKNAMES = Nicknames.bundled()
-
-
-def _alike(a: str, b: str) -> bool:
+def _alike(nicknames: Nicknames, a: str, b: str) -> bool:
     """Names parents would not give two children of one household (Leo and Leon, Amelia and Mia)."""
     x, y = a.lower(), b.lower()
-    return x == y or _NICKNAMES.equivalent(x, y) or soundex(x) == soundex(y) or jaro_winkler(x, y) >= 0.92
+    return x == y or nicknames.equivalent(x, y) or soundex(x) == soundex(y) or jaro_winkler(x, y) >= 0.92
 
 
-def _given(rng: random.Random, sex: str, avoid: set[str]) -> str:
+def _given(rng: random.Random, nicknames: Nicknames, sex: str, avoid: set[str]) -> str:
     names = GIVEN_F if sex == "F" else GIVEN_M
     while True:
         name = rng.choice(names)
-        if not any(_alike(name, other) for other in avoid):
+        if not any(_alike(nicknames, name, other) for other in avoid):
             return name
 
 
@@ -93,7 +91,12 @@ def _unique(issued: set[str], draw: Callable[[], str]) -> str:
     return value
 
 
-def generate_population(children: int, seed: int, years: int = 1, end: date = date(2026, 11, 1)) -> Population:
+def generate_population(
+    children: int, seed: int, years: int = 1, end: date = date(2026, 11, 1), reference: Reference | None = None
+) -> Population:
+    """`reference`: the bundled nicknames (names a household would not give two children), read here when the
+    caller has not."""
+    nicknames = (reference or Reference.bundled()).nicknames
     rng = random.Random(seed)
     start = end - timedelta(days=365 * years)
     out: list[Child] = []
@@ -125,9 +128,9 @@ def generate_population(children: int, seed: int, years: int = 1, end: date = da
                 if len(out) + len(members) >= children:
                     break
                 sex = rng.choice("MF")
-                given = _given(rng, sex, used)
+                given = _given(rng, nicknames, sex, used)
                 used.add(given)
-                middle = _given(rng, sex, used | {given}) if rng.random() < 0.4 else None
+                middle = _given(rng, nicknames, sex, used | {given}) if rng.random() < 0.4 else None
                 child = Child(
                     index=len(out) + len(members),
                     nhs_number=_unique(issued, partial(identifiers.nhs_number, rng)),

@@ -11,15 +11,13 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
-from importlib import resources
 from typing import Any
-
-import yaml
 
 from connectors.identifiers import NHS_NUMBER_SYSTEM, UPN_SYSTEM
 from hub.events.model import Identifier, Subject
 from hub.synth import identifiers
 from hub.synth.population import Child, Population
+from hub.synth.reference import Reference
 
 
 @dataclass(frozen=True)
@@ -123,15 +121,6 @@ class SourceRecord:
         }
 
 
-def _nickname_groups() -> dict[str, list[str]]:
-    data = yaml.safe_load(resources.files("projections.identity").joinpath("nicknames.yaml").read_text())
-    groups: dict[str, list[str]] = {}
-    for group in data["groups"]:
-        for name in group:
-            groups.setdefault(name, []).extend(n for n in group if n != name)
-    return groups
-
-
 def typo(rng: random.Random, name: str) -> str:
     if len(name) < 3:
         return name
@@ -147,10 +136,10 @@ def typo(rng: random.Random, name: str) -> str:
 
 
 class _Maker:
-    def __init__(self, population: Population, rng: random.Random) -> None:
+    def __init__(self, population: Population, rng: random.Random, reference: Reference) -> None:
         self.population = population
         self.rng = rng
-        self.nicknames = _nickname_groups()
+        self.nicknames = reference.nickname_groups
         self.serial = 0
 
     def local_id(self, prefix: str) -> str:
@@ -221,10 +210,13 @@ class _Maker:
         )
 
 
-def generate_records(population: Population, seed: int | None = None) -> list[SourceRecord]:
-    """Every source record of the population, in arrival order (by recorded date, then a seeded shuffle)."""
+def generate_records(
+    population: Population, seed: int | None = None, reference: Reference | None = None
+) -> list[SourceRecord]:
+    """Every source record of the population, in arrival order (by recorded date, then a seeded shuffle);
+    `reference`: the bundled nicknames, read here when the caller has not."""
     rng = random.Random(population.seed * 1_000_003 + (seed or 0))
-    maker = _Maker(population, rng)
+    maker = _Maker(population, rng, reference or Reference.bundled())
     out: list[SourceRecord] = []
     for child in population.children:
         for p in PROFILES:

@@ -13,7 +13,7 @@ from typing import Any
 from connectors.identifiers import NHS_NUMBER_SYSTEM, UPN_SYSTEM
 from hub.synth.events import Happening
 from hub.synth.items import Item, identifier, local_id, minutes
-from hub.synth.organisations import organisation
+from hub.synth.organisations import Organisations
 from hub.synth.records import SourceRecord
 
 PLAN_TYPES = ("cin_plan", "cp_plan", "looked_after")
@@ -84,7 +84,7 @@ def record_for(h: Happening) -> tuple[dict[str, Any], str]:
     raise ValueError(f"no social care record for {what}")
 
 
-def render(h: Happening, child: int, seed: int) -> list[Item]:
+def render(h: Happening, child: int, seed: int, organisation: Organisations) -> list[Item]:
     assert h.record is not None
     la = organisation(h.record.organisation).code
     body, kind = record_for(h)

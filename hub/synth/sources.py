@@ -25,11 +25,12 @@ from typing import Any
 from hub.synth import education_out, fhir_out, hl7v2_out, self_referral_out, social_care_out, vcse_out
 from hub.synth.events import Happening, child_story
 from hub.synth.items import Item, Rejection
-from hub.synth.organisations import organisation
+from hub.synth.organisations import Organisation, Organisations
 from hub.synth.population import Population
 from hub.synth.records import SourceRecord
+from hub.synth.reference import Reference
 
-Renderer = Callable[[Happening, int, int], list[Item]]
+Renderer = Callable[[Happening, int, int, Organisations], list[Item]]
 MLLP_START, MLLP_END = b"\x0b", b"\x1c\x0d"
 SOURCES = ("hl7v2", "fhir", "education", "social-care", "vcse", "self-referral")
 
@@ -76,6 +77,7 @@ class SourceSet:
     file_org: dict[str, str] = field(default_factory=dict)
     items: dict[int, Item] = field(default_factory=dict)
     orgs_used: set[str] = field(default_factory=set)
+    organisations: dict[str, Organisation] = field(default_factory=dict)  # orgs_used, as the directory has them
     seq: int = 0
 
     def add(self, item: Item) -> None:
@@ -142,17 +144,22 @@ def build(
     seed: int,
     keep_items: bool = False,
     progress: Callable[[int], None] | None = None,
+    reference: Reference | None = None,
 ) -> SourceSet:
-    """Every child's story, rendered by the agencies that hold a record about the child."""
+    """Every child's story, rendered by the agencies that hold a record about the child (`reference`: the bundled
+    nicknames and directory, read here when the caller has not)."""
+    reference = reference or Reference.bundled()
+    organisation = Organisations(reference.directory)
     by_child: dict[int, list[SourceRecord]] = defaultdict(list)
     for record in records:
         by_child[record.child_index].append(record)
     out = SourceSet(keep_items=keep_items)
     for record in records:
         out.orgs_used.add(record.organisation)
+    out.organisations = {name: organisation(name) for name in sorted(out.orgs_used)}
     for child in population.children:
-        for happening in child_story(population, child, by_child[child.index], seed):
-            for item in renderer(happening)(happening, child.index, seed):
+        for happening in child_story(population, child, by_child[child.index], seed, reference):
+            for item in renderer(happening)(happening, child.index, seed, organisation):
                 out.add(item)
         if progress:
             progress(1)
@@ -199,7 +206,7 @@ def manifest(sources: SourceSet, population: Population, seed: int) -> dict[str,
 
 
 def organisations_json(sources: SourceSet) -> list[dict[str, str]]:
-    return [organisation(o).as_json() for o in sorted(sources.orgs_used)]
+    return [sources.organisations[o].as_json() for o in sorted(sources.orgs_used)]
 
 
 def write(sources: SourceSet, population: Population, seed: int, out: Path) -> dict[str, Any]:

@@ -11,11 +11,11 @@ from typing import Any
 
 from hub.synth.events import Happening
 from hub.synth.items import Item, local_id, minutes
-from hub.synth.organisations import organisation
+from hub.synth.organisations import Organisations
 from hub.synth.social_care_out import person
 
 
-def record_for(h: Happening) -> tuple[dict[str, Any], str]:
+def record_for(h: Happening, organisation: Organisations) -> tuple[dict[str, Any], str]:
     assert h.record is not None
     d, what = h.data, h.what
     rec: dict[str, Any] = {"type": what, "id": d["id"] if what != "referral" else f"{d['referral_id']}-out"}
@@ -39,8 +39,8 @@ def record_for(h: Happening) -> tuple[dict[str, Any], str]:
     raise ValueError(f"no VCSE record for {what}")
 
 
-def render(h: Happening, child: int, seed: int) -> list[Item]:
+def render(h: Happening, child: int, seed: int, organisation: Organisations) -> list[Item]:
     assert h.record is not None
     org = organisation(h.record.organisation).code
-    body, kind = record_for(h)
+    body, kind = record_for(h, organisation)
     return [Item("vcse", f"vcse/{org}.json", minutes(h.day, h.minute), body, (kind,), child, org)]
