@@ -8,7 +8,7 @@ import importlib.util
 # import names of the `tools` extra (tests/unit/test_runtime_dependencies.py keeps them in step with pyproject.toml)
 TOOLS_EXTRA = ("matplotlib", "aiohttp")
 
-INSTALL_TOOLS = "install onestory[tools] (pip install 'onestory[tools]') to run the benchmarks"
+INSTALL_TOOLS = "install onestory[tools] (pip install 'onestory[tools]')"
 
 
 def missing_tools() -> list[str]:
