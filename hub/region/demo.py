@@ -74,12 +74,15 @@ def _background(
     """A seeded synthetic region written in its agencies' formats and replayed, as `onestory synth send` does."""
     from hub.synth.population import generate_population
     from hub.synth.records import generate_records
+    from hub.synth.reference import Reference
     from hub.synth.replay import send
     from hub.synth.sources import build, write
 
     out = data_dir / "demo-region"
-    population = generate_population(children, 7, 1)
-    write(build(population, generate_records(population), 7), population, 7, out)
+    reference = Reference.bundled()  # nicknames and directory, read once for the three steps
+    population = generate_population(children, 7, 1, reference=reference)
+    records = generate_records(population, reference=reference)
+    write(build(population, records, 7, reference=reference), population, 7, out)
     say(f"demo: sending a synthetic region of {children} more children ({out / 'sources'})")
     report = send(out / "sources", api, mllp, token)
     return report.accepted
