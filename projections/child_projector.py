@@ -30,7 +30,7 @@ from hub.disclosure.consent_records import (
     consent_row,
     records_of,
 )
-from hub.disclosure.decisions import (
+from hub.disclosure.decide import (
     aware,
     class_decisions,
     decision_key,

@@ -44,7 +44,7 @@ def _value_json(value: Any) -> str:
 def content_json(entry: dict[str, Any], decision: Decision, full: dict[str, str] | None = None) -> str:
     """`_content_json(disclose(entry, decision))`, the content of a feed record, written field by field.
 
-    A feed record's content is an entry shaped for its level (`hub.disclosure.reads.disclose`) as sorted JSON.
+    A feed record's content is an entry shaped for its level (`hub.disclosure.decide.disclose`) as sorted JSON.
     Its keys are fixed, so they are written here in sorted order with each value's own encoding, instead
     of building the shaped dict and having the encoder sort and walk it: several times faster for the
     summaries and flags (all strings). At full level `full` gives the encodings of the entry's four JSON

@@ -31,14 +31,13 @@ from hub.db.projection_tables import (
 )
 from hub.db.tables import timeline_entries
 from hub.disclosure.consent_records import birth_dates, records_of
-from hub.disclosure.decisions import aware, relationships_of
-from hub.disclosure.reads import ChildContext
+from hub.disclosure.decide import ChildContext, aware, relationships_of
 from hub.outbound.dispatch import content_json, encode_content
 from hub.outbound.feed_plan import HELD, Sent
 
 CHUNK = 500
 _T, _F = timeline_entries.c, feed_disclosures.c
-# What deciding, shaping (`hub.disclosure.reads.disclose`) and notifying need of an entry: not its precomputed
+# What deciding, shaping (`hub.disclosure.decide.disclose`) and notifying need of an entry: not its precomputed
 # per-class decisions nor its bookkeeping.
 ENTRY_COLUMNS = (
     _T.entry_id,
@@ -87,7 +86,7 @@ _FOLD_ONLY = frozenset({"evidence"})
 
 
 def load_contexts(conn: Connection, child_ids: Sequence[str]) -> dict[str, ChildContext]:
-    """`hub.disclosure.reads.load_context` of every child, in three queries per chunk of children.
+    """`hub.disclosure.decide.load_context` of every child, in three queries per chunk of children.
 
     Team members come without their fold evidence. Rows keep the order a per-child read returns them in on
     SQLite (the child id index, then insertion order).
@@ -183,7 +182,7 @@ def loads(text: str) -> Any:
 
 
 def full_entry(row: dict[str, Any]) -> dict[str, Any]:
-    """The row with its JSON text decoded, as `hub.disclosure.reads.disclose` needs it at full level (once)."""
+    """The row with its JSON text decoded, as `hub.disclosure.decide.disclose` needs it at full level (once)."""
     for name in _LAZY:
         if name not in row:
             row[name] = loads(row[RAW[name]])

@@ -3,7 +3,7 @@
 A recipient is an organisation's feed (configured in hub/outbound/subscribers.yaml, received as one viewer
 class) or a FHIR rest-hook subscription (registered through the API, received as the registering token's
 class). For every child touched by the batch, the consent engine decides each entry for each recipient
-exactly as a read would (`hub.disclosure.reads.level_for`, which is `decide` for a child not updating;
+exactly as a read would (`hub.disclosure.decide.level_for`, which is `decide` for a child not updating;
 shaped by `disclose`), `hub.outbound.feed_plan` diffs that with what the recipient holds, and the records,
 the new holdings, the audit records and the tracked offsets commit in one transaction. The outbox relay then
 publishes them.
@@ -25,8 +25,7 @@ from sqlalchemy import Engine
 
 from consent_engine import Decision, Entry, Level, Policy, Viewer, decide
 from hub.disclosure.consent_records import CONSENT_STATE_KINDS
-from hub.disclosure.decisions import decision_key, entry_of
-from hub.disclosure.reads import ChildContext, disclose
+from hub.disclosure.decide import ChildContext, decision_key, disclose, entry_of
 from hub.disclosure.rules import payload_of
 from hub.outbound.alert_rules import Alert, ChildFacts, councils_of, event_alerts
 from hub.outbound.config import AlertPolicy, OutboundConfig

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Connection, select, type_coerce
 from sqlalchemy.types import NullType
 
 from hub.db.tables import child_identifiers, children, event_store, timeline_entries
-from hub.disclosure.decisions import aware
+from hub.disclosure.decide import aware
 from hub.events.codec import EventCodec
 
 

@@ -15,9 +15,8 @@ from sqlalchemy import Connection, select
 
 from consent_engine import Level, Policy, Viewer
 from hub.db.projection_tables import child_now, episodes
-from hub.disclosure.decisions import aware
+from hub.disclosure.decide import ChildContext, aware, disclose, levels_for, load_context
 from hub.disclosure.episodes import waiting_days
-from hub.disclosure.reads import ChildContext, disclose, levels_for, load_context
 from hub.read import children
 
 _RANK = {Level.NONE: 0, Level.FLAG: 1, Level.SUMMARY: 2, Level.FULL: 3}

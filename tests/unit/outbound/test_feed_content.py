@@ -1,6 +1,6 @@
 """A feed record's content, written field by field from the stored rows, is exactly the shaped entry's JSON.
 
-The outbound feeds used to shape each entry (`hub.disclosure.reads.disclose`, after decoding its JSON with
+The outbound feeds used to shape each entry (`hub.disclosure.decide.disclose`, after decoding its JSON with
 `json.loads`) and encode it (`json.dumps(sort_keys=True, default=str)`). They now write the JSON directly
 (`hub.outbound.dispatch.content_json`), from the entry's stored JSON texts with their encodings remembered
 per batch (`hub.outbound.feed_inputs.content_of`), decoding with orjson where it agrees with json
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from consent_engine import Decision, Level
 from consent_engine.model import Contact
-from hub.disclosure.reads import disclose
+from hub.disclosure.decide import disclose
 from hub.outbound.dispatch import content_json, encode_content
 from hub.outbound.feed_inputs import RAW, content_of, full_entry, loads
 

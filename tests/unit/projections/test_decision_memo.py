@@ -1,4 +1,4 @@
-"""The projector decides each kind of entry once per child and batch (hub.disclosure.decisions.decision_key).
+"""The projector decides each kind of entry once per child and batch (hub.disclosure.decide.decision_key).
 
 That is sound only while the consent engine's level ignores an entry's id and time; these tests hold it to
 that, over the consent engine's own generated scenarios, and check the memo gives what deciding afresh gives.
@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from consent_engine import decide
-from hub.disclosure.decisions import class_decisions, decision_key, entry_of
+from hub.disclosure.decide import class_decisions, decision_key, entry_of
 from hub.disclosure.rules import bundled_rules
 from projections.child_projector import _Decider, empty_child
 from tests.unit.consent_engine.builders import NOW

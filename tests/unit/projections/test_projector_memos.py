@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.disclosure.consent_records import _record, to_record
-from hub.disclosure.decisions import _viewer_classes, viewer_classes
+from hub.disclosure.decide import _viewer_classes, viewer_classes
 from hub.disclosure.rules import bundled_rules
 from tests.unit.consent_engine.test_consent_properties import POLICY
 

@@ -1,7 +1,7 @@
 """A read decides once per distinct decision key: decide must not look at an entry's id or time.
 
 If the consent engine starts to use either (say, consent periods against when the entry happened), this
-test fails and hub.disclosure.decisions.decision_key must grow to include it.
+test fails and hub.disclosure.decide.decision_key must grow to include it.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from typing import Any
 
 from consent_engine import Entry, decide
 from hub.commands.bench_consent import NOW, workload
-from hub.disclosure.reads import ChildContext, decision_key, level_for, levels_for
+from hub.disclosure.decide import ChildContext, decision_key, level_for, levels_for
 from hub.policy_files import load_policy
 
 POLICY = load_policy(None)
 
 
 def _row(e: Entry) -> dict[str, Any]:
-    """A timeline row as the projection stores it (the inverse of hub.disclosure.decisions.entry_of)."""
+    """A timeline row as the projection stores it (the inverse of hub.disclosure.decide.entry_of)."""
     basis = e.sharing_basis
     return {
         "entry_id": e.id,
