@@ -80,6 +80,6 @@ def test_no_operation_answers_5xx(case: Any, hub: InProcessHub) -> None:
         for name in ("child_id", "patient", "id"):
             if name in params and zlib.crc32(str(params[name]).encode()) % 2 == 0:
                 params[name] = hub.child_id
-    response = case.call(app=hub.worker.app, headers={"Authorization": f"Bearer {bearer}"})
+    response = case.call(app=hub.app, headers={"Authorization": f"Bearer {bearer}"})
     case.validate_response(response, checks=[not_a_server_error])
     _error_body_ok(case, response)

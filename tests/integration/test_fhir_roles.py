@@ -110,7 +110,7 @@ def _everything(client: TestClient, child_id: str, bearer: str) -> tuple[list[di
 
 @pytest.mark.parametrize("role", sorted(EXPECTED))
 def test_each_role_gets_exactly_what_the_policy_allows(hub: InProcessHub, role: str) -> None:
-    client = TestClient(hub.worker.app, base_url="http://testserver")
+    client = TestClient(hub.app, base_url="http://testserver")
     bearer = hub.token(role, ORGS[role])
     resources, totals = _everything(client, hub.child_id, bearer)
     for r in resources:
@@ -138,7 +138,7 @@ def test_each_role_gets_exactly_what_the_policy_allows(hub: InProcessHub, role: 
 
 
 def test_per_type_search_serves_the_same_levels(hub: InProcessHub) -> None:
-    client = TestClient(hub.worker.app, base_url="http://testserver")
+    client = TestClient(hub.app, base_url="http://testserver")
     for role, expected in EXPECTED.items():
         bearer = hub.token(role, ORGS[role])
         for resource_type in sorted({t for _, t in expected.values()} & set(SEARCH_TYPES)):
