@@ -11,17 +11,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
+from hub.api.audited import audited, record
 from hub.api.deps import ClientAddress, Ctx, Viewer
 from hub.api.errors import FHIR_JSON
+from hub.api.patient_access import PatientRead, allow
 from hub.api.responses import FastJSONResponse
 from hub.audit import log as audit
-from hub.audit.group_commit import writer_for
 from hub.auth import smart
 from hub.auth.tokens import Principal
-from hub.disclosure.reads import viewer_of
+from hub.disclosure.decide import viewer_of
 from hub.fhir import bundles, paging
 from hub.fhir.capability import SEARCH_TYPES, capability_statement
 from hub.fhir.mapping import ENTRY_TYPES
@@ -32,6 +33,7 @@ from hub.telemetry.spans import read_span
 router = APIRouter(prefix="/fhir")
 RELEASED = "2026-11-22"
 EVERYTHING_TYPES = frozenset(ENTRY_TYPES | {"Patient", "CareTeam", "EpisodeOfCare"})
+PatientReadable = Annotated[list[smart.Scope], Depends(PatientRead("Patient/{id}", "Patient"))]
 
 
 def _base(request: Request) -> str:
@@ -40,43 +42,6 @@ def _base(request: Request) -> str:
 
 def _fhir(body: dict[str, Any]) -> JSONResponse:
     return FastJSONResponse(body, media_type=FHIR_JSON, headers={"Cache-Control": "no-store"})
-
-
-def _record(
-    principal: Principal,
-    client: str | None,
-    action: str,
-    outcome: str,
-    child_id: str | None,
-    query: str,
-    entries: list[dict[str, str]],
-) -> audit.AuditRecord:
-    return audit.AuditRecord(
-        action=action,
-        outcome=outcome,
-        user_id=principal.user,
-        organisation=principal.organisation,
-        role=principal.role,
-        purpose=principal.purpose,
-        child_id=child_id,
-        query=query,
-        entries=entries,
-        client_address=client,
-    )
-
-
-def _allowed(
-    ctx: Ctx, principal: Principal, client: str | None, child_id: str, query: str, resource_type: str | None = None
-) -> list[smart.Scope]:
-    """The usable scopes for this child, or 403, audited as a denial (metadata only)."""
-    try:
-        scopes = smart.require_patient(principal, child_id)
-        if resource_type is not None:
-            smart.require_type(scopes, resource_type)
-        return scopes
-    except HTTPException:
-        writer_for(ctx.engine).append(_record(principal, client, audit.DENY, "denied", child_id, query, []))
-        raise
 
 
 @router.get("/metadata")
@@ -108,17 +73,16 @@ def search_patient(request: Request, ctx: Ctx, viewer: Viewer, client: ClientAdd
                 else None
             )
             resources = [view.items[0].build()] if view is not None else []
-        writer_for(ctx.engine).append(
-            _record(
-                viewer,
-                client,
-                audit.QUERY,
-                "success",
-                child_id if view else None,
-                f"Patient?identifier={system}|***",
-                [{"id": f"Patient/{r['id']}", "level": "full"} for r in resources],
-            ),
+        access = record(
+            viewer,
+            client,
+            audit.QUERY,
+            "success",
+            child_id=child_id if view else None,
+            query=f"Patient?identifier={system}|***",
+            entries=[{"id": f"Patient/{r['id']}", "level": "full"} for r in resources],
         )
+        resources = audited(ctx, access, resources)
     body = bundles.searchset(
         _base(request), "Patient", resources, len(resources), {"identifier": f"{system}|***"}, None
     )
@@ -127,8 +91,9 @@ def search_patient(request: Request, ctx: Ctx, viewer: Viewer, client: ClientAdd
 
 
 @router.get("/Patient/{child_id}")
-def read_patient(request: Request, child_id: str, ctx: Ctx, viewer: Viewer, client: ClientAddress) -> JSONResponse:
-    _allowed(ctx, viewer, client, child_id, "Patient/{id}", "Patient")
+def read_patient(
+    request: Request, child_id: str, ctx: Ctx, viewer: Viewer, client: ClientAddress, _scopes: PatientReadable
+) -> JSONResponse:
     now = datetime.now(UTC)
     with read_span("patient-read", viewer.role, viewer.purpose):
         with ctx.engine.connect() as conn:
@@ -136,8 +101,10 @@ def read_patient(request: Request, child_id: str, ctx: Ctx, viewer: Viewer, clie
             patient = view.items[0].build() if view is not None else None
             entries = [view.items[0].audit] if view is not None else []
             outcome, audited_child = audit_outcome(conn, child_id, view)
-        record = _record(viewer, client, audit.READ, outcome, audited_child, "Patient/{id}", entries)
-        writer_for(ctx.engine).append(record)
+        access = record(
+            viewer, client, audit.READ, outcome, child_id=audited_child, query="Patient/{id}", entries=entries
+        )
+        patient = audited(ctx, access, patient)
     if patient is None:
         raise HTTPException(404, "no such patient")
     return _fhir(patient)
@@ -169,7 +136,7 @@ def _page(
 ) -> JSONResponse:
     """One page of a child's resources: the cursor carries the filters of the first page."""
     search_type = None if path.endswith("$everything") or types is None else types[0]
-    scopes = _allowed(ctx, viewer, client, child_id, what, search_type)
+    scopes = allow(ctx, viewer, client, child_id, what, search_type)  # after the request's own 400s
     try:
         if cursor:
             query, after = paging.decode_cursor(cursor, child_id)
@@ -195,11 +162,13 @@ def _page(
                 selected = view.select(wanted, since_at)
                 chunk, more = paging.page([(k.key, k) for k in selected], after, query.count)
                 resources = [k.build() for _, k in chunk]
-                audited = [k.audit for _, k in chunk]
+                shown = [k.audit for _, k in chunk]
             outcome, audited_child = audit_outcome(conn, child_id, view)
         action = audit.READ if path.endswith("$everything") else audit.QUERY
-        record = _record(viewer, client, action, outcome, audited_child, what, audited if view else [])
-        writer_for(ctx.engine).append(record)  # returns once committed: before the response
+        access = record(
+            viewer, client, action, outcome, child_id=audited_child, query=what, entries=shown if view else []
+        )
+        view = audited(ctx, access, view)  # returns once committed: before the response
     if view is None:
         raise HTTPException(404, "no such patient")
     next_cursor = paging.encode_cursor(query, chunk[-1][0]) if more and chunk else None

@@ -14,68 +14,25 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection
 
-from hub.api.deps import ClientAddress, Ctx, Viewer
+from hub.api.audited import audited, record
+from hub.api.deps import ClientAddress, Ctx, IgOfficer
 from hub.audit import alerts as alert_rules
 from hub.audit import exports
 from hub.audit import search as audit_search
 from hub.audit.config import IgConfig, load_ig_config
-from hub.audit.log import DENY, IG_ACCESS, IG_REVIEW, AuditRecord, append
-from hub.auth.tokens import AUDIT_PURPOSE, Principal
+from hub.audit.log import IG_ACCESS, IG_REVIEW, AuditRecord, append
+from hub.auth.tokens import Principal
 
 router = APIRouter(prefix="/ig")
-IG_ROLE = "ig-officer"
 PAGE = Path(__file__).resolve().parents[2] / "web" / "ig"
 ASSETS = {"ig.js": "text/javascript", "ig.css": "text/css"}
 MAX_EXPORT = 100_000
 
 
-def _audit(
-    conn: Connection,
-    who: Principal,
-    client: str | None,
-    what: str,
-    now: datetime,
-    *,
-    action: str = IG_ACCESS,
-    outcome: str = "success",
-    child_id: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    append(
-        conn,
-        AuditRecord(
-            action=action,
-            outcome=outcome,
-            user_id=who.user,
-            organisation=who.organisation,
-            role=who.role,
-            purpose=who.purpose,
-            child_id=child_id,
-            query=what,
-            client_address=client,
-            detail=detail,
-        ),
-        now,
-    )
-
-
-def ig_officer(request: Request, ctx: Ctx, viewer: Viewer, client: ClientAddress) -> Principal:
-    """IG officers acting for the audit purpose only; anything else is a 403, and the refusal is audited.
-
-    The role alone is not enough: an IG officer's token minted for direct care must not open the access log.
-    """
-    refusal = None
-    if viewer.role != IG_ROLE:
-        refusal = "not permitted"
-    elif viewer.purpose != AUDIT_PURPOSE:
-        refusal = f"the IG API needs a token with purpose '{AUDIT_PURPOSE}'; this token's purpose is '{viewer.purpose}'"
-    if refusal is not None:
-        with ctx.engine.begin() as conn:
-            _audit(conn, viewer, client, f"ig:{request.url.path}", datetime.now(UTC), action=DENY, outcome="denied")
-        raise HTTPException(403, refusal)
-    return viewer
+def _access(who: Principal, client: str | None, what: str, child_id: str | None = None) -> AuditRecord:
+    """An IG officer's use of the access log, itself on the access log."""
+    return record(who, client, IG_ACCESS, "success", child_id=child_id, query=what)
 
 
 def ig_config(request: Request, ctx: Ctx) -> IgConfig:
@@ -123,7 +80,6 @@ def audit_query(
     )
 
 
-IgOfficer = Annotated[Principal, Depends(ig_officer)]
 Filters = Annotated[audit_search.AuditQuery, Depends(audit_query)]
 Config = Annotated[IgConfig, Depends(ig_config)]
 
@@ -166,11 +122,9 @@ def search(
     before: int | None = None,
 ) -> dict[str, Any]:
     """Search by child, user, organisation, role, purpose, outcome, action and date range; newest first."""
-    now = datetime.now(UTC)
-    with ctx.engine.begin() as conn:
+    with ctx.engine.connect() as conn:
         items, cursor = audit_search.search(conn, q, limit, before)
-        _audit(conn, officer, client, _described("search", q), now, child_id=q.child_id)
-    return {"items": items, "next": cursor}
+    return audited(ctx, _access(officer, client, _described("search", q), q.child_id), {"items": items, "next": cursor})
 
 
 @router.get("/api/unrelated")
@@ -184,11 +138,11 @@ def unrelated(
 ) -> dict[str, Any]:
     """Accesses recorded without a legitimate relationship to the child."""
     q = audit_search.AuditQuery(**{**q.__dict__, "legitimate_relationship": False})
-    now = datetime.now(UTC)
-    with ctx.engine.begin() as conn:
+    with ctx.engine.connect() as conn:
         items, cursor = audit_search.search(conn, q, limit, before)
-        _audit(conn, officer, client, _described("unrelated", q), now, child_id=q.child_id)
-    return {"items": items, "next": cursor}
+    return audited(
+        ctx, _access(officer, client, _described("unrelated", q), q.child_id), {"items": items, "next": cursor}
+    )
 
 
 @router.get("/api/children/{child_id}/disclosures.{fmt}")
@@ -197,16 +151,17 @@ def disclosure_report(child_id: str, fmt: str, ctx: Ctx, officer: IgOfficer, cli
     if fmt not in ("csv", "pdf", "json"):
         raise HTTPException(404, "report formats are csv, pdf and json")
     now = datetime.now(UTC)
-    with ctx.engine.begin() as conn:
+    with ctx.engine.connect() as conn:
         items = list(audit_search.iterate(conn, audit_search.AuditQuery(child_id=child_id)))
-        _audit(conn, officer, client, f"disclosure-report.{fmt}", now, child_id=child_id)
+    report: Response
     if fmt == "json":
-        return JSONResponse({"childId": child_id, "items": items})
-    if fmt == "csv":
-        return _download(exports.disclosure_csv(items), "text/csv; charset=utf-8", f"disclosures-{child_id}.csv")
-    return _download(
-        exports.disclosure_pdf(child_id, items, now, officer.user), "application/pdf", f"disclosures-{child_id}.pdf"
-    )
+        report = JSONResponse({"childId": child_id, "items": items})
+    elif fmt == "csv":
+        report = _download(exports.disclosure_csv(items), "text/csv; charset=utf-8", f"disclosures-{child_id}.csv")
+    else:
+        pdf = exports.disclosure_pdf(child_id, items, now, officer.user)
+        report = _download(pdf, "application/pdf", f"disclosures-{child_id}.pdf")
+    return audited(ctx, _access(officer, client, f"disclosure-report.{fmt}", child_id), report)
 
 
 @router.get("/api/break-glass")
@@ -215,10 +170,10 @@ def break_glass(
 ) -> dict[str, Any]:
     """Break-glass accesses awaiting review, with their deadline (`break_glass_review_days` after the access)."""
     now = datetime.now(UTC)
-    with ctx.engine.begin() as conn:
+    with ctx.engine.connect() as conn:
         items = audit_search.break_glass_queue(conn, config.break_glass_review_days, now, include_decided)
-        _audit(conn, officer, client, "break-glass-queue", now)
-    return {"reviewDays": config.break_glass_review_days, "items": items}
+    body = {"reviewDays": config.break_glass_review_days, "items": items}
+    return audited(ctx, _access(officer, client, "break-glass-queue"), body)
 
 
 class ReviewIn(BaseModel):
@@ -232,15 +187,8 @@ def decide_break_glass(seq: int, body: ReviewIn, ctx: Ctx, officer: IgOfficer, c
     try:
         with ctx.engine.begin() as conn:
             audit_search.record_review(conn, seq, body.decision, officer.user, body.note, now)
-            _audit(
-                conn,
-                officer,
-                client,
-                "break-glass-review",
-                now,
-                action=IG_REVIEW,
-                detail={"auditSeq": seq, "decision": body.decision},
-            )
+            detail = {"auditSeq": seq, "decision": body.decision}
+            append(conn, record(officer, client, IG_REVIEW, "success", query="break-glass-review", detail=detail), now)
     except audit_search.ReviewError as exc:
         raise HTTPException(409 if "already" in str(exc) else 400 if "must be" in str(exc) else 404, str(exc)) from exc
     return {"auditSeq": seq, "decision": body.decision, "reviewer": officer.user, "decidedAt": now.isoformat()}
@@ -252,13 +200,13 @@ def privacy_alerts(ctx: Ctx, officer: IgOfficer, client: ClientAddress, config: 
     now = datetime.now(UTC)
     if q.since is None:
         q = audit_search.AuditQuery(**{**q.__dict__, "since": now - timedelta(days=7)})
-    with ctx.engine.begin() as conn:
+    with ctx.engine.connect() as conn:
         items = [i for _, i in zip(range(MAX_EXPORT), audit_search.iterate(conn, q), strict=False)]
         staff = audit_search.staff_directory(conn)
         kids = audit_search.child_demographics(conn, {i["childId"] for i in items if i.get("childId")})
-        found = alert_rules.evaluate(items, config.alerts, staff, kids)
-        _audit(conn, officer, client, _described("alerts", q), now)
-    return {"items": [a.as_json() for a in found], "rules": sorted(alert_rules.RULES)}
+    found = alert_rules.evaluate(items, config.alerts, staff, kids)
+    body = {"items": [a.as_json() for a in found], "rules": sorted(alert_rules.RULES)}
+    return audited(ctx, _access(officer, client, _described("alerts", q)), body)
 
 
 @router.get("/api/export.{fmt}")
@@ -266,10 +214,10 @@ def export(fmt: str, ctx: Ctx, officer: IgOfficer, client: ClientAddress, q: Fil
     """Every matching record (up to 100,000) as FHIR AuditEvent NDJSON or CSV."""
     if fmt not in ("ndjson", "csv"):
         raise HTTPException(404, "export formats are ndjson and csv")
-    now = datetime.now(UTC)
-    with ctx.engine.begin() as conn:
+    with ctx.engine.connect() as conn:
         items = [i for _, i in zip(range(MAX_EXPORT), audit_search.iterate(conn, q), strict=False)]
-        _audit(conn, officer, client, _described(f"export.{fmt}", q), now, child_id=q.child_id)
     if fmt == "csv":
-        return _download(exports.to_csv(items), "text/csv; charset=utf-8", "audit.csv")
-    return _download(exports.to_ndjson(items), "application/fhir+ndjson", "audit-events.ndjson")
+        out = _download(exports.to_csv(items), "text/csv; charset=utf-8", "audit.csv")
+    else:
+        out = _download(exports.to_ndjson(items), "application/fhir+ndjson", "audit-events.ndjson")
+    return audited(ctx, _access(officer, client, _described(f"export.{fmt}", q), q.child_id), out)

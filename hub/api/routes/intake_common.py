@@ -20,12 +20,10 @@ from fastapi.responses import JSONResponse
 from connectors.batch import Batch, Issue
 from connectors.intake_runner import IntakeReport, reject_and_keep, run_intake
 from connectors.publisher import Publisher
-from hub.api.deps import Ctx, Viewer
+from hub.api.deps import Ctx, SystemSender
 from hub.api.errors import FHIR_JSON
 from hub.api.limits import Breach, IntakeLimits, body_breach, json_breach
-from hub.auth.tokens import Principal
 
-SYSTEM_ROLE = "system"
 EVENT_ID_SYSTEM = "urn:onestory:event-id"
 LIMIT = "limit"  # the dead-letter phase of input over a limit
 BODY_SETTING = "ONESTORY_INTAKE_MAX_BODY_BYTES"
@@ -42,14 +40,7 @@ _CODES = {
 DRAIN_BYTES = 64 * 1024 * 1024
 
 
-def system_sender(viewer: Viewer) -> Principal:
-    """Only system tokens publish; a person's token (even a practitioner's) cannot push data in."""
-    if viewer.role != SYSTEM_ROLE:
-        raise HTTPException(403, "intake needs a system token (role=system) bound to the sending organisation")
-    return viewer
-
-
-Sender = Annotated[Principal, Depends(system_sender)]
+Sender = SystemSender  # only system tokens publish (hub.api.deps)
 
 
 def publisher(ctx: Ctx) -> Publisher:

@@ -16,8 +16,8 @@ import jwt
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
+from hub.api.audited import audited, record
 from hub.api.deps import ClientAddress, Ctx, Viewer
-from hub.audit import log as audit
 from hub.auth import smart
 from hub.auth.tokens import LOCAL_ISSUER, load_or_create_signing_key
 from hub.read import children
@@ -106,23 +106,17 @@ async def launch(request: Request, ctx: Ctx, viewer: Viewer, client: ClientAddre
         raise HTTPException(400, 'the body must be {"patient": "<id>"}') from exc
     smart.require_patient(viewer, child_id)
     now = datetime.now(UTC)
-    with ctx.engine.begin() as conn:
+    with ctx.engine.connect() as conn:
         exists = children.child_exists(conn, child_id)
-        audit.append(
-            conn,
-            audit.AuditRecord(
-                action="smart-launch",
-                outcome="success" if exists else "not-found",
-                user_id=viewer.user,
-                organisation=viewer.organisation,
-                role=viewer.role,
-                purpose=viewer.purpose,
-                child_id=child_id if exists else None,
-                query="smart/launch",
-                client_address=client,
-            ),
-            now,
-        )
+    access = record(
+        viewer,
+        client,
+        "smart-launch",
+        "success" if exists else "not-found",
+        child_id=child_id if exists else None,
+        query="smart/launch",
+    )
+    exists = audited(ctx, access, exists)
     if not exists:
         raise HTTPException(404, "no such patient")
     launch_id = server.launch(viewer, child_id, now)

@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select, update
 
+from hub.api.audited import record
 from hub.api.deps import ClientAddress, Ctx, Viewer
 from hub.api.errors import FHIR_JSON, operation_outcome
-from hub.audit import log as audit
+from hub.audit.log import AuditRecord
 from hub.auth.tokens import Principal
-from hub.db.feed_tables import subscriptions
-from hub.outbound.fhir_subscription import SubscriptionError, parse_subscription, subscription_resource
+from hub.outbound import subscriptions_store
+from hub.outbound.fhir_subscription import (
+    SubscriptionError,
+    SubscriptionRequest,
+    parse_subscription,
+    subscription_resource,
+)
 from hub.outbound.signing import new_secret
 
 router = APIRouter(prefix="/fhir")
@@ -31,33 +36,41 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/fhir"
 
 
-def _audit(conn: Any, viewer: Principal, client: str | None, action: str, sub_id: str, now: datetime) -> None:
-    audit.append(
-        conn,
-        audit.AuditRecord(
-            action=action,
-            outcome="success",
-            user_id=viewer.user,
-            organisation=viewer.organisation,
-            role=viewer.role,
-            purpose=viewer.purpose,
-            query=f"Subscription/{sub_id}",
-            client_address=client,
-            detail={"subscription": sub_id},
-        ),
-        now,
-    )
+def _audit(viewer: Principal, client: str | None, action: str, sub_id: str) -> AuditRecord:
+    return record(viewer, client, action, "success", query=f"Subscription/{sub_id}", detail={"subscription": sub_id})
 
 
-@router.post("/Subscription")
-async def create_subscription(request: Request, ctx: Ctx, viewer: Viewer, client: ClientAddress) -> JSONResponse:
+async def requested(request: Request) -> SubscriptionRequest | JSONResponse:
+    """The subscription asked for, or the OperationOutcome that answers a body that is not one."""
     try:
-        wanted = parse_subscription(await request.json())
+        return parse_subscription(await request.json())
     except ValueError as exc:  # SubscriptionError, or a body that is not JSON
         return operation_outcome(422 if isinstance(exc, SubscriptionError) else 400, "invalid", str(exc))
+
+
+Requested = Annotated[SubscriptionRequest | JSONResponse, Depends(requested)]
+
+
+def receiver(wanted: Requested, ctx: Ctx, viewer: Viewer) -> Principal:
+    """A token whose organisation, role and purpose the policy knows (else 403): what it may see is then decided
+    per entry. A body that is not a subscription is answered as such first (422/400 before 403)."""
+    if isinstance(wanted, JSONResponse):
+        return viewer
     role = ctx.policy.roles.get(viewer.role)
     if viewer.organisation not in ctx.policy.organisations or role is None or viewer.purpose not in role.purposes:
         raise HTTPException(403, "this token's organisation, role and purpose cannot receive notifications")
+    return viewer
+
+
+Receiver = Annotated[Principal, Depends(receiver)]
+
+
+@router.post("/Subscription")
+def create_subscription(
+    request: Request, wanted: Requested, ctx: Ctx, viewer: Receiver, client: ClientAddress
+) -> JSONResponse:
+    if isinstance(wanted, JSONResponse):
+        return wanted
     now = datetime.now(UTC)
     sub_id, secret = str(uuid.uuid4()), new_secret()
     row: dict[str, Any] = {
@@ -75,9 +88,7 @@ async def create_subscription(request: Request, ctx: Ctx, viewer: Viewer, client
         "created_at": now,
         "reason": wanted.reason,
     }
-    with ctx.engine.begin() as conn:
-        conn.execute(subscriptions.insert().values(**row))
-        _audit(conn, viewer, client, "subscription-create", sub_id, now)
+    subscriptions_store.add(ctx.engine, row, _audit(viewer, client, "subscription-create", sub_id), now)
     body = subscription_resource(row, _base(request), secret=secret)
     return JSONResponse(
         body,
@@ -88,15 +99,10 @@ async def create_subscription(request: Request, ctx: Ctx, viewer: Viewer, client
 
 
 def _own(ctx: Ctx, viewer: Principal, sub_id: str) -> dict[str, Any]:
-    with ctx.engine.connect() as conn:
-        row = conn.execute(
-            select(subscriptions).where(
-                subscriptions.c.id == sub_id, subscriptions.c.organisation == viewer.organisation
-            )
-        ).first()
+    row = subscriptions_store.own(ctx.engine, sub_id, viewer.organisation)
     if row is None:
         raise HTTPException(404, "no such subscription")
-    return dict(row._mapping)
+    return row
 
 
 @router.get("/Subscription/{sub_id}")
@@ -107,10 +113,9 @@ def read_subscription(sub_id: str, request: Request, ctx: Ctx, viewer: Viewer) -
 @router.delete("/Subscription/{sub_id}")
 def delete_subscription(sub_id: str, ctx: Ctx, viewer: Viewer, client: ClientAddress) -> JSONResponse:
     _own(ctx, viewer, sub_id)
-    now = datetime.now(UTC)
-    with ctx.engine.begin() as conn:
-        conn.execute(update(subscriptions).where(subscriptions.c.id == sub_id).values(status="off"))
-        _audit(conn, viewer, client, "subscription-delete", sub_id, now)
+    subscriptions_store.end(
+        ctx.engine, sub_id, _audit(viewer, client, "subscription-delete", sub_id), datetime.now(UTC)
+    )
     return JSONResponse(
         {
             "resourceType": "OperationOutcome",

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 from sqlalchemy import Connection
 
+from hub.api.audited import audited, record, refuse
 from hub.api.deps import ClientAddress, Ctx, Viewer
 from hub.api.responses import FastJSONResponse
-from hub.audit import log as audit
-from hub.audit.group_commit import writer_for
 from hub.audit.relationship import relationship_of
 from hub.auth.tokens import Principal
-from hub.disclosure.reads import viewer_of
+from hub.disclosure.decide import viewer_of
 from hub.outbound.views import record_view
 from hub.read import children
 from hub.read.story import Story, read_timeline, summary
@@ -23,24 +23,27 @@ from hub.telemetry.spans import read_span
 router = APIRouter(prefix="/api")
 
 
+def in_context(what: str) -> Callable[..., Principal]:
+    """Dependency: a SMART patient/*.read token reads only its own patient (else 403, audited as a denial)."""
+
+    def check(child_id: str, ctx: Ctx, viewer: Viewer, client: ClientAddress) -> Principal:
+        if viewer.patient is not None and viewer.patient != child_id:
+            denial = record(
+                viewer, client, "read", "denied", child_id=child_id, query=what, policy_version=ctx.policy.version
+            )
+            refuse(ctx, denial, HTTPException(403, "the token is limited to another patient"))
+        return viewer
+
+    check.__name__ = f"{what}_in_context"
+    return check
+
+
+TimelineReader = Annotated[Principal, Depends(in_context("timeline"))]
+SummaryReader = Annotated[Principal, Depends(in_context("summary"))]
+
+
 def _read(ctx: Ctx, viewer: Principal, client: str | None, child_id: str, what: str, shape: Any) -> FastJSONResponse:
     now = datetime.now(UTC)
-    if viewer.patient is not None and viewer.patient != child_id:  # a SMART patient/*.read token
-        writer_for(ctx.engine).append(
-            audit.AuditRecord(
-                action="read",
-                outcome="denied",
-                user_id=viewer.user,
-                organisation=viewer.organisation,
-                role=viewer.role,
-                purpose=viewer.purpose,
-                child_id=child_id,
-                query=what,
-                client_address=client,
-                policy_version=ctx.policy.version,
-            ),
-        )
-        raise HTTPException(403, "the token is limited to another patient")
     with read_span(what, viewer.role, viewer.purpose) as read:
         with ctx.engine.connect() as conn:
             exists = children.child_exists(conn, child_id)
@@ -48,17 +51,14 @@ def _read(ctx: Ctx, viewer: Principal, client: str | None, child_id: str, what: 
             body = shape(conn, story, now) if story is not None else None
         read.decisions(story.levels.values() if story else ())
         read.link_events(ctx.engine, [e["id"] for e in story.entries] if story else [])
-        record = audit.AuditRecord(
-            action="read",
-            outcome="success" if exists else "not-found",
-            user_id=viewer.user,
-            organisation=viewer.organisation,
-            role=viewer.role,
-            purpose=viewer.purpose,
+        access = record(
+            viewer,
+            client,
+            "read",
+            "success" if exists else "not-found",
             child_id=child_id if exists else None,
             query=what,
             entries=story.audit_entries() if story else [],
-            client_address=client,
             policy_version=ctx.policy.version,
             legitimate_relationship=relationship_of(story, viewer_of(viewer), now),
         )
@@ -67,7 +67,7 @@ def _read(ctx: Ctx, viewer: Principal, client: str | None, child_id: str, what: 
             record_view(conn, ctx.policy, viewer, child_id, read_id, at)
 
         # No audit, no data: this returns once the record has committed (if it cannot, a 500 and no data).
-        writer_for(ctx.engine).append(record, who_looked if exists else None)
+        body = audited(ctx, access, body, who_looked if exists else None)
     if body is None:
         raise HTTPException(404, "no such child")
     return FastJSONResponse(body)
@@ -78,11 +78,11 @@ def _timeline_body(_conn: Any, story: Story, _now: datetime) -> dict[str, Any]:
 
 
 @router.get("/children/{child_id}/timeline", response_model=dict[str, Any])
-def child_timeline(child_id: str, ctx: Ctx, viewer: Viewer, client: ClientAddress) -> FastJSONResponse:
+def child_timeline(child_id: str, ctx: Ctx, viewer: TimelineReader, client: ClientAddress) -> FastJSONResponse:
     return _read(ctx, viewer, client, child_id, "timeline", _timeline_body)
 
 
 @router.get("/children/{child_id}/summary", response_model=dict[str, Any])
-def child_summary(child_id: str, ctx: Ctx, viewer: Viewer, client: ClientAddress) -> FastJSONResponse:
+def child_summary(child_id: str, ctx: Ctx, viewer: SummaryReader, client: ClientAddress) -> FastJSONResponse:
     """Team around the child, episodes, THRIVE grouping, open plans, agreed ending, the young person's words."""
     return _read(ctx, viewer, client, child_id, "summary", summary)

@@ -10,20 +10,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy import Connection
 
+from hub.api.audited import audited, record
 from hub.api.deps import ClientAddress, Ctx, Viewer
+from hub.api.patient_access import PatientQueryRead
 from hub.audit import log as audit
 from hub.auth import smart
-from hub.disclosure.reads import viewer_of
+from hub.auth.tokens import Principal
+from hub.disclosure.decide import viewer_of
 from hub.read import children
-from hub.read.story import read_timeline, summary
+from hub.read.story import Story, read_timeline, summary
 from hub.telemetry.spans import read_span
 
 router = APIRouter(tags=["viewer"])
+# The token's scopes, patient context and purpose allow reading ?patient= (else 403, audited as a denial).
+Readable = Annotated[list[smart.Scope], Depends(PatientQueryRead("viewer"))]
 _ASSETS = {"viewer.css": "text/css; charset=utf-8", "viewer.js": "text/javascript; charset=utf-8"}
 LEVEL_WORDS = {
     "full": "Shown in full.",
@@ -75,82 +81,60 @@ def _thrive(thrive: dict[str, Any] | None, names: dict[str, str]) -> dict[str, A
     return {"grouping": thrive.get("grouping"), "agreed_by": agreed, "at": thrive.get("at")}
 
 
-@router.get("/viewer/story.json")
-def story_json(patient: str, ctx: Ctx, viewer: Viewer, client: ClientAddress) -> JSONResponse:
-    child_id = patient.removeprefix("Patient/")
-    now = datetime.now(UTC)
-    try:
-        smart.require_patient(viewer, child_id)
-    except HTTPException:
-        with ctx.engine.begin() as conn:
-            audit.append(
-                conn,
-                audit.AuditRecord(
-                    action=audit.DENY,
-                    outcome="denied",
-                    user_id=viewer.user,
-                    organisation=viewer.organisation,
-                    role=viewer.role,
-                    purpose=viewer.purpose,
-                    child_id=child_id,
-                    query="viewer",
-                    client_address=client,
-                ),
-                now,
-            )
-        raise
+def _story_body(conn: Connection, ctx: Ctx, viewer: Principal, story: Story, now: datetime) -> dict[str, Any]:
+    """The page's JSON: the visible entries, the team and episodes, each organisation named, and the explanation."""
     names = {code: org.name for code, org in ctx.policy.organisations.items()}
     contacts = {code: org.contact.text for code, org in ctx.policy.organisations.items()}
-    with read_span("viewer", viewer.role, viewer.purpose) as span, ctx.engine.begin() as conn:
-        story = (
-            read_timeline(conn, ctx.policy, viewer_of(viewer), child_id, now)
-            if children.child_exists(conn, child_id)
-            else None
-        )
-        visible = story is not None and bool(story.entries)
-        body: dict[str, Any] | None = None
-        if story is not None and visible:
-            span.decisions(story.levels.values())
-            now_summary = summary(conn, story, now)
-            subject = children.latest_subject(conn, ctx.codec, child_id) or {}
-            body = {
-                "childId": child_id,
-                "name": " ".join(p for p in (subject.get("given_name"), subject.get("family_name")) if p),
-                "updating": story.updating,
-                "entries": [
-                    e | {"orgName": names.get(e["source"]["organisation"], e["source"]["organisation"])}
-                    for e in story.entries
-                ],
-                "team": [
-                    m
-                    | {
-                        "orgName": names.get(m["organisation"], m["organisation"]),
-                        "contact": m["contact"] or contacts.get(m["organisation"]),
-                    }
-                    for m in now_summary["team"]
-                ],
-                "thrive": _thrive(now_summary["thrive"], names),
-                "ending": now_summary["ending"],
-                "episodes": now_summary["episodes"],
-                "explanation": explanation(ctx, viewer.role, viewer.purpose),
-                "viewer": {"organisation": names.get(viewer.organisation, viewer.organisation)},
+    now_summary = summary(conn, story, now)
+    subject = children.latest_subject(conn, ctx.codec, story.child_id) or {}
+    return {
+        "childId": story.child_id,
+        "name": " ".join(p for p in (subject.get("given_name"), subject.get("family_name")) if p),
+        "updating": story.updating,
+        "entries": [
+            e | {"orgName": names.get(e["source"]["organisation"], e["source"]["organisation"])} for e in story.entries
+        ],
+        "team": [
+            m
+            | {
+                "orgName": names.get(m["organisation"], m["organisation"]),
+                "contact": m["contact"] or contacts.get(m["organisation"]),
             }
-        audit.append(
-            conn,
-            audit.AuditRecord(
-                action=audit.READ,
-                outcome="success" if body else ("denied" if story is not None else "not-found"),
-                user_id=viewer.user,
-                organisation=viewer.organisation,
-                role=viewer.role,
-                purpose=viewer.purpose,
-                child_id=child_id if story is not None else None,
-                query="viewer",
-                entries=story.audit_entries() if body and story else [],
-                client_address=client,
-            ),
-            now,
+            for m in now_summary["team"]
+        ],
+        "thrive": _thrive(now_summary["thrive"], names),
+        "ending": now_summary["ending"],
+        "episodes": now_summary["episodes"],
+        "explanation": explanation(ctx, viewer.role, viewer.purpose),
+        "viewer": {"organisation": names.get(viewer.organisation, viewer.organisation)},
+    }
+
+
+@router.get("/viewer/story.json")
+def story_json(patient: str, ctx: Ctx, viewer: Viewer, client: ClientAddress, _scopes: Readable) -> JSONResponse:
+    child_id = patient.removeprefix("Patient/")
+    now = datetime.now(UTC)
+    with read_span("viewer", viewer.role, viewer.purpose) as span:
+        with ctx.engine.connect() as conn:
+            story = (
+                read_timeline(conn, ctx.policy, viewer_of(viewer), child_id, now)
+                if children.child_exists(conn, child_id)
+                else None
+            )
+            body: dict[str, Any] | None = None
+            if story is not None and story.entries:
+                span.decisions(story.levels.values())
+                body = _story_body(conn, ctx, viewer, story, now)
+        access = record(
+            viewer,
+            client,
+            audit.READ,
+            "success" if body else ("denied" if story is not None else "not-found"),
+            child_id=child_id if story is not None else None,
+            query="viewer",
+            entries=story.audit_entries() if body and story else [],
         )
+        body = audited(ctx, access, body)
     if body is None:
         raise HTTPException(404, "no such patient")
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
