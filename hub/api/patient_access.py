@@ -40,6 +40,19 @@ def allow(
         refuse(ctx, record(viewer, client, DENY, "denied", child_id=child_id, query=query), refusal)
 
 
+def clinical_reader(viewer: Viewer) -> list[smart.Scope]:
+    """A clinical purpose of use and at least one read scope, before any child is named (search by identifier);
+    else 403, not audited: no child is named yet."""
+    smart.require_clinical_purpose(viewer)
+    scopes = smart.read_scopes(viewer)
+    if not scopes:
+        raise HTTPException(403, "the token has no read scope")
+    return scopes
+
+
+ClinicalReader = Annotated[list[smart.Scope], Depends(clinical_reader)]
+
+
 def patient_param(patient: str) -> str:
     """`?patient=` as a child id (a `Patient/` prefix is accepted)."""
     return patient.removeprefix("Patient/")

@@ -127,3 +127,25 @@ def test_reads_commit_their_record_before_answering(hub: InProcessHub) -> None:
     limited = client.get(f"/api/children/{hub.child_id}/timeline", headers=_bearer(other))
     assert limited.status_code == 403 and limited.json()["detail"] == "the token is limited to another patient"
     assert (_last_record(hub)["outcome"], _last_record(hub)["child_id"]) == ("denied", hub.child_id)
+
+
+def test_a_bad_request_is_answered_400_before_the_token_reach_403(hub: InProcessHub) -> None:
+    client = _client(hub)
+    audit_purpose = _bearer(hub.ig)  # a valid token whose purpose does not allow reading care records
+    assert client.get("/fhir/Patient", params={"identifier": "no-bar"}).status_code == 401
+    assert client.get("/fhir/Patient", params={"identifier": "no-bar"}, headers=audit_purpose).status_code == 400
+    refused = client.get(
+        "/fhir/Patient", params={"identifier": "https://fhir.nhs.uk/Id/nhs-number|1"}, headers=audit_purpose
+    )
+    assert refused.status_code == 403
+    assert (
+        refused.json()["issue"][0]["diagnostics"] == "this token's purpose of use does not allow reading care records"
+    )
+
+    assert client.post("/smart/launch", json={"patient": hub.child_id}).status_code == 401
+    assert client.post("/smart/launch", json={"nobody": 1}, headers=audit_purpose).status_code == 400
+    assert client.post("/smart/launch", json={"patient": hub.child_id}, headers=audit_purpose).status_code == 403
+    launched = client.post("/smart/launch", json={"patient": f"Patient/{hub.child_id}"}, headers=_bearer(hub.gp))
+    assert launched.status_code == 200 and launched.json()["launch"]
+    record = _last_record(hub)
+    assert (record["action"], record["outcome"], record["child_id"]) == ("smart-launch", "success", hub.child_id)

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from hub.api.audited import audited, record
 from hub.api.deps import ClientAddress, Ctx, Viewer
 from hub.api.errors import FHIR_JSON
-from hub.api.patient_access import PatientRead, allow
+from hub.api.patient_access import ClinicalReader, PatientRead, allow
 from hub.api.responses import FastJSONResponse
 from hub.audit import log as audit
 from hub.auth import smart
@@ -51,21 +51,29 @@ def metadata(request: Request) -> JSONResponse:
     return _fhir(capability_statement(base, str(request.base_url).rstrip("/") + "/smart", RELEASED))
 
 
-@router.get("/Patient")
-def search_patient(request: Request, ctx: Ctx, viewer: Viewer, client: ClientAddress) -> JSONResponse:
+def searched_identifier(request: Request) -> tuple[str, str]:
+    """`identifier=system|value`, else 400 (after the token's 401, before its 403)."""
     identifier = request.query_params.get("identifier")
     if not identifier or "|" not in identifier:
         raise HTTPException(400, "search needs identifier=system|value")
-    smart.require_clinical_purpose(viewer)
-    if not smart.read_scopes(viewer):
-        raise HTTPException(403, "the token has no read scope")
     system, _, value = identifier.partition("|")
+    return system, value
+
+
+Identifier = Annotated[tuple[str, str], Depends(searched_identifier)]
+
+
+@router.get("/Patient")
+def search_patient(
+    request: Request, ctx: Ctx, viewer: Viewer, client: ClientAddress, wanted: Identifier, scopes: ClinicalReader
+) -> JSONResponse:
+    system, value = wanted
     now = datetime.now(UTC)
     with read_span("patient-search", viewer.role, viewer.purpose):
         with ctx.engine.connect() as conn:
             child_id = children.child_by_identifier(conn, system, value.replace(" ", ""))
             in_context = child_id is not None and (
-                viewer.patient == child_id or any(s.context != "patient" for s in smart.read_scopes(viewer))
+                viewer.patient == child_id or any(s.context != "patient" for s in scopes)
             )
             view = (
                 read_child(conn, ctx.codec, ctx.policy, viewer_of(viewer), child_id, now)

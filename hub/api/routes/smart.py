@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import jwt
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from hub.api.audited import audited, record
 from hub.api.deps import ClientAddress, Ctx, Viewer
 from hub.auth import smart
-from hub.auth.tokens import LOCAL_ISSUER, load_or_create_signing_key
+from hub.auth.tokens import LOCAL_ISSUER, Principal, load_or_create_signing_key
 from hub.read import children
 from hub.settings import HubSettings
 
@@ -95,16 +95,42 @@ def jwks(request: Request, ctx: Ctx) -> JSONResponse:
     return JSONResponse({"keys": [jwk | {"use": "sig", "alg": "ES256"}]})
 
 
-@router.post("/smart/launch")
-async def launch(request: Request, ctx: Ctx, viewer: Viewer, client: ClientAddress) -> JSONResponse:
-    """The EPR (with its user's hub token) asks for a launch id naming the child in context."""
-    server = _server(request, ctx)
+Server = Annotated[smart.SmartServer, Depends(_server)]
+
+
+async def launch_patient(request: Request) -> str:
+    """The child named by the launch request's body, or 400."""
     try:
         body = await request.json()
-        child_id = str(body["patient"]).removeprefix("Patient/")
+        return str(body["patient"]).removeprefix("Patient/")
     except (ValueError, KeyError, TypeError) as exc:
         raise HTTPException(400, 'the body must be {"patient": "<id>"}') from exc
+
+
+LaunchPatient = Annotated[str, Depends(launch_patient)]
+
+
+def launcher(child_id: LaunchPatient, viewer: Viewer) -> Principal:
+    """A token that may read the child it launches for (scopes, patient context, clinical purpose); else 403."""
     smart.require_patient(viewer, child_id)
+    return viewer
+
+
+@router.post("/smart/launch")
+async def launch(
+    request: Request,
+    ctx: Ctx,
+    viewer: Viewer,
+    client: ClientAddress,
+    server: Server,
+    child_id: LaunchPatient,
+    _launcher: Annotated[Principal, Depends(launcher)],
+) -> JSONResponse:
+    """The EPR (with its user's hub token) asks for a launch id naming the child in context.
+
+    Answered in this order: 401 without a valid token, 404 with an external issuer, 400 for a body that names
+    no patient, 403 for a token that may not read it.
+    """
     now = datetime.now(UTC)
     with ctx.engine.connect() as conn:
         exists = children.child_exists(conn, child_id)
