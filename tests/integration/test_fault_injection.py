@@ -127,7 +127,7 @@ def test_faults_lose_nothing_acknowledged(tmp_path: Path, database_url: str) -> 
 def test_a_postgresql_restart_loses_nothing_acknowledged(tmp_path: Path) -> None:
     """The database crashes (immediate stop) and comes back two seconds later, mid-stream, under a hub of our own
     server: senders are told to resend what could not be committed, and everything acknowledged is kept."""
-    pg = private_postgres.PrivatePostgres(tmp_path / "pg").init()
+    pg = private_postgres.PrivatePostgres().init()
     try:
         hub = start_hub(tmp_path / "var", pg.url)
         try:
@@ -140,4 +140,4 @@ def test_a_postgresql_restart_loses_nothing_acknowledged(tmp_path: Path) -> None
         verify = cli("audit", "verify", "--data-dir", str(tmp_path / "var"), "--database", pg.url, "--json")
         assert verify.returncode == 0, verify.stdout + verify.stderr
     finally:
-        pg.stop()
+        pg.remove()

@@ -11,8 +11,9 @@ import os
 import pwd
 import shutil
 import subprocess
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hub.kafka.embedded_broker import free_port
@@ -29,7 +30,10 @@ def available() -> bool:
 
 @dataclass
 class PrivatePostgres:
-    root: Path
+    """`root` defaults to a fresh directory directly under the system temp dir: not under pytest's tmp_path,
+    whose parent another pytest session resets to mode 0700, which locks the `postgres` user out mid-test."""
+
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="onestory-pg-")))
     port: int = 0
 
     @property
@@ -53,11 +57,7 @@ class PrivatePostgres:
         self.root.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             pg = pwd.getpwnam("postgres")
-            for path in (self.root, *self.root.parents):
-                if path == Path("/"):
-                    break
-                os.chmod(path, os.stat(path).st_mode | 0o011)  # traversable by the postgres user
-            shutil.chown(self.root, pg.pw_uid, pg.pw_gid)
+            shutil.chown(self.root, pg.pw_uid, pg.pw_gid)  # the temp dir itself is 0700: the server's own
         self._run("initdb", "-D", str(data), "-U", "onestory", "--auth=trust", "-E", "UTF8", "--no-sync")
         self.start()
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "onestory", "onestory")
@@ -69,6 +69,11 @@ class PrivatePostgres:
 
     def stop(self, mode: str = "immediate") -> None:
         self._run("pg_ctl", "-D", str(self.root / "data"), "-m", mode, "-w", "stop", check=False)
+
+    def remove(self) -> None:
+        """Stop the server (if running) and delete its files."""
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def restart(self, down_for: float = 2.0) -> None:
         """An abrupt stop (like a crash: no checkpoint), a pause, then the server back on the same port."""
