@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from consent_engine import Policy
 from hub.auth.tokens import TokenVerifier
 from hub.events.codec import EventCodec
+from hub.outbound.views import ViewAlerts
 
 
 @dataclass
@@ -24,3 +25,5 @@ class ApiContext:
     publisher: Any = None
     # hub.settings.HubSettings: SMART authorization server and viewer page settings; None = their defaults.
     settings: Any = None
+    # The "who looked" alert's configuration and feed codec, read once where the API is built.
+    view_alerts: ViewAlerts = field(default_factory=ViewAlerts.load)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
 from sqlalchemy import Connection, select
 
@@ -36,12 +35,6 @@ class ViewAlerts:
         return cls(config or OutboundConfig.load(), FeedCodec.load())
 
 
-@cache
-def _loaded_on_first_read() -> ViewAlerts:
-    """Only for callers that do not pass `outbound` yet (the API's read routes); remove once they all do."""
-    return ViewAlerts.load()
-
-
 def record_view(
     conn: Connection,
     policy: Policy,
@@ -49,10 +42,9 @@ def record_view(
     child_id: str,
     read_id: str,
     now: datetime,
-    outbound: ViewAlerts | None = None,
+    outbound: ViewAlerts,
 ) -> int:
     """Raise the configured view alerts for this read; returns how many were raised."""
-    outbound = outbound or _loaded_on_first_read()
     config, codec = outbound.config, outbound.codec
     if not any(rule.on == "view" for rule in config.alerts.rules):
         return 0

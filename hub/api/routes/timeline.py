@@ -64,7 +64,7 @@ def _read(ctx: Ctx, viewer: Principal, client: str | None, child_id: str, what: 
         )
 
         def who_looked(conn: Connection, read_id: str, at: datetime) -> None:  # CP-IS style "who looked" alert
-            record_view(conn, ctx.policy, viewer, child_id, read_id, at)
+            record_view(conn, ctx.policy, viewer, child_id, read_id, at, ctx.view_alerts)
 
         # No audit, no data: this returns once the record has committed (if it cannot, a 500 and no data).
         body = audited(ctx, access, body, who_looked if exists else None)

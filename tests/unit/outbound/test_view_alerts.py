@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from hub.auth.tokens import Principal
-from hub.outbound import views
 from hub.outbound.config import OutboundConfig
 from hub.outbound.views import ViewAlerts, record_view
 
@@ -22,11 +21,11 @@ def test_view_alerts_load_the_bundled_configuration_with_view_rules() -> None:
 
 
 def test_record_view_uses_the_alerts_it_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
-    def never() -> ViewAlerts:
+    def never(*_args: Any) -> OutboundConfig:
         raise AssertionError("read the configuration although it was passed")
 
-    monkeypatch.setattr(views, "_loaded_on_first_read", never)
     config = OutboundConfig.load()
+    monkeypatch.setattr(OutboundConfig, "load", never)
     no_view_rules = replace(config, alerts=replace(config.alerts, rules=()))
     conn: Any = None  # with no view rule, neither the database nor the policy is read
     policy: Any = None
