@@ -27,57 +27,46 @@ from typing import Any
 
 import httpx
 
+from connectors.hl7v2.mllp import frame
+from connectors.hl7v2.mllp_client import ack_code, read_acks
+from connectors.identifiers import NHS_NUMBER_SYSTEM
 from hub.auth.tokens import issue_token, load_or_create_signing_key
 from hub.kafka.embedded_broker import free_port
+from hub.synth.identifiers import test_range_nhs_numbers
 
 READY = re.compile(r"^ready api=(?P<api>\S+) fhir=\S+ mllp=(?P<host>[^:\s]+):(?P<port>\d+)")
 TRUST = "RX1"
 
 
-def _adt(n: int, tag: str) -> bytes:
-    nhs = _nhs(n)
+def adt_a01(control_id: str, nhs: str, patient_class: str = "O") -> bytes:
+    """An admission from the trust's PAS for a new child (also the fault-injection suite's MLLP load)."""
     return (
-        f"MSH|^~\\&|PAS|{TRUST}|ONESTORY|HUB|20261101093000||ADT^A01|{tag}{n:07d}|P|2.4\r"
+        f"MSH|^~\\&|PAS|{TRUST}|ONESTORY|HUB|20261101093000||ADT^A01|{control_id}|P|2.4\r"
         "EVN|A01|20261101093000\r"
-        f"PID|1||M{tag}{n}^^^{TRUST}^MR~{nhs}^^^NHS^NH||Bench^Test||20110304|F\r"
-        "PV1|1|O|CLINIC|||||||||||||||V1\r"
+        f"PID|1||M{control_id}^^^{TRUST}^MR~{nhs}^^^NHS^NH||Load^Test||20110304|F\r"
+        f"PV1|1|{patient_class}|CLINIC|||||||||||||||V1\r"
     ).encode()
 
 
-def _nhs(n: int) -> str:
-    """A valid NHS number in the 999 test range for each n (numbers whose check digit would be 10 shift on)."""
-    body = 999_000_000 + n * 7
-    while True:
-        digits = f"{body:09d}"[-9:]
-        check = (11 - sum(int(d) * w for d, w in zip(digits, range(10, 1, -1), strict=True)) % 11) % 11
-        if check != 10:
-            return digits + str(check)
-        body += 1
-
-
-def _patient(n: int) -> bytes:
+def fhir_patient(nhs: str) -> bytes:
+    """A Patient registration for a new child over HTTP (also the fault-injection suite's HTTP load)."""
     return json.dumps(
         {
             "resourceType": "Patient",
-            "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": _nhs(n + 5_000_000)}],
-            "name": [{"family": "Bench", "given": ["Http"]}],
+            "identifier": [{"system": NHS_NUMBER_SYSTEM, "value": nhs}],
+            "name": [{"family": "Load", "given": ["Http"]}],
             "birthDate": "2012-05-06",
         }
     ).encode()
 
 
 def _send_mllp(host: str, port: int, messages: list[bytes]) -> int:
+    """One sender: one connection, each message answered before the next; how many got AA."""
     accepted = 0
     with socket.create_connection((host, port), timeout=30) as sock:
         for message in messages:
-            sock.sendall(b"\x0b" + message + b"\x1c\r")
-            reply = b""
-            while not reply.endswith(b"\x1c\r"):
-                chunk = sock.recv(65536)
-                if not chunk:
-                    raise ConnectionError("the MLLP listener closed the connection")
-                reply += chunk
-            accepted += b"MSA|AA" in reply
+            sock.sendall(frame(message))
+            accepted += ack_code(read_acks(sock)[0]) == "AA"
     return accepted
 
 
@@ -131,15 +120,15 @@ def _one_mode(journal: str, messages: int, senders: int, say: Callable[[str], No
             )
             per = messages // senders
             say(f"journal {journal}: {per * senders} ADT^A01 over MLLP from {senders} senders")
-            hl7 = [[_adt(s * per + i, f"J{journal[:2]}") for i in range(per)] for s in range(senders)]
+            numbers = test_range_nhs_numbers()  # every message and Patient a child of its own
+            hl7 = [
+                [adt_a01(f"J{journal[:2]}{s * per + i:07d}", next(numbers)) for i in range(per)] for s in range(senders)
+            ]
             mllp_ok, mllp_s = _parallel([partial(_send_mllp, match["host"], int(match["port"]), b) for b in hl7])
             http_n = max(senders, messages // 4)
             hper = http_n // senders
             say(f"journal {journal}: {hper * senders} FHIR Patients over HTTP from {senders} clients")
-            bodies = [
-                [_patient(s * hper + i + (0 if journal == "on" else 1_000_000)) for i in range(hper)]
-                for s in range(senders)
-            ]
+            bodies = [[fhir_patient(next(numbers)) for _ in range(hper)] for _ in range(senders)]
             http_ok, http_s = _parallel([partial(_send_http, match["api"], token, b) for b in bodies])
             health = httpx.get(match["api"] + "/healthz", timeout=10).json()
             return {

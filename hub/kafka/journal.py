@@ -130,8 +130,9 @@ class IntakeJournal:
             thread.join(max(0.0, deadline - time.monotonic()))
 
     def resync(self, *, reset_relayed: bool) -> None:
-        """Reload unrelayed entries from SQL with a fresh producer; with reset_relayed, first mark unrelayed
-        every entry whose event is not in the event store (the broker that had it is gone)."""
+        """Reload unrelayed entries from SQL; with reset_relayed, first mark unrelayed every entry whose event is
+        not in the event store (the broker that had it is gone). After a broker restart the caller reconnects the
+        producer first (DurableProducer.reconnect): the stack shares it with the audit checkpoints."""
         with self._cond:
             self._reset_relayed = self._reset_relayed or reset_relayed
             self._resync.set()
@@ -317,8 +318,6 @@ class IntakeJournal:
                 .where(intake_journal.c.relayed_at.is_(None))
                 .order_by(intake_journal.c.seq)
             ).all()
-        if reset_relayed:
-            self._producer.reconnect()
         entries = [
             (r.entry_id, OutRecord(r.topic, bytes(r.key), bytes(r.value), _headers_of(r.headers), r.event_id))
             for r in rows

@@ -7,7 +7,6 @@ message, and anything not positively acknowledged counts as not accepted (a real
 
 from __future__ import annotations
 
-import json
 import random
 import socket
 import threading
@@ -21,32 +20,11 @@ from sqlalchemy import Engine, select
 
 from connectors.hl7v2.mllp_client import ack_code, send_message
 from connectors.identifiers import NHS_NUMBER_SYSTEM
+from hub.bench.intake import TRUST, adt_a01, fhir_patient
 from hub.db.tables import child_identifiers, event_store, timeline_entries
 from hub.events.codec import EventCodec
 from hub.synth.identifiers import nhs_number
 from tests.support.hub_process import RunningHub
-
-TRUST = "RX1"
-
-
-def adt_a01(control_id: str, nhs: str) -> bytes:
-    return (
-        f"MSH|^~\\&|PAS|{TRUST}|ONESTORY|HUB|20261101093000||ADT^A01|{control_id}|P|2.4\r"
-        "EVN|A01|20261101093000\r"
-        f"PID|1||M{control_id}^^^{TRUST}^MR~{nhs}^^^NHS^NH||Fault^Test||20110304|F\r"
-        "PV1|1|E|AE^CUB1|||||||||||||||V777\r"
-    ).encode()
-
-
-def fhir_patient(nhs: str) -> bytes:
-    return json.dumps(
-        {
-            "resourceType": "Patient",
-            "identifier": [{"system": NHS_NUMBER_SYSTEM, "value": nhs}],
-            "name": [{"family": "Fault", "given": ["Http"]}],
-            "birthDate": "2012-05-06",
-        }
-    ).encode()
 
 
 @dataclass
@@ -71,7 +49,8 @@ def _hl7_sender(hub: RunningHub, tally: Tally, stop: threading.Event, rng: rando
         n += 1
         control_id, nhs = f"{tag}{n:06d}", nhs_number(rng)
         try:
-            code = ack_code(send_message(hub.mllp_host, hub.mllp_port, adt_a01(control_id, nhs), timeout=30))
+            message = adt_a01(control_id, nhs, patient_class="E")
+            code = ack_code(send_message(hub.mllp_host, hub.mllp_port, message, timeout=30))
         except (OSError, ConnectionError, ValueError):
             code = None
             time.sleep(0.2)
