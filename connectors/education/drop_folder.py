@@ -114,7 +114,9 @@ class DropFolderWatcher:
 
 
 def _write_report(target: Path, name: str, report: IntakeReport) -> None:
-    """What happened, by row and column; reasons only (no values from the file)."""
+    """What happened, by row and column; reasons only (no values from the file).
+
+    Written under a temporary name and renamed, so whoever watches the folder never reads half a report."""
     body = {
         "file": name,
         "status": report.status,
@@ -122,4 +124,6 @@ def _write_report(target: Path, name: str, report: IntakeReport) -> None:
         "issues": [{"location": i.location, "reason": i.reason, "severity": i.severity} for i in report.issues],
         "dead_letters": report.deadletter_ids,
     }
-    target.write_text(json.dumps(body, indent=2))
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_text(json.dumps(body, indent=2))
+    partial.replace(target)
