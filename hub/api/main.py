@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from hub.api import errors
 from hub.api.context import ApiContext
 from hub.api.routes import (
+    assets,
     fhir,
     health,
     identity,
@@ -38,6 +39,7 @@ def create_api(ctx: ApiContext) -> FastAPI:
     app.state.ctx = ctx
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(assets.router)
     app.include_router(fhir_subscriptions.router)  # before fhir.router: its /{type} routes would shadow
     app.include_router(fhir.router)
     app.include_router(smart_routes.router)
