@@ -19,11 +19,30 @@ from hub.db.identity_tables import identity_records
 from hub.db.tables import audit_log
 
 DECISIONS = ("appropriate", "inappropriate")
+# The actions the hub writes (hub.audit.log's constants, the outbound "disclosure", governance's legal hold),
+# offered as suggestions on the IG page; the search takes any action as free text.
+KNOWN_ACTIONS = (
+    "read",
+    "query",
+    "deny",
+    "break-glass",
+    "disclosure",
+    "consent-change",
+    "identity-link",
+    "identity-unlink",
+    "policy-change",
+    "ig-access",
+    "ig-review",
+    "legal-hold",
+    "purge",
+)
+OUTCOMES = ("success", "denied", "not-found", "error")
 
 
 @dataclass(frozen=True)
 class AuditQuery:
     child_id: str | None = None
+    child_ids: tuple[str, ...] | None = None  # the children a search by NHS number or name matched (maybe none)
     user_id: str | None = None
     organisation: str | None = None
     role: str | None = None
@@ -49,6 +68,8 @@ class AuditQuery:
         for column, value in equal.items():
             if value is not None:
                 query = query.where(column == value)
+        if self.child_ids is not None:
+            query = query.where(c.child_id.in_(self.child_ids))
         if self.since is not None:
             query = query.where(c.recorded_at >= as_utc(self.since))
         if self.until is not None:
