@@ -26,6 +26,7 @@ class Organisation:
     name: str
     type: str
     contact: Contact
+    code_system: str = ""  # the directory's code system for `code` (ODS, URN, LA code, ...); "" if not known
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -125,7 +125,7 @@ def compile_policy(spec: PolicySpec, directory: Directory | None = None) -> Poli
     The spec must already have passed `check_spec` with the same directory.
     """
     organisations = {
-        org.code: Organisation(org.code, org.name, org.type, Contact(org.code, org.name, org.contact))
+        org.code: Organisation(org.code, org.name, org.type, Contact(org.code, org.name, org.contact), org.code_system)
         for org in directory or ()
     }
     digest = policy_digest(spec, directory)

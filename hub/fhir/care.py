@@ -8,8 +8,10 @@ level, a team member only if the viewer may see something from that organisation
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
+from consent_engine.compiled import Organisation
 from hub.fhir.meta import HUB_SOURCE, Served, meta_for, narrative, organisation_ref, patient_ref
 
 _REFERRAL_STATUS = {
@@ -57,7 +59,7 @@ def referral(item: Served, detail: dict[str, Any] | None) -> dict[str, Any]:
         if ref:
             out["identifier"] = [{"system": f"urn:onestory:referral:{item.row['source_org']}", "value": str(ref)}]
         if detail.get("to_organisation"):
-            out["performer"] = [organisation_ref(str(detail["to_organisation"]), str(detail["to_organisation"]))]
+            out["performer"] = [organisation_ref(str(detail["to_organisation"]), item.organisations)]
         if detail.get("to_service"):
             out["performerType"] = {"text": str(detail["to_service"])}
         if detail.get("reason"):
@@ -76,7 +78,7 @@ def self_referral(item: Served, detail: dict[str, Any] | None) -> dict[str, Any]
             out["reasonCode"] = [{"text": str(a)} for a in detail["areas"]]
         if detail.get("help_wanted"):
             out["note"] = [{"text": str(detail["help_wanted"])}]
-        out["performer"] = [organisation_ref(item.row["source_org"], item.org_name)]
+        out["performer"] = [item.org_ref()]
     return out
 
 
@@ -88,7 +90,7 @@ def plan(item: Served, detail: dict[str, Any] | None) -> dict[str, Any]:
         "created": item.row["occurred_at"].isoformat(),
     }
     if detail is not None:
-        out["author"] = organisation_ref(item.row["source_org"], item.org_name)
+        out["author"] = item.org_ref()
         if detail.get("plan_type"):
             out["title"] = str(detail["plan_type"]).replace("-", " ")
         if detail.get("plan_id"):
@@ -105,15 +107,42 @@ def plan(item: Served, detail: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+_REGISTERED_WITH = {"school": "On the school roll", "gp-practice": "Registered with the practice"}
+
+
+def registration(item: Served, detail: dict[str, Any] | None) -> dict[str, Any]:
+    """A registration (on a school's roll, with a GP practice) as an EpisodeOfCare, not an Observation.
+
+    Nothing was observed: the child entered a care or education relationship with an organisation, for a
+    period, under which contacts happen. That is what R4 and UK Core EpisodeOfCare model (GP Connect carries a
+    practice registration the same way); the organisation is its managing organisation, admission its start.
+    """
+    out: dict[str, Any] = {"status": "active"}
+    if detail is not None:
+        org = item.organisations.get(item.row["source_org"])
+        words = _REGISTERED_WITH.get(org.type if org else "", "Registered")
+        out["type"] = [{"text": words}]
+        out["managingOrganization"] = item.org_ref()
+        out["period"] = {"start": item.row["occurred_at"].isoformat()}
+    return out
+
+
 def episode_id(child_id: str, episode_key: str) -> str:
     return "ep-" + hashlib.sha256(f"{child_id}|{episode_key}".encode()).hexdigest()[:40]
 
 
-def episode_of_care(child_id: str, episode: dict[str, Any], org_names: dict[str, str]) -> dict[str, Any]:
+def _name(code: str, organisations: Mapping[str, Organisation]) -> str:
+    org = organisations.get(code)
+    return org.name if org else code
+
+
+def episode_of_care(
+    child_id: str, episode: dict[str, Any], organisations: Mapping[str, Organisation]
+) -> dict[str, Any]:
     """An episode (referral → accepted → seen → agreed ending) from the episodes projection."""
     org = episode.get("referred_to") or episode.get("referred_by") or "unknown"
     start = episode.get("received_at") or episode.get("referred_at")
-    lines = [f"Episode with {org_names.get(org, org)}: {episode['status']}"]
+    lines = [f"Episode with {_name(org, organisations)}: {episode['status']}"]
     if episode.get("waiting_days") is not None:
         lines.append(f"Waiting {episode['waiting_days']} days")
     if episode.get("ending_criteria"):
@@ -125,7 +154,7 @@ def episode_of_care(child_id: str, episode: dict[str, Any], org_names: dict[str,
         "text": narrative(*lines),
         "status": _EPISODE_STATUS.get(str(episode["status"]), "active"),
         "patient": patient_ref(child_id),
-        "managingOrganization": organisation_ref(org, org_names.get(org, org)),
+        "managingOrganization": organisation_ref(org, organisations),
     }
     if start:
         out["period"] = {"start": start} | ({"end": episode["ended_at"]} if episode.get("ended_at") else {})
@@ -134,19 +163,21 @@ def episode_of_care(child_id: str, episode: dict[str, Any], org_names: dict[str,
     return out
 
 
-def care_team(child_id: str, team: list[dict[str, Any]], org_names: dict[str, str]) -> dict[str, Any] | None:
+def care_team(
+    child_id: str, team: list[dict[str, Any]], organisations: Mapping[str, Organisation]
+) -> dict[str, Any] | None:
     """Who is involved now, with how to reach them; None when the viewer may see no one."""
     if not team:
         return None
     participants = []
     for m in team:
-        who = m.get("worker") or org_names.get(m["organisation"], m["organisation"])
+        who = m.get("worker") or _name(m["organisation"], organisations)
         member: dict[str, Any] = {"display": str(who)}
         if m.get("contact"):
             member["display"] = f"{who} ({m['contact']})"
         participant: dict[str, Any] = {
             "member": member,
-            "onBehalfOf": organisation_ref(m["organisation"], org_names.get(m["organisation"], m["organisation"])),
+            "onBehalfOf": organisation_ref(m["organisation"], organisations),
             "period": {"start": m["since"]} | ({"end": m["until"]} if m.get("until") else {}),
         }
         if m.get("role"):

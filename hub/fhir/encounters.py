@@ -8,18 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.fhir.meta import Served, organisation_ref
+from hub.fhir.meta import Served
+from hub.fhir.uk_core import uk_core
 
-_ACT = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
-_CLASSES = {
-    "inpatient": "IMP",
-    "outpatient": "AMB",
-    "ambulatory": "AMB",
-    "emergency": "EMER",
-    "virtual": "VR",
-    "home": "HH",
-    "community": "AMB",
-}
 _APPOINTMENT_STATUS = {
     "booked": "planned",
     "arrived": "arrived",
@@ -32,7 +23,7 @@ _APPOINTMENT_STATUS = {
 
 
 def _klass(code: str) -> dict[str, str]:
-    return {"system": _ACT, "code": code}
+    return uk_core().encounter_class_coding(code)
 
 
 def _period(item: Served) -> dict[str, str]:
@@ -40,10 +31,27 @@ def _period(item: Served) -> dict[str, str]:
 
 
 def encounter(item: Served, detail: dict[str, Any] | None) -> dict[str, Any]:
-    raw = str((detail or {}).get("encounter_class") or "").lower()
-    out: dict[str, Any] = {"status": "finished", "class": _klass(_CLASSES.get(raw, "AMB")), "period": _period(item)}
+    """Status from the event (admission in progress, discharge finished), class from the patient class (PV1-2).
+
+    Both are required by R4, so a summary carries them too: the class is what the summary already says in
+    words ("A&E attendance started"), and the status says only which kind of event this was.
+    """
+    source = dict(item.row.get("detail") or {})
+    codes = uk_core()
+    status = codes.encounter_status.get(item.row["kind"]) or ("finished" if source.get("ended_at") else "unknown")
+    occurred = item.row["occurred_at"].isoformat()
+    period = {"end": occurred} if item.row["kind"] == "encounter.ended" else {"start": occurred}
     if detail is not None:
-        out["serviceProvider"] = organisation_ref(item.row["source_org"], item.org_name)
+        period |= {
+            k: _iso(detail[field]) for k, field in (("start", "started_at"), ("end", "ended_at")) if detail.get(field)
+        }
+    out: dict[str, Any] = {
+        "status": status,
+        "class": codes.encounter_class_coding(source.get("encounter_class")),
+        "period": period,
+    }
+    if detail is not None:
+        out["serviceProvider"] = item.org_ref()
         if detail.get("clinician"):
             out["participant"] = [{"individual": {"display": str(detail["clinician"])}}]
         if detail.get("location"):
@@ -51,11 +59,15 @@ def encounter(item: Served, detail: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def _iso(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 def appointment(item: Served, detail: dict[str, Any] | None) -> dict[str, Any]:
     status = _APPOINTMENT_STATUS.get(str((detail or {}).get("status") or "").lower(), "planned")
     out: dict[str, Any] = {"status": status, "class": _klass("AMB"), "period": _period(item)}
     if detail is not None:
-        out["serviceProvider"] = organisation_ref(item.row["source_org"], item.org_name)
+        out["serviceProvider"] = item.org_ref()
         if detail.get("service"):
             out["serviceType"] = {"text": str(detail["service"])}
         if detail.get("reason"):
@@ -73,7 +85,7 @@ def vcse_session(item: Served, detail: dict[str, Any] | None) -> dict[str, Any]:
         "period": _period(item),
     }
     if detail is not None:
-        out["serviceProvider"] = organisation_ref(item.row["source_org"], item.org_name)
+        out["serviceProvider"] = item.org_ref()
         kind = detail.get("session_type") or detail.get("service")
         if kind:
             out["type"] = [{"text": str(kind)}]

@@ -22,6 +22,7 @@ from fhir.resources.R4B import get_fhir_model_class
 
 from hub.fhir import care, encounters, messages, observations
 from hub.fhir.meta import Served, category_concept, meta_for, narrative, patient_ref
+from hub.fhir.uk_core import uk_core
 
 Builder = Callable[[Served, dict[str, Any] | None], dict[str, Any]]
 
@@ -52,13 +53,21 @@ MAPPINGS: dict[str, Mapping] = {
     "Voice": Mapping("Communication", messages.voice, category_field=None),
     "Consent": Mapping("Consent", messages.consent, subject_field="patient", category_field=None),
 }
+# Event kind → how it is served, where the kind says more than its payload record (a Person payload is a
+# registration for person.registered, a demographics update otherwise). Checked before MAPPINGS.
+KIND_MAPPINGS: dict[str, Mapping] = {
+    "person.registered": Mapping("EpisodeOfCare", care.registration, subject_field="patient", category_field="type"),
+}
 FALLBACK = Mapping("Observation", observations.finding)
 FLAG = "Flag"
-ENTRY_TYPES = frozenset({m.resource_type for m in MAPPINGS.values()} | {FALLBACK.resource_type, FLAG})
+ENTRY_TYPES = frozenset(
+    {m.resource_type for m in (*MAPPINGS.values(), *KIND_MAPPINGS.values())} | {FALLBACK.resource_type, FLAG}
+)
 
 
 def mapping_for(row: dict[str, Any]) -> Mapping:
-    return MAPPINGS.get(str((row.get("detail") or {}).get("type")), FALLBACK)
+    by_kind = KIND_MAPPINGS.get(str(row.get("kind")))
+    return by_kind or MAPPINGS.get(str((row.get("detail") or {}).get("type")), FALLBACK)
 
 
 def resource_type_for(item: Served) -> str:
@@ -129,9 +138,13 @@ _VALIDATED = _Validated()
 
 
 def validated(resource: dict[str, Any]) -> dict[str, Any]:
-    """Check against the fhir.resources R4B model (raises if not valid R4) and serve the checked dict as built.
+    """Claim the type's UK Core profile (meta.profile, from uk_core.yaml), check against the fhir.resources R4B
+    model (raises if not valid R4) and serve the checked dict as built.
 
     Serialising the model back (`model_dump`) would cost more than the validation itself on every page.
     """
+    profile = uk_core().profile(resource["resourceType"])
+    if profile is not None:
+        resource["meta"] = dict(resource.get("meta") or {}) | {"profile": [profile]}
     _VALIDATED.check(resource)
     return resource

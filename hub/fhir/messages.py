@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.fhir.meta import Served, organisation_ref, patient_ref
+from hub.fhir.meta import Served, patient_ref
 
 _FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
 _CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
@@ -14,7 +14,7 @@ _LOINC = "http://loinc.org"
 def communication(item: Served, detail: dict[str, Any] | None) -> dict[str, Any]:
     out: dict[str, Any] = {"status": "completed", "sent": item.row["occurred_at"].isoformat()}
     if detail is not None:
-        out["sender"] = organisation_ref(item.row["source_org"], item.org_name)
+        out["sender"] = item.org_ref()
         if detail.get("topic"):
             out["topic"] = {"text": str(detail["topic"])}
         if detail.get("medium"):
@@ -31,7 +31,7 @@ def voice(item: Served, detail: dict[str, Any] | None) -> dict[str, Any]:
     }
     if detail is not None:
         out["sender"] = patient_ref(item.row["child_id"])
-        out["recipient"] = [organisation_ref(item.row["source_org"], item.org_name)]
+        out["recipient"] = [item.org_ref()]
         if detail.get("text"):
             out["payload"] = [{"contentString": str(detail["text"])}]
         if detail.get("topic"):
@@ -48,7 +48,7 @@ def consent(item: Served, detail: dict[str, Any] | None) -> dict[str, Any]:
         "dateTime": item.row["occurred_at"].isoformat(),
     }
     if detail is not None:
-        out["organization"] = [organisation_ref(item.row["source_org"], item.org_name)]
+        out["organization"] = [item.org_ref()]
         permit = "deny" if state in ("withdrawn", "refused") else "permit"
         provision: dict[str, Any] = {"type": permit}
         if detail.get("categories"):
@@ -67,7 +67,7 @@ def flag(item: Served) -> dict[str, Any]:
         "status": "active",
         "category": [{"coding": [{"system": _FLAG_CATEGORY, "code": "admin"}]}],
         "code": {"text": f"involved: {item.org_name}, contact {contact}"},
-        "author": organisation_ref(item.row["source_org"], item.org_name),
+        "author": item.org_ref(),
         "period": {"start": item.row["occurred_at"].isoformat()},
         "subject": patient_ref(item.row["child_id"]),
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.fhir.meta import Served, kind_concept, organisation_ref
+from hub.fhir.meta import Served, kind_concept
 
 _OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 _CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
@@ -18,7 +18,7 @@ def _base(item: Served, detail: dict[str, Any] | None, code_text: str | None = N
         "effectiveDateTime": item.row["occurred_at"].isoformat(),
     }
     if detail is not None:
-        out["performer"] = [organisation_ref(item.row["source_org"], item.org_name)]
+        out["performer"] = [item.org_ref()]
     return out
 
 
@@ -68,7 +68,7 @@ def concern(item: Served, detail: dict[str, Any] | None) -> dict[str, Any]:
         "recordedDate": item.row["occurred_at"].isoformat(),
     }
     if detail is not None:
-        out["asserter"] = organisation_ref(item.row["source_org"], item.org_name)
+        out["asserter"] = item.org_ref()
         if detail.get("severity"):
             out["severity"] = {"text": str(detail["severity"])}
         notes = [

@@ -74,6 +74,7 @@ def served_items(policy: Policy, story: Story) -> list[Served]:
                 org_name=names.get(row["source_org"], row["source_org"]),
                 message=notes.get(row["entry_id"]),
                 contact=org.contact.text if org else None,
+                organisations=policy.organisations,
             )
         )
     return out
@@ -89,7 +90,6 @@ def read_child(
         return None
     now_summary = summary(conn, story, now)
     view = ChildView(child_id, story, now_summary)
-    names = org_names(policy)
 
     def patient() -> dict[str, Any]:
         resource = patient_resource(
@@ -99,7 +99,7 @@ def read_child(
         return validated(resource)
 
     view.items.append(Keyed((0, "", child_id), "Patient", {"id": f"Patient/{child_id}", "level": "full"}, patient))
-    team = care.care_team(child_id, now_summary["team"], names)
+    team = care.care_team(child_id, now_summary["team"], policy.organisations)
     if team is not None:
         view.items.append(
             Keyed(
@@ -110,7 +110,7 @@ def read_child(
             )
         )
     for episode in now_summary["episodes"]:
-        resource = care.episode_of_care(child_id, episode, names)
+        resource = care.episode_of_care(child_id, episode, policy.organisations)
         view.items.append(
             Keyed(
                 (2, "", resource["id"]),

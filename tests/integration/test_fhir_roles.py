@@ -39,7 +39,7 @@ EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
         "vcse.session": FLAG,
     },
     "gp": {
-        "person.registered": ("full", "Observation"),
+        "person.registered": ("full", "EpisodeOfCare"),  # a registration, not an observation
         "concern.raised": ("summary", "Condition"),
         "self-referral.submitted": ("full", "ServiceRequest"),
         "referral.received": ("full", "ServiceRequest"),

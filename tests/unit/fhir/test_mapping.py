@@ -108,7 +108,8 @@ def test_the_mapping_is_data_driven_by_payload_record() -> None:
     assert by_type["Referral"] == "ServiceRequest" and by_type["Plan"] == "CarePlan"
     assert by_type["Assessment"] == "Observation" and by_type["Concern"] == "Condition"
     assert by_type["Voice"] == "Communication" and by_type["Encounter"] == "Encounter"
-    assert by_type["Person"] == FALLBACK.resource_type
+    assert by_type["Person"] == "EpisodeOfCare"  # person.registered: a registration, not an observation
+    assert FALLBACK.resource_type == "Observation"
     assert all(resource_type_for(served(r, "flag")) == "Flag" for r in rows())
     assert set(MAPPINGS) >= {"Encounter", "Referral", "Plan", "Thrive", "Assessment", "Concern", "Voice"}
 
