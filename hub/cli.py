@@ -30,6 +30,7 @@ _COMMANDS: dict[str, str] = {
     "identity": "hub.commands.identity:identity",
     "synth": "hub.commands.synth:synth",
     "subscriptions": "hub.commands.subscriptions:subscriptions_cli",
+    "send": "hub.commands.send:send",
 }
 
 
