@@ -26,6 +26,11 @@ class MappingError(ConnectorError):
     phase = "mapping"
 
 
+class OutOfScope(MappingError):
+    """Well-formed, but not something the story takes (a lab result, an order, a pending transfer): refused
+    with the reason it is out of scope (HL7 AR, HTTP 422) and kept in the dead-letter store like any refusal."""
+
+
 class LimitExceeded(ConnectorError):
     """The input is over one of the hub's limits (size, nesting, field length): refused and kept."""
 

@@ -18,6 +18,7 @@ from connectors.fhir.map import map_request
 from connectors.hl7v2.map import Hl7Mapping, map_message
 from connectors.hl7v2.parse import parse
 from connectors.hl7v2.senders import sender
+from connectors.my_story.map import map_choices
 from connectors.self_referral.map import map_form
 from connectors.social_care import map as social_care
 from connectors.social_care import ssda903
@@ -26,7 +27,7 @@ from consent_engine.directory import Directory
 from hub.directory_file import load_directory
 from hub.settings import HubSettings
 
-ATOMIC = frozenset({"hl7v2", "fhir", "self_referral"})
+ATOMIC = frozenset({"hl7v2", "fhir", "self_referral", "my_story"})
 
 
 def content_params(content_type: str) -> tuple[str, dict[str, str]]:
@@ -89,6 +90,10 @@ def _self_referral(body: bytes, content_type: str, now: datetime) -> Batch:
     return map_form(body, now)
 
 
+def _my_story(body: bytes, content_type: str, now: datetime) -> Batch:
+    return map_choices(body, now)
+
+
 CONNECTORS: dict[str, Callable[[bytes, str, datetime], Batch]] = {
     "hl7v2": _hl7,
     "fhir": _fhir,
@@ -96,4 +101,5 @@ CONNECTORS: dict[str, Callable[[bytes, str, datetime], Batch]] = {
     "social_care": _social_care,
     "vcse": _vcse,
     "self_referral": _self_referral,
+    "my_story": _my_story,
 }

@@ -62,11 +62,35 @@ class _CodeSet:
 
 
 @dataclass(frozen=True)
+class Measure:
+    """An outcome measure of value_sets.yaml `outcome_measures`: what makes a result one, and its direction."""
+
+    id: str
+    name: str
+    codes: frozenset[tuple[str, str]]
+    local_codes: tuple[str, ...]
+    higher_is_better: bool | None
+    labels: tuple[str, ...]
+
+    def holds(self, system: str, code: str) -> bool:
+        if (system, code) in self.codes:
+            return True
+        upper = code.strip().upper()
+        tail = upper.rstrip("/").rsplit("/", 1)[-1]  # a Questionnaire canonical URL's last segment
+        return any(
+            candidate == token or candidate.startswith(tuple(token + sep for sep in "-_. "))
+            for token in self.local_codes
+            for candidate in {upper, tail}
+        )
+
+
+@dataclass(frozen=True)
 class ValueSets:
     aliases: dict[str, str]
     sealed: tuple[_CodeSet, ...]
     label_categories: dict[str, str]
     markers: dict[str, dict[str, dict[str, Any]]]
+    measures: tuple[Measure, ...] = ()
 
     @classmethod
     def from_yaml(cls, text: str) -> ValueSets:
@@ -85,12 +109,36 @@ class ValueSets:
         markers = {
             str(system): {str(code): dict(v) for code, v in table.items()} for system, table in data["markers"].items()
         }
+        aliases = {str(k): str(v) for k, v in data["system_aliases"].items()}
+        measures = tuple(
+            Measure(
+                id=str(m["id"]),
+                name=str(m["name"]),
+                codes=frozenset((aliases.get(str(sy), str(sy)), str(c)) for sy, c in m.get("codes") or ()),
+                local_codes=tuple(str(t).upper() for t in m.get("local_codes") or ()),
+                higher_is_better=m.get("higher_is_better"),
+                labels=tuple(str(x) for x in m.get("labels") or ()),
+            )
+            for m in data.get("outcome_measures") or ()
+        )
         return cls(
-            aliases={str(k): str(v) for k, v in data["system_aliases"].items()},
+            aliases=aliases,
             sealed=sets,
             label_categories={str(k): str(v) for k, v in data["label_categories"].items()},
             markers=markers,
+            measures=measures,
         )
+
+    def measure(self, codings: Iterable[Coding]) -> Measure | None:
+        """The first outcome measure any of these codes belongs to (codes in order), or None."""
+        for raw_system, raw_code in codings:
+            if not raw_code:
+                continue
+            system, code = self.canonical(str(raw_system or "")), str(raw_code).strip()
+            hit = next((m for m in self.measures if m.holds(system, code)), None)
+            if hit is not None:
+                return hit
+        return None
 
     def canonical(self, system: str) -> str:
         return self.aliases.get(system, self.aliases.get(system.upper(), system))
@@ -127,6 +175,11 @@ def bundled() -> ValueSets:
 def default_policy() -> Policy:
     text = resources.files("consent_engine.policies").joinpath("default.yaml").read_text(encoding="utf-8")
     return parse_policy(text, "consent_engine/policies/default.yaml")
+
+
+def outcome_measure(codings: Iterable[Coding]) -> Measure | None:
+    """The outcome measure (SDQ, RCADS, ORS, CORS...) these codes name, from value_sets.yaml; None if none."""
+    return bundled().measure(codings)
 
 
 def classify(codings: Iterable[Coding], labels: Iterable[str] = (), policy: Policy | None = None) -> Classification:

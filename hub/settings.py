@@ -74,6 +74,12 @@ class HubSettings(BaseSettings):
     database_sslcert: Path | None = Field(None, description="client certificate for certificate authentication")
     database_sslkey: Path | None = Field(None, description="client private key (mode 0600, or 0640 if root-owned)")
 
+    # "My story" (docs/my-story.md): how long a practitioner's one-time code and a signed-in session last, and
+    # how many wrong tries lock a code (the lock is audited and raises an IG alert).
+    my_story_code_days: int = Field(14, ge=1, le=90, description="days a My story access code stays usable")
+    my_story_session_minutes: int = Field(30, ge=5, le=240, description="minutes a My story session lasts")
+    my_story_max_tries: int = Field(5, ge=1, le=20, description="wrong tries that lock a My story access code")
+
     def journal_enabled(self) -> bool:
         return self.intake_journal == "on" or (self.intake_journal == "auto" and not self.kafka)
 

@@ -42,6 +42,8 @@ from hub.kafka.restore import restore_events
 from hub.kafka.security import kafka_client_config
 from hub.kafka.topics import admin, ensure_topics
 from hub.mllp_edge import mllp_server
+from hub.outbound.config import OutboundConfig
+from hub.outbound.views import ViewAlerts
 from hub.policy_files import load_policy
 from hub.process_control import die_with_parent, stop_process
 from hub.settings import HubSettings
@@ -68,6 +70,7 @@ def api_context(
         health=health,
         policy=load_policy(s.policy_file, s.directory_file),
         settings=s,
+        view_alerts=ViewAlerts.load(OutboundConfig.load(s.outbound)),
     )
 
 

@@ -1,6 +1,7 @@
 """The HL7 v2 intake decision: one raw message in, one ACK out, the events published or the input kept.
 
-Typed errors decide the outcome: a message over the size limits → AR, ParseError → AR, a sender the
+Typed errors decide the outcome: a message over the size limits → AR, ParseError → AR, a message type or
+content out of the story's scope (OutOfScope: mapping.yaml `out_of_scope`) → AR, a sender the
 organisation directory does not know (MSH-4) → AR, a connection not bound to MSH-4's organisation → AR (and
 audited through `on_refused`), MappingError → AE, all dead-lettered with their reason; a delivery failure →
 AE asking the sender to resend (nothing was accepted, so nothing is dead-lettered). Anything else is a fault
@@ -20,7 +21,7 @@ from datetime import UTC, datetime
 
 from confluent_kafka import KafkaError, KafkaException
 
-from connectors.errors import ConnectorError, EventTooLarge, MappingError, ParseError
+from connectors.errors import ConnectorError, EventTooLarge, MappingError, OutOfScope, ParseError
 from connectors.hl7v2.ack import ACCEPT, ERROR, REJECT, build_ack
 from connectors.hl7v2.limits import VALUE_TOO_LONG, Hl7Limits, LimitError, check_limits
 from connectors.hl7v2.map import Hl7Mapping, map_message
@@ -122,7 +123,9 @@ class Hl7Intake:
             self._refused(Refusal(org.code, message.header.sending_facility, peer or MllpPeer(None), exc.reason, kept))
             return result
         except (ParseError, UnknownSenderError, MappingError) as exc:
-            return self._reject(raw, header, ERROR if isinstance(exc, MappingError) else REJECT, exc, now)
+            # Out of scope is HL7's AR (an unsupported message type or content); unusable content is AE.
+            usable = isinstance(exc, MappingError) and not isinstance(exc, OutOfScope)
+            return self._reject(raw, header, ERROR if usable else REJECT, exc, now)
         except KafkaException as exc:
             if _too_large(exc):  # permanent: resending the same message would fail the same way
                 too_large = LimitError("the events made from this message are too large for the hub's broker")

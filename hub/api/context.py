@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
@@ -12,6 +12,7 @@ from consent_engine import Policy
 from hub.auth.tokens import TokenVerifier
 from hub.events.codec import EventCodec
 from hub.outbound.views import ViewAlerts
+from hub.settings import HubSettings
 
 
 @dataclass
@@ -21,9 +22,9 @@ class ApiContext:
     verifier: TokenVerifier
     health: Callable[[], Awaitable[dict[str, Any]]]
     policy: Policy
+    # The deployable's settings (SMART authorization server, viewer framing, intake limits), built in main().
+    settings: HubSettings
+    # The "who looked" alert's configuration and feed codec, read once where the API is built.
+    view_alerts: ViewAlerts
     # connectors.publisher.Publisher for the /intake routes; None = intake answers 503 (e.g. a read-only API).
     publisher: Any = None
-    # hub.settings.HubSettings: SMART authorization server and viewer page settings; None = their defaults.
-    settings: Any = None
-    # The "who looked" alert's configuration and feed codec, read once where the API is built.
-    view_alerts: ViewAlerts = field(default_factory=ViewAlerts.load)

@@ -19,6 +19,7 @@ from hub.api.routes import (
     timeline,
 )
 from hub.api.routes import ig as ig_routes
+from hub.api.routes import my_story as my_story_routes
 from hub.api.routes import smart as smart_routes
 from hub.api.routes import subscriptions as fhir_subscriptions
 from hub.api.routes import viewer as viewer_routes
@@ -50,6 +51,7 @@ def create_api(ctx: ApiContext) -> FastAPI:
         app.include_router(intake_router.router)
     app.include_router(self_referral_page.router)
     app.include_router(ig_routes.router)
+    app.include_router(my_story_routes.router)
     app.add_middleware(SyncThreadLimit, threads=SYNC_THREADS)
     # Outermost, so every response gets them; the viewer is the one page an EPR may frame.
     app.add_middleware(

@@ -113,8 +113,14 @@ def unusual_volume(items: Iterable[dict[str, Any]], t: AlertThresholds) -> list[
     return out
 
 
+def _under_break_glass(item: dict[str, Any]) -> bool:
+    """A read that relied on a break-glass declaration (its record names the declaration)."""
+    return isinstance(item.get("detail"), dict) and "breakGlass" in item["detail"]
+
+
 def no_relationship(items: Iterable[dict[str, Any]]) -> list[Alert]:
-    """Each access recorded without a legitimate relationship (break-glass accesses have their own queue)."""
+    """Each access recorded without a legitimate relationship (break-glass, and reads under it, have their own
+    queue and alert)."""
     return [
         Alert(
             "no-relationship",
@@ -124,7 +130,43 @@ def no_relationship(items: Iterable[dict[str, Any]]) -> list[Alert]:
             child_id=i.get("childId"),
         )
         for i in _accesses(items)
-        if i.get("legitimateRelationship") is False and i["action"] != "break-glass"
+        if i.get("legitimateRelationship") is False and i["action"] != "break-glass" and not _under_break_glass(i)
+    ]
+
+
+def break_glass(items: Iterable[dict[str, Any]]) -> list[Alert]:
+    """Each break-glass declaration, with the seqs of the reads made under it. Always on: it cannot be disabled."""
+    items = list(items)
+    reads: dict[str, list[int]] = defaultdict(list)
+    for i in _accesses(items):
+        if _under_break_glass(i):
+            reads[str(i["detail"]["breakGlass"])].append(i["seq"])
+    return [
+        Alert(
+            "break-glass",
+            i["user"],
+            "declared break-glass: review it in the break-glass queue",
+            (i["seq"], *reads.get(str((i.get("detail") or {}).get("breakGlass")), [])),
+            child_id=i.get("childId"),
+        )
+        for i in _accesses(items)
+        if i["action"] == "break-glass"
+    ]
+
+
+def access_code_locked(items: Iterable[dict[str, Any]]) -> list[Alert]:
+    """A "My story" access code locked after too many wrong tries (someone may be guessing a young person's
+    code): each lock is its own alert, on the child whose code it was."""
+    return [
+        Alert(
+            "access-code-locked",
+            i["user"],
+            "a My story access code was locked after too many wrong tries",
+            (i["seq"],),
+            child_id=i.get("childId"),
+        )
+        for i in items
+        if i["action"] == "sign-in" and i["outcome"] == "locked"
     ]
 
 
@@ -133,6 +175,7 @@ RULES: dict[str, Callable[..., list[Alert]]] = {
     "out-of-hours": out_of_hours,
     "unusual-volume": unusual_volume,
     "no-relationship": no_relationship,
+    "access-code-locked": access_code_locked,
 }
 
 
@@ -150,4 +193,5 @@ def evaluate(
     alerts += unusual_volume(items, t)
     if t.no_relationship:
         alerts += no_relationship(items)
+    alerts += access_code_locked(items)
     return alerts

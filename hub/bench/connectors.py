@@ -34,7 +34,10 @@ def write_region(children: int, seed: int, years: int, workdir: Path) -> Path:
 
 
 def run(root: Path, say: Callable[[str], None], bar: Callable[[str, int], Callable[[int], None]]) -> dict[str, Any]:
-    from connectors.registry import CONNECTORS  # imports every connector's mapping: keep the module light
+    from connectors.registry import replayers  # imports every connector's mapping: keep the module light
+    from hub.directory_file import bundled_directory
+
+    intakes = replayers(bundled_directory())  # the synthetic region's senders are in the bundled directory
 
     codec = EventCodec.load()
     now = datetime.now(UTC)
@@ -46,7 +49,7 @@ def run(root: Path, say: Callable[[str], None], bar: Callable[[str, int], Callab
     for source, todo in sorted(by_source.items()):
         say(f"{source}: {len(todo)} request(s)")
         tick = bar(source, len(todo))
-        produce = CONNECTORS[CONNECTOR[source]]
+        produce = intakes[CONNECTOR[source]]
         events, refused, kinds = 0, 0, Counter[str]()
         t0 = time.process_time()
         for i, request in enumerate(todo, 1):

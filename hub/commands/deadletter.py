@@ -113,8 +113,9 @@ def replay(data_dir: Path, database: str | None, kafka: str, body_file: Path | N
         raise click.UsageError("--body-file replays exactly one dead letter")
     from connectors.errors import ConnectorError, LimitExceeded
     from connectors.publisher import Publisher
-    from connectors.registry import CONNECTORS
+    from connectors.registry import replayers
     from hub.api.limits import IntakeLimits, json_breach
+    from hub.directory_file import load_directory
     from hub.events.codec import EventCodec
     from hub.kafka.journal import IntakeJournal, journal_engine
     from hub.kafka.producer import DeliveryError, DurableProducer
@@ -131,12 +132,13 @@ def replay(data_dir: Path, database: str | None, kafka: str, body_file: Path | N
         journal = IntakeJournal(journal_engine(engine), producer, archive=engine).start()
     publisher = Publisher(journal or producer, EventCodec.load())
     limits = IntakeLimits.from_settings(settings)
+    intakes = replayers(load_directory(settings.directory_file))
     failed = 0
     try:
         for dl_id in dl_ids:
             row = _load(engine, dl_id)
             now = datetime.now(UTC)
-            intake = CONNECTORS.get(row.connector)
+            intake = intakes.get(row.connector)
             body = body_file.read_bytes() if body_file is not None else bytes(row.body)
             try:
                 if intake is None:

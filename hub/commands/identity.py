@@ -19,6 +19,7 @@ from hub.db.engine import engine_for
 from hub.db.migrate import upgrade
 from hub.events.codec import EventCodec
 from hub.policy_files import load_policy
+from hub.read.identity_reviews import review_queue
 from hub.settings import HubSettings
 from projections.identity import review
 from projections.identity.merging import IdentityError
@@ -52,9 +53,10 @@ def _engine(data_dir: Path, database: str | None) -> Engine:
     return engine
 
 
-def _reprojector(policy_file: str | None) -> Reprojector:
-    directory = HubSettings().directory_file  # ONESTORY_DIRECTORY_FILE, as the hub's
-    return Reprojector.with_bundled_rules(EventCodec.load(), load_policy(policy_file, directory))
+def _reprojector(data_dir: Path, policy_file: str | None) -> Reprojector:
+    """With the policy and directory the hub runs with (ONESTORY_DIRECTORY_FILE, as the hub's)."""
+    settings = HubSettings(data_dir=data_dir, policy_file=policy_file)
+    return Reprojector.with_bundled_rules(EventCodec.load(), load_policy(settings.policy_file, settings.directory_file))
 
 
 def _steward(user: str, org: str) -> review.Steward:
@@ -87,7 +89,7 @@ def review_list(data_dir: Path, database: str | None, user: str, org: str, statu
     """Print review items as JSON (with both children's records, for comparison)."""
     engine = _engine(data_dir, database)
     with engine.begin() as conn:
-        _emit(review.list_reviews(conn, _steward(user, org), datetime.now(UTC), status=status, limit=limit))
+        _emit(review_queue(conn, _steward(user, org), datetime.now(UTC), status=status, limit=limit))
 
 
 @review_group.command("decide")
@@ -114,7 +116,7 @@ def review_decide(
     engine = _engine(data_dir, database)
     try:
         with engine.begin() as conn:
-            steward, again = _steward(user, org), _reprojector(policy_file)
+            steward, again = _steward(user, org), _reprojector(data_dir, policy_file)
             _emit(review.decide(conn, review_id, decision, steward, reason, datetime.now(UTC), again))  # type: ignore[arg-type]
     except IdentityError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -144,7 +146,7 @@ def unmerge(
     engine = _engine(data_dir, database)
     try:
         with engine.begin() as conn:
-            again = _reprojector(policy_file)
+            again = _reprojector(data_dir, policy_file)
             _emit(review.undo_merge(conn, merge_id, _steward(user, org), reason, datetime.now(UTC), again))
     except IdentityError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -46,7 +46,7 @@ def build_worker_app(settings: HubSettings, web_port: int) -> faust.App:
     app = create_app(
         settings.kafka, web_port, datadir=str(settings.data_dir / "faust"), credentials=faust_credentials(settings)
     )
-    outbound = OutboundConfig.load()
+    outbound = OutboundConfig.load(settings.outbound)
     ensure_feed_topics(
         settings.kafka,
         [s.organisation for s in outbound.subscribers],

@@ -1,7 +1,8 @@
 """Outbound configuration: who subscribes to a feed (YAML), the alert policy (YAML) and delivery settings.
 
 Subscribers and alerts are policy data, read once when a process starts and passed down; delivery timing
-comes from ONESTORY_OUTBOUND_* so that tests and operators can tune retries without editing code.
+comes from ONESTORY_OUTBOUND_* (hub.settings.OutboundSettings, part of the deployable's HubSettings) so that
+tests and operators can tune retries without editing code.
 """
 
 from __future__ import annotations
@@ -11,23 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub.settings import OutboundSettings
 
 HERE = Path(__file__).resolve().parent
-
-
-class OutboundSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ONESTORY_OUTBOUND_", extra="ignore")
-
-    subscribers_file: Path = Field(HERE / "subscribers.yaml", description="feed subscribers YAML")
-    alerts_file: Path = Field(HERE / "alerts.yaml", description="alert policy YAML")
-    retry_base_seconds: float = Field(2.0, description="first retry delay of a failed rest-hook delivery")
-    retry_max_seconds: float = Field(600.0, description="longest delay between two delivery attempts")
-    max_attempts: int = Field(8, description="attempts before a delivery goes to the dead-letter store")
-    concurrency: int = Field(4, description="rest-hook deliveries in flight at once, per worker")
-    request_timeout: float = Field(10.0, description="seconds to wait for a rest-hook endpoint")
-    poll_seconds: float = Field(0.25, description="how often the outbox and the delivery queue are polled")
+BUNDLED_SUBSCRIBERS = HERE / "subscribers.yaml"
+BUNDLED_ALERTS = HERE / "alerts.yaml"
 
 
 @dataclass(frozen=True)
@@ -114,12 +104,14 @@ class OutboundConfig:
     settings: OutboundSettings
 
     @classmethod
-    def load(cls, settings: OutboundSettings | None = None) -> OutboundConfig:
-        s = settings or OutboundSettings()
+    def load(cls, settings: OutboundSettings) -> OutboundConfig:
+        """Read once by whoever builds the process (its `main()`), from the settings it built."""
+        subscribers = settings.subscribers_file or BUNDLED_SUBSCRIBERS
+        alerts = settings.alerts_file or BUNDLED_ALERTS
         return cls(
-            subscribers=parse_subscribers(yaml.safe_load(s.subscribers_file.read_text()) or {}),
-            alerts=parse_alerts(yaml.safe_load(s.alerts_file.read_text()) or {}),
-            settings=s,
+            subscribers=parse_subscribers(yaml.safe_load(subscribers.read_text()) or {}),
+            alerts=parse_alerts(yaml.safe_load(alerts.read_text()) or {}),
+            settings=settings,
         )
 
     def feed_of(self, organisation: str) -> Subscriber | None:

@@ -21,8 +21,8 @@ from sqlalchemy import Engine, select, update
 
 from hub.db.feed_tables import outbound_outbox, subscription_deliveries, subscriptions
 from hub.kafka.producer import DurableProducer, OutRecord
-from hub.outbound.config import OutboundSettings
 from hub.outbound.signing import HEADER, sign
+from hub.settings import OutboundSettings
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)

@@ -30,9 +30,9 @@ class ViewAlerts:
     codec: FeedCodec
 
     @classmethod
-    def load(cls, config: OutboundConfig | None = None) -> ViewAlerts:
+    def load(cls, config: OutboundConfig) -> ViewAlerts:
         """Read once where the API is built: the API process shares the worker's ONESTORY_OUTBOUND_* settings."""
-        return cls(config or OutboundConfig.load(), FeedCodec.load())
+        return cls(config, FeedCodec.load())
 
 
 def record_view(

@@ -102,11 +102,13 @@ class PureResult:
 
 def run_pure(root: Path, now: datetime) -> PureResult:
     """Every request through the connector's pure parse + map (no broker, no HTTP); nothing is published."""
-    from connectors.registry import CONNECTORS  # the connectors import hub.events; keep `synth` import-light
+    from connectors.registry import replayers  # the connectors import hub.events; keep `synth` import-light
+    from hub.directory_file import bundled_directory
 
+    intakes = replayers(bundled_directory())  # the synthetic region's senders are in the bundled directory
     result = PureResult()
     for request in requests(root):
-        produce = CONNECTORS[CONNECTOR[request.source]]
+        produce = intakes[CONNECTOR[request.source]]
         try:
             batch = produce(request.body, request.content_type, now)
         except ConnectorError as exc:

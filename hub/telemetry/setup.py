@@ -24,7 +24,6 @@ from hub.settings import HubSettings
 from hub.telemetry.file_export import FileLogHandler, FileMetricExporter, FileSpanExporter, JsonLinesFile
 from hub.telemetry.logging import JsonFormatter, configure_logging, logging_config
 from hub.telemetry.redaction import RedactingSpanProcessor
-from hub.telemetry.settings import TelemetrySettings
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +37,15 @@ class Telemetry:
     """What ``configure_telemetry`` installed; ``shutdown()`` flushes and closes it at process end."""
 
     service: str
+    hub: HubSettings  # log level and format, for a framework that configures logging itself
     tracer_provider: TracerProvider | None = None
     meter_provider: MeterProvider | None = None
     sink: JsonLinesFile | None = None
     log_handlers: list[logging.Handler] = field(default_factory=list)
-    hub: HubSettings | None = None
 
     def logging_config(self) -> dict[str, Any]:
         """For processes whose framework configures logging itself (Faust's worker)."""
-        s = self.hub or HubSettings()
-        return logging_config(s.log_level, s.log_format, self.service, self.log_handlers)
+        return logging_config(self.hub.log_level, self.hub.log_format, self.service, self.log_handlers)
 
     def shutdown(self) -> None:
         if self.tracer_provider is not None:
@@ -92,18 +90,12 @@ def _metric_readers(names: list[str], sink: JsonLinesFile | None, interval_ms: i
     return readers
 
 
-def configure_telemetry(
-    service: str,
-    settings: HubSettings,
-    otel: TelemetrySettings | None = None,
-    *,
-    configure_logs: bool = True,
-) -> Telemetry:
+def configure_telemetry(service: str, settings: HubSettings, *, configure_logs: bool = True) -> Telemetry:
     """Install providers and logging for this process; call once, from the command's entry point."""
-    otel = otel or TelemetrySettings()
+    otel = settings.telemetry
     name = otel.service_name or service
     sink = JsonLinesFile(settings.telemetry_file) if settings.telemetry_file else None
-    handle = Telemetry(service=name, sink=sink, hub=settings)
+    handle = Telemetry(service=name, hub=settings, sink=sink)
     resource = Resource.create({SERVICE_NAME: name})
     processors = _span_processors(otel.exporters("traces"), sink)
     if processors:

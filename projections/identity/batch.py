@@ -18,7 +18,7 @@ from hub.db.identity_tables import identity_event_links
 from hub.db.upsert import insert_ignore_values
 from projections.identity.lookups import Lookups, drop_snapshot
 from projections.identity.merging import lock_registry
-from projections.identity.registry import MERGED_KIND, Registry
+from projections.identity.registry import SOURCE_IDENTITY_KINDS, Registry
 from projections.identity.rules import check_identifiers, record_key
 
 # Where new records' lookups are fetched for the whole batch (Lookups.snapshot_batch): PostgreSQL, where each
@@ -47,7 +47,7 @@ def resolve_events(
     first_seen = [  # events that take the registry's full path and ask who holds their identifiers
         (key, e["subject"]["identifiers"])
         for e, key in zip(events, keys, strict=True)
-        if key is not None and (key not in known or e.get("kind") == MERGED_KIND)
+        if key is not None and (key not in known or e.get("kind") in SOURCE_IDENTITY_KINDS)
     ]
     if first_seen and conn.dialect.name in SNAPSHOT_DIALECTS:
         lookups.snapshot_batch(known, (key for key, _ in first_seen), _valid_identifiers(first_seen))
@@ -81,7 +81,7 @@ def _resolve(
     links: list[tuple[str, str]] = []
     resolved: list[tuple[str, str]] = []  # links of events that took the registry's full path
     for event, key in zip(events, keys, strict=True):
-        merged = event.get("kind") == MERGED_KIND
+        merged = event.get("kind") in SOURCE_IDENTITY_KINDS  # merges and links take the full path
         if key is not None and not merged:
             child = known.get(key)
             if child is not None:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, and_, or_, select
 
 from connectors.identifiers import NHS_NUMBER_SYSTEM
-from hub.db.identity_tables import identity_event_links, identity_records, identity_reviews
+from hub.db.identity_tables import identity_event_links, identity_merges, identity_records, identity_reviews
 from hub.db.tables import child_identifiers
 from hub.db.upsert import insert_ignore
 from hub.events.model import Identifier, Subject
@@ -26,12 +26,16 @@ from projections.identity import rules
 from projections.identity.blocking import block_keys
 from projections.identity.compare import Demographics
 from projections.identity.lookups import Lookups
-from projections.identity.merging import Actor, Reproject, current_child, lock_registry, merge_children
+from projections.identity.merging import Actor, Reproject, current_child, lock_registry, merge_children, unmerge
 from projections.identity.reproject import Reprojector
 from projections.identity.scoring import Score, Scorer
 
 REGISTRY_ACTOR = Actor(user="onestory-registry", organisation="onestory", source="registry")
 MERGED_KIND = "patient.merged"
+LINKED_KIND = "patient.linked"  # ADT^A24: the subject's record and payload.linked_subject are one patient
+UNLINKED_KIND = "patient.unlinked"  # ADT^A37: that link undone
+SOURCE_IDENTITY_KINDS = frozenset({MERGED_KIND, LINKED_KIND, UNLINKED_KIND})
+"""Kinds whose source asserts something about identity: they always take the registry's full path."""
 
 
 @dataclass
@@ -52,6 +56,14 @@ class _Candidate:
 
 def _demographics(row: Any) -> Demographics:
     return Demographics(row.given_name, row.family_name, row.birth_date, row.sex, row.postcode)
+
+
+def _identifiers_of(conn: Connection, record_key: str) -> list[Identifier]:
+    """A stored source record's identifiers, as the registry keeps them ([system, value] pairs)."""
+    found = conn.execute(
+        select(identity_records.c.identifiers).where(identity_records.c.record_key == record_key)
+    ).scalar()
+    return [{"system": s, "value": v, "validated": True} for s, v in found or ()]
 
 
 def identifier_in(keys: Sequence[rules.Key]) -> ColumnElement[bool]:
@@ -87,11 +99,16 @@ class Registry:
         known-record path relies on the same; asking again cost a round trip per new record.)"""
         org = event["source"]["organisation"]
         resolution = self.resolve(conn, event["subject"], org, now)
-        if event.get("kind") == MERGED_KIND:
+        kind = event.get("kind")
+        if kind in SOURCE_IDENTITY_KINDS:
             payload = event["payload"][1] if isinstance(event.get("payload"), tuple) else {}
-            self.apply_source_merge(
-                conn, resolution.child_id, payload.get("retired_identifiers") or [], org, payload.get("reason"), now
-            )
+            if kind == MERGED_KIND:
+                self.apply_source_merge(
+                    conn, resolution.child_id, payload.get("retired_identifiers") or [], org, payload.get("reason"), now
+                )
+            elif payload.get("linked_subject"):
+                apply = self.apply_source_link if kind == LINKED_KIND else self.apply_source_unlink
+                apply(conn, resolution, payload["linked_subject"], org, payload.get("reason"), now)
         return resolution.child_id, resolution.record_key
 
     def apply_source_merge(
@@ -113,6 +130,46 @@ class Registry:
             merge_children(conn, surviving, retired, actor, reason or "ADT^A40 merge", now, reproject=self.reproject)
             for retired in sorted(set(found))
             if current_child(conn, retired) != current_child(conn, surviving)
+        ]
+
+    def apply_source_link(
+        self, conn: Connection, resolution: Resolution, linked: Subject, org: str, reason: str | None, now: datetime
+    ) -> str | None:
+        """ADT^A24: the source says its two records are one patient. The linked record is resolved like any
+        record (so an event that later comes through it finds it), then its child is merged into the subject's,
+        both records surviving; returns the merge id. Two different valid NHS numbers are not one child
+        whatever the source says: the pair goes to the stewards' review instead."""
+        other = self.resolve(conn, linked, org, now)
+        surviving, retired = current_child(conn, resolution.child_id), current_child(conn, other.child_id)
+        if surviving == retired:
+            return None
+        ours = rules.nhs_number(rules.check_identifiers(_identifiers_of(conn, resolution.record_key)).valid)
+        theirs = rules.nhs_number(rules.check_identifiers(linked["identifiers"]).valid)
+        if ours and theirs and ours != theirs:
+            self._open_review(
+                conn, surviving, retired, resolution.record_key, other.record_key, "source-link", None, now
+            )
+            return None
+        actor = Actor(user=f"adt-a24:{org}", organisation=org, source="adt-a24")
+        return merge_children(conn, surviving, retired, actor, reason or "ADT^A24 link", now, reproject=self.reproject)
+
+    def apply_source_unlink(
+        self, conn: Connection, resolution: Resolution, linked: Subject, org: str, reason: str | None, now: datetime
+    ) -> list[tuple[str, str]]:
+        """ADT^A37: undo the source's own ADT^A24 link between these two records (never a steward's or the
+        registry's merge: the source can only take back what it asserted). Returns (surviving, restored) pairs."""
+        linked_key = rules.record_key(org, linked["identifiers"])
+        keys = {linked_key, resolution.record_key}
+        active = conn.execute(
+            select(identity_merges.c.merge_id, identity_merges.c.record_keys).where(
+                identity_merges.c.status == "active", identity_merges.c.source == "adt-a24"
+            )
+        ).all()
+        actor = Actor(user=f"adt-a37:{org}", organisation=org, source="adt-a24")
+        return [
+            unmerge(conn, row.merge_id, actor, reason or "ADT^A37 unlink", now, reproject=self.reproject)
+            for row in active
+            if keys & set(row.record_keys or ())
         ]
 
     def resolve(self, conn: Connection, subject: Subject, source_org: str, now: datetime) -> Resolution:

@@ -2,6 +2,7 @@
 
 Shared by the HTTP API and the command line so both record the same decision, merge and audit rows in the
 caller's single transaction. Every decision names who made it and why; nothing is decided without a reason.
+Reading the queue is audited by the read layer (hub.read.identity_reviews), like every other read.
 """
 
 from __future__ import annotations
@@ -98,8 +99,9 @@ def _item(conn: Connection, row: Any, with_records: bool) -> dict[str, Any]:
 
 
 def list_reviews(
-    conn: Connection, steward: Steward, now: datetime, status: str = "open", limit: int = 50, with_records: bool = True
+    conn: Connection, status: str = "open", limit: int = 50, with_records: bool = True
 ) -> list[dict[str, Any]]:
+    """The queue as stored; a steward reads it through hub.read.identity_reviews, which audits the read."""
     rows = list(
         conn.execute(
             select(identity_reviews)
@@ -108,17 +110,7 @@ def list_reviews(
             .limit(limit)
         )
     )
-    items = [_item(conn, r, with_records) for r in rows]
-    _audit(
-        conn,
-        steward,
-        "read",
-        None,
-        f"identity-review status={status}",
-        [{"id": i["id"], "level": "full" if with_records else "flag"} for i in items],
-        now,
-    )
-    return items
+    return [_item(conn, r, with_records) for r in rows]
 
 
 def decide(

@@ -21,6 +21,7 @@ from hub.api.main import create_api
 from hub.auth.tokens import has_signing_key
 from hub.cli import main as onestory
 from hub.policy_files import load_policy
+from hub.settings import HubSettings
 from tests.support.hub_process import RunningHub, start_hub
 
 pytestmark = pytest.mark.integration
@@ -54,7 +55,15 @@ def _flatten(routes: list[Any]) -> Iterator[APIRoute]:
 
 def _routes() -> list[APIRoute]:
     """The hub's own route table (the same create_api that `up` serves); nothing here is called in-process."""
-    ctx: Any = ApiContext(engine=None, codec=None, verifier=None, health=None, policy=load_policy(None))  # type: ignore[arg-type]
+    ctx: Any = ApiContext(
+        engine=None,  # type: ignore[arg-type]
+        codec=None,  # type: ignore[arg-type]
+        verifier=None,  # type: ignore[arg-type]
+        health=None,  # type: ignore[arg-type]
+        policy=load_policy(None),
+        settings=HubSettings(),
+        view_alerts=None,  # type: ignore[arg-type]
+    )
     return [r for r in _flatten(create_api(ctx).routes) if "GET" in r.methods]
 
 

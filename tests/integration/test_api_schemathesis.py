@@ -24,7 +24,10 @@ from hub.api.main import create_api
 from hub.auth.tokens import TokenVerifier
 from hub.db.engine import make_engine
 from hub.events.codec import EventCodec
+from hub.outbound.config import OutboundConfig
+from hub.outbound.views import ViewAlerts
 from hub.policy_files import load_policy
+from hub.settings import HubSettings, OutboundSettings
 from tests.support.inprocess_hub import InProcessHub, healthy
 
 pytestmark = pytest.mark.integration
@@ -45,6 +48,8 @@ def _schema() -> Any:
         verifier=TokenVerifier(None, "https://unused.example", "onestory"),
         health=healthy,
         policy=load_policy(None),
+        settings=HubSettings(),
+        view_alerts=ViewAlerts.load(OutboundConfig.load(OutboundSettings())),
     )
     return schemathesis.openapi.from_asgi("/openapi.json", create_api(ctx))
 

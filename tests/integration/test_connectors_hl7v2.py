@@ -14,7 +14,7 @@ from connectors.hl7v2.mllp_client import ack_code, send_message
 from tests.conftest import hl7_samples
 from tests.integration.connectors_helpers import cli, deadletter_rows, engine_for, wait_for
 from tests.support.hub_process import RunningHub
-from tests.unit.connectors.hl7_expectations import ACCEPTED_KINDS, NOT_TAKEN
+from tests.unit.connectors.hl7_expectations import ACCEPTED_KINDS, OUT_OF_SCOPE
 
 pytestmark = pytest.mark.integration
 
@@ -30,15 +30,16 @@ def test_every_sample_is_acknowledged_and_nothing_is_lost(running_hub: RunningHu
         if path.name in ACCEPTED_KINDS:
             assert code in ("AA", "CA"), (path.name, ack)
         else:
-            assert code in ("AE", "CE"), (path.name, ack)
-            assert b"ERR" in ack and b"MSH-9" in ack
-            assert NOT_TAKEN[path.name].encode() in ack
+            location, why = OUT_OF_SCOPE[path.name]
+            assert code in ("AR", "CR"), (path.name, ack)  # out of scope: HL7's reject, with the reason
+            assert b"ERR" in ack and location.encode() in ack
+            assert why.encode() in ack
 
     # A merge is taken like any other event (identity resolution builds on it).
     assert codes.get("uclh-emap_ADT_A40_v2.4_merge.hl7", "CA") in ("AA", "CA")
 
     engine = engine_for(database_url)
-    rejected = [p.name for p in samples if p.name in NOT_TAKEN]
+    rejected = [p.name for p in samples if p.name in OUT_OF_SCOPE]
 
     def all_kept() -> list[object] | None:
         found = deadletter_rows(engine)
@@ -46,8 +47,8 @@ def test_every_sample_is_acknowledged_and_nothing_is_lost(running_hub: RunningHu
 
     rows = wait_for(all_kept, 30, "every rejected message in the dead-letter table")
     assert len(rows) == len(rejected)
-    assert all(r.connector == "hl7v2" and r.phase == "mapping" and "MSH-9" in r.reason for r in rows)
-    assert {r.body for r in rows} == {p.read_bytes() for p in samples if p.name in NOT_TAKEN}
+    assert all(r.connector == "hl7v2" and r.phase == "mapping" and "not taken by this hub" in r.reason for r in rows)
+    assert {r.body for r in rows} == {p.read_bytes() for p in samples if p.name in OUT_OF_SCOPE}
 
     listed = cli("deadletter", "list", "--database", database_url, "--json")
     assert listed.returncode == 0, listed.stderr

@@ -31,6 +31,7 @@ from hub.outbound.feeds import process_batch
 from hub.outbound.fhir_subscription import TOPIC_ENTRY, TOPIC_REFERRAL
 from hub.policy_files import load_policy
 from hub.read.story import read_timeline
+from hub.settings import OutboundSettings
 from projections.child_projector import project_batch
 from projections.sql_sink import Consumed
 from tests.support.events import event
@@ -38,7 +39,7 @@ from tests.support.events import event
 pytestmark = pytest.mark.integration
 TOPIC, TOPICS = "onestory.events.v1", {"onestory.events.v1": "topic-1"}
 CODEC, FEED_CODEC = EventCodec.load(), FeedCodec.load()
-POLICY, RULES, CONFIG = load_policy(), bundled_rules(), OutboundConfig.load()
+POLICY, RULES, CONFIG = load_policy(), bundled_rules(), OutboundConfig.load(OutboundSettings())
 SUBS = [
     ("sub-thrive", "100001", "teacher", TOPIC_ENTRY, {"category": "thrive"}),
     ("sub-ref", "RX4", "camhs-clinician", TOPIC_REFERRAL, {"involved": "true"}),

@@ -28,6 +28,7 @@ from hub.outbound.feeds import process_batch
 from hub.outbound.fhir_subscription import TOPIC_ENTRY
 from hub.policy_files import load_policy
 from hub.read.story import read_timeline
+from hub.settings import OutboundSettings
 from projections.child_projector import project_batch
 from projections.sql_sink import Consumed
 from tests.support.story import SCHOOL, story, withdraw_school
@@ -36,7 +37,7 @@ pytestmark = pytest.mark.integration
 CHILD = str(uuid.UUID(int=9))
 TOPIC = "onestory.events.v1"
 CODEC, FEED_CODEC = EventCodec.load(), FeedCodec.load()
-POLICY, RULES, CONFIG = load_policy(), bundled_rules(), OutboundConfig.load()
+POLICY, RULES, CONFIG = load_policy(), bundled_rules(), OutboundConfig.load(OutboundSettings())
 
 
 def records(events: list[dict[str, Any]], first_offset: int) -> list[Consumed]:

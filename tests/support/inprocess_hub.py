@@ -18,6 +18,8 @@ from hub.bench.read import project_child
 from hub.db.engine import make_engine
 from hub.db.migrate import upgrade
 from hub.events.codec import EventCodec
+from hub.outbound.config import OutboundConfig
+from hub.outbound.views import ViewAlerts
 from hub.policy_files import load_policy
 from hub.settings import HubSettings
 from tests.support.story import GP, story
@@ -45,6 +47,7 @@ class InProcessHub:
         upgrade(self.engine)
         self.child_id = project_child(self.engine, story())
         codec = EventCodec.load()
+        settings = HubSettings(data_dir=root)
         ctx = ApiContext(
             engine=self.engine,
             codec=codec,
@@ -52,7 +55,8 @@ class InProcessHub:
             health=healthy,
             policy=load_policy(None),
             publisher=Publisher(_MemoryProducer(), codec),  # type: ignore[arg-type]
-            settings=HubSettings(data_dir=root),
+            settings=settings,
+            view_alerts=ViewAlerts.load(OutboundConfig.load(settings.outbound)),
         )
         self.app = create_api(ctx)
         key = load_or_create_signing_key(root)

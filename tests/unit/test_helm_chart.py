@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from hub.kafka.topics import ALL_TOPICS
-from hub.settings import HubSettings
+from hub.settings import HubSettings, OutboundSettings
 from hub.telemetry.settings import TelemetrySettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,10 +142,15 @@ def test_every_value_maps_one_to_one_to_a_setting(chart: helm.Chart, values: dic
     docs = render(chart, values)
     rendered = by_kind(docs, "ConfigMap")["onestory-settings"]["data"]
     secret = by_kind(docs, "Secret").get("onestory-secrets", {}).get("stringData", {})
-    hub_fields, otel_fields = set(HubSettings.model_fields), set(TelemetrySettings.model_fields)
+    # The sections are not settings of their own: `outbound` and `otel` set them key by key.
+    hub_fields = set(HubSettings.model_fields) - {"outbound", "telemetry"}
+    outbound_fields, otel_fields = set(OutboundSettings.model_fields), set(TelemetrySettings.model_fields)
     for key, value in merged["settings"].items():
         assert snake(key) in hub_fields, key
         assert rendered[f"ONESTORY_{snake(key).upper()}"] == str(value)
+    for key, value in merged["outbound"].items():
+        assert snake(key) in outbound_fields, key
+        assert rendered[f"ONESTORY_OUTBOUND_{snake(key).upper()}"] == str(value)
     for key in merged["secrets"]:
         if key != "existingSecret":
             assert snake(key) in hub_fields, key
@@ -153,7 +158,10 @@ def test_every_value_maps_one_to_one_to_a_setting(chart: helm.Chart, values: dic
         assert snake(key) in otel_fields, key
     for env in [*rendered, *secret]:
         prefix, _, name = env.partition("_")
-        assert name.lower() in (hub_fields if prefix == "ONESTORY" else otel_fields), env
+        if name.startswith("OUTBOUND_"):
+            assert name.removeprefix("OUTBOUND_").lower() in outbound_fields, env
+        else:
+            assert name.lower() in (hub_fields if prefix == "ONESTORY" else otel_fields), env
 
 
 def test_processors_beyond_the_partition_count_are_refused(chart: helm.Chart) -> None:

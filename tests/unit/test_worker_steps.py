@@ -10,6 +10,7 @@ import pytest
 from hub.commands.worker import step_names
 from hub.kafka.topics import EVENTS, INTAKE
 from hub.outbound.config import OutboundConfig
+from hub.settings import OutboundSettings
 from hub.worker.app import WorkerDeps
 from hub.worker.hot_path import steps_for
 
@@ -21,7 +22,7 @@ def never() -> bool:
 
 
 def chosen(names: tuple[str, ...], outbound: Any = "config") -> list[tuple[str, str]]:
-    config = OutboundConfig.load() if outbound == "config" else outbound
+    config = OutboundConfig.load(OutboundSettings()) if outbound == "config" else outbound
     return [(s.name, s.topic) for s in steps_for(names, DEPS, never, config)]
 
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from hub.api.deps import ClientAddress, Ctx, DataSteward
+from hub.read import identity_reviews
 from projections.identity import review
 from projections.identity.merging import IdentityError
 from projections.identity.reproject import Reprojector
@@ -59,7 +60,7 @@ def review_queue(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     with ctx.engine.begin() as conn:
-        items = review.list_reviews(conn, who, datetime.now(UTC), status=status, limit=limit)
+        items = identity_reviews.review_queue(conn, who, datetime.now(UTC), status=status, limit=limit)
     return {"status": status, "items": items}
 
 

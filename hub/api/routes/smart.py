@@ -21,7 +21,6 @@ from hub.api.deps import ClientAddress, Ctx, Viewer
 from hub.auth import smart
 from hub.auth.tokens import LOCAL_ISSUER, Principal, load_or_create_signing_key
 from hub.read import children
-from hub.settings import HubSettings
 
 router = APIRouter()
 VIEWER_CLIENT = "onestory-viewer"
@@ -29,13 +28,8 @@ SCOPES = ["launch", "openid", "fhirUser", "patient/*.read", "user/*.read", "pati
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-def settings_of(ctx: Ctx) -> HubSettings:
-    """The deployment's settings; a bare ApiContext (unit use) gets the defaults."""
-    return ctx.settings if isinstance(ctx.settings, HubSettings) else HubSettings()
-
-
 def _server(request: Request, ctx: Ctx) -> smart.SmartServer:
-    s = settings_of(ctx)
+    s = ctx.settings
     if s.oidc_issuer:
         raise HTTPException(404, "the external OIDC issuer is the authorization server in this deployment")
     server: smart.SmartServer | None = getattr(request.app.state, "smart_server", None)
@@ -52,7 +46,7 @@ def _root(request: Request) -> str:
 @router.get("/.well-known/smart-configuration")
 @router.get("/fhir/.well-known/smart-configuration")
 def smart_configuration(request: Request, ctx: Ctx) -> JSONResponse:
-    s = settings_of(ctx)
+    s = ctx.settings
     root = _root(request)
     if s.oidc_issuer:
         body: dict[str, Any] = {
@@ -154,7 +148,7 @@ def _redirect_allowed(request: Request, ctx: Ctx, redirect_uri: str) -> bool:
     target = urlsplit(redirect_uri)
     own = urlsplit(_root(request))
     same_origin = (target.scheme, target.netloc) == (own.scheme, own.netloc)
-    return (same_origin and target.path == "/viewer") or redirect_uri in settings_of(ctx).smart_redirect_uris
+    return (same_origin and target.path == "/viewer") or redirect_uri in ctx.settings.smart_redirect_uris
 
 
 @router.get("/smart/authorize")

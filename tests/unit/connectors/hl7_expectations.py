@@ -23,16 +23,16 @@ ACCEPTED_KINDS: dict[str, str] = {
     "uclh-emap_ADT_A11_v2.4.hl7": "entry.entered-in-error",
     "uclh-emap_ADT_A13_v2.4.hl7": "entry.entered-in-error",
     "uclh-emap_ADT_A40_v2.4_merge.hl7": "patient.merged",
+    "hapi_ADT_A24_v2.4_nonstandard_delimiters.hl7": "patient.linked",
+    "hl7-v2tofhir_MDM_T02_v2.5.1_formatting_escapes.hl7": "letter.received",
 }
-# Message types this hub does not take: application error (AE) naming MSH-9.
-NOT_TAKEN: dict[str, str] = {
-    "hapi_ADT_A24_v2.4_nonstandard_delimiters.hl7": "ADT A24",
-    "hl7-v2tofhir_MDM_T02_v2.5.1_formatting_escapes.hl7": "MDM T02",
-    "nwgmsa-alderhey_ORM_O01_v2.3_paediatric.hl7": "ORM O01",
-    "nwgmsa-mft_ORU_R01_v2.5.1_nhs_nh.hl7": "ORU R01",
-    "pipehat_ORU_R01_v2.3_zsegment_escape.hl7": "ORU R01",
-    "pipehat_ORU_R01_v2.5.1.hl7": "ORU R01",
-    "simhospital_ORU_R01_v2.3_nhsnmbr.hl7": "ORU R01",
-    "uclh-emap_ADT_A15_v2.4_zsegment_escape.hl7": "ADT A15",
-    "uclh-emap_ORU_R01_v2.3_winpath_escape.hl7": "ORU R01",
+# Refused as out of scope for the story: AR, ERR at `location`, the reason saying why (mapping.yaml out_of_scope).
+OUT_OF_SCOPE: dict[str, tuple[str, str]] = {
+    "nwgmsa-alderhey_ORM_O01_v2.3_paediatric.hl7": ("OBR-4", "orders (laboratory, genetics, imaging) are not shared"),
+    "nwgmsa-mft_ORU_R01_v2.5.1_nhs_nh.hl7": ("OBX-3", "general results"),
+    "pipehat_ORU_R01_v2.3_zsegment_escape.hl7": ("OBX-3", "general results"),
+    "pipehat_ORU_R01_v2.5.1.hl7": ("OBX-3", "general results"),
+    "simhospital_ORU_R01_v2.3_nhsnmbr.hl7": ("OBX-3", "general results"),
+    "uclh-emap_ADT_A15_v2.4_zsegment_escape.hl7": ("MSH-9", "a pending transfer is a bed-management step"),
+    "uclh-emap_ORU_R01_v2.3_winpath_escape.hl7": ("OBX-3", "general results"),
 }

@@ -13,6 +13,8 @@ from hub.api.context import ApiContext
 from hub.api.main import create_api
 from hub.auth.tokens import TokenVerifier
 from hub.events.codec import EventCodec
+from hub.outbound.config import OutboundConfig
+from hub.outbound.views import ViewAlerts
 from hub.policy_files import load_policy
 from hub.settings import HubSettings
 
@@ -29,6 +31,7 @@ def _client(settings: HubSettings, verifier: TokenVerifier) -> TestClient:
         health=_health,
         policy=load_policy(None),
         settings=settings,
+        view_alerts=ViewAlerts.load(OutboundConfig.load(settings.outbound)),
     )
     return TestClient(create_api(ctx))
 

@@ -11,12 +11,13 @@ import pytest
 from hub.auth.tokens import Principal
 from hub.outbound.config import OutboundConfig
 from hub.outbound.views import ViewAlerts, record_view
+from hub.settings import OutboundSettings
 
 VIEWER = Principal(user="u1", organisation="A81001", role="gp", purpose="direct-care", scopes=())
 
 
 def test_view_alerts_load_the_bundled_configuration_with_view_rules() -> None:
-    alerts = ViewAlerts.load()
+    alerts = ViewAlerts.load(OutboundConfig.load(OutboundSettings()))
     assert any(rule.on == "view" for rule in alerts.config.alerts.rules)
 
 
@@ -24,7 +25,7 @@ def test_record_view_uses_the_alerts_it_is_given(monkeypatch: pytest.MonkeyPatch
     def never(*_args: Any) -> OutboundConfig:
         raise AssertionError("read the configuration although it was passed")
 
-    config = OutboundConfig.load()
+    config = OutboundConfig.load(OutboundSettings())
     monkeypatch.setattr(OutboundConfig, "load", never)
     no_view_rules = replace(config, alerts=replace(config.alerts, rules=()))
     conn: Any = None  # with no view rule, neither the database nor the policy is read

@@ -1,0 +1,1 @@
+"""The "My story" pages for young people and parents (hub.api.routes.my_story serves them)."""
