@@ -17,9 +17,9 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from urllib.parse import parse_qs
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response

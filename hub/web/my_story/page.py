@@ -222,8 +222,8 @@ def _choices(story: MyStory, csrf: str, may_change: bool) -> str:
             options = "".join(
                 f'<div class="nhsuk-radios__item"><input class="nhsuk-radios__input" id="{field_name}-{value}" '
                 f'name="{field_name}" type="radio" value="{value}"{" checked" if now == value else ""}>'
-                f'<label class="nhsuk-label nhsuk-radios__label" for="{field_name}-{value}">{_e(c["answer_" + value])}</label>'
-                "</div>"
+                f'<label class="nhsuk-label nhsuk-radios__label" for="{field_name}-{value}">'
+                f"{_e(c['answer_' + value])}</label></div>"
                 for value in (YES, NO)
             )
             radios.append(
