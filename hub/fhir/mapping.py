@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from fhir.resources.R4B import get_fhir_model_class
 
-from hub.fhir import care, encounters, messages, observations
+from hub.fhir import care, clinical, encounters, messages, observations
 from hub.fhir.meta import Served, category_concept, meta_for, narrative, patient_ref
 from hub.fhir.uk_core import uk_core
 
@@ -38,12 +38,15 @@ class Mapping:
 # Payload record name (timeline detail.type) → how it is served. Unknown records become Observations.
 MAPPINGS: dict[str, Mapping] = {
     "Encounter": Mapping("Encounter", encounters.encounter, category_field="type"),
-    "Appointment": Mapping("Encounter", encounters.appointment, category_field="type"),
+    "Appointment": Mapping(
+        "Appointment", clinical.appointment, subject_field="participant", category_field="serviceCategory"
+    ),
     "VcseSession": Mapping("Encounter", encounters.vcse_session, category_field=None),
     "Referral": Mapping("ServiceRequest", care.referral),
     "SelfReferral": Mapping("ServiceRequest", care.self_referral),
     "Plan": Mapping("CarePlan", care.plan),
-    "Assessment": Mapping("Observation", observations.assessment, category_field=None),
+    "Assessment": Mapping("Observation", clinical.assessment, category_field=None),
+    "Document": Mapping("DocumentReference", clinical.document_reference, category_field="category"),
     "Thrive": Mapping("Observation", observations.thrive),
     "AttendanceSummary": Mapping("Observation", observations.finding),
     "SenStatus": Mapping("Observation", observations.finding),

@@ -17,7 +17,7 @@ from consent_engine import Level, Policy, Viewer
 from hub.db.projection_tables import child_now, episodes
 from hub.disclosure.decide import ChildContext, aware, disclose, levels_for, load_context
 from hub.disclosure.episodes import waiting_days
-from hub.read import children
+from hub.read import children, measures
 
 _RANK = {Level.NONE: 0, Level.FLAG: 1, Level.SUMMARY: 2, Level.FULL: 3}
 
@@ -44,6 +44,7 @@ def read_timeline(conn: Connection, policy: Policy, viewer: Viewer, child_id: st
         story.rows.append(row)
         if decision.level is not Level.NONE:
             story.entries.append(disclose(row, decision))
+    measures.annotate(story.rows, story.entries, {k: v.value for k, v in story.levels.items()})  # outcome trends
     return story
 
 
