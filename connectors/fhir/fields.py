@@ -55,7 +55,8 @@ def display(concept: Any) -> str | None:
     if not isinstance(concept, dict):
         return None
     coding = first(concept.get("coding"))
-    return (coding.get("display") if isinstance(coding, dict) else None) or code(concept)
+    # The sender's own words (CodeableConcept.text, e.g. "Referral to CAMHS for low mood") before a bare code.
+    return (coding.get("display") if isinstance(coding, dict) else None) or concept.get("text") or code(concept)
 
 
 def codes(concepts: Any) -> list[str]:

@@ -61,6 +61,12 @@ def identifiers(
     return found
 
 
+def person_name(seg: Segment, number: int) -> str | None:
+    """An XCN as people read it ("Dr Clare Pain", prefix, given, family), else its id (XCN-1) if no name is sent."""
+    words = [seg.value(number, c) for c in (6, 3, 2)]
+    return " ".join(w for w in words if w) if words[1] or words[2] else seg.value(number, 1)
+
+
 def encounter(message: Hl7Message, status: str | None) -> Read:
     pv1 = message.first("PV1")
     if pv1 is None:
@@ -77,7 +83,7 @@ def encounter(message: Hl7Message, status: str | None) -> Read:
         "encounter_id": pv1.value(19),
         "encounter_class": pv1.value(2),
         "location": pv1.value(3, 1),
-        "clinician": pv1.value(7, 1),
+        "clinician": person_name(pv1, 7),
         "started_at": parse_ts(pv1.value(44), "PV1-44"),
         "ended_at": parse_ts(pv1.value(45), "PV1-45"),
     }
@@ -114,7 +120,7 @@ def appointment(message: Hl7Message, status: str | None) -> Read:
             "status": status or "booked",
             "service": "pre-admission",
             "location": pv1.value(3, 1) if pv1 else None,
-            "clinician": pv1.value(7, 1) if pv1 else None,
+            "clinician": person_name(pv1, 7) if pv1 else None,
             "starts_at": starts,
             "ends_at": None,
             "reason": pv2.value(3, 2) if pv2 else None,
@@ -132,7 +138,7 @@ def appointment(message: Hl7Message, status: str | None) -> Read:
         "status": status or "booked",
         "service": (ais.value(3, 2) or ais.value(3, 1)) if ais else sch.value(7, 2) or sch.value(8, 1),
         "location": ail.value(3, 1) if ail else None,
-        "clinician": aip.value(3, 1) if aip else None,
+        "clinician": person_name(aip, 3) if aip else None,
         "starts_at": starts,
         "ends_at": ends,
         "reason": sch.value(7, 1) or sch.value(6, 1),

@@ -8,6 +8,7 @@ from hub.api import errors
 from hub.api.context import ApiContext
 from hub.api.routes import (
     assets,
+    break_glass,
     fhir,
     health,
     identity,
@@ -46,6 +47,7 @@ def create_api(ctx: ApiContext) -> FastAPI:
     app.include_router(smart_routes.router)
     app.include_router(viewer_routes.router)
     app.include_router(timeline.router)
+    app.include_router(break_glass.router)
     app.include_router(identity.router)
     for intake_router in (intake_fhir, intake_education, intake_social_care, intake_vcse, intake_self_referral):
         app.include_router(intake_router.router)
@@ -54,7 +56,5 @@ def create_api(ctx: ApiContext) -> FastAPI:
     app.include_router(my_story_routes.router)
     app.add_middleware(SyncThreadLimit, threads=SYNC_THREADS)
     # Outermost, so every response gets them; the viewer is the one page an EPR may frame.
-    app.add_middleware(
-        SecurityHeaders, frame_ancestors={"/viewer": smart_routes.settings_of(ctx).viewer_frame_ancestors}
-    )
+    app.add_middleware(SecurityHeaders, frame_ancestors={"/viewer": ctx.settings.viewer_frame_ancestors})
     return app

@@ -176,6 +176,7 @@ RULES: dict[str, Callable[..., list[Alert]]] = {
     "unusual-volume": unusual_volume,
     "no-relationship": no_relationship,
     "access-code-locked": access_code_locked,
+    "break-glass": break_glass,
 }
 
 
@@ -194,4 +195,5 @@ def evaluate(
     if t.no_relationship:
         alerts += no_relationship(items)
     alerts += access_code_locked(items)
+    alerts += break_glass(items)
     return alerts

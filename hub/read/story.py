@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 
 from consent_engine import Level, Policy, Viewer
 from hub.db.projection_tables import child_now, episodes
+from hub.disclosure import break_glass
 from hub.disclosure.decide import ChildContext, aware, disclose, levels_for, load_context
 from hub.disclosure.episodes import waiting_days
 from hub.read import children, measures
@@ -30,9 +31,27 @@ class Story:
     levels: dict[str, Level] = field(default_factory=dict)
     rows: list[dict[str, Any]] = field(default_factory=list)
     context: ChildContext | None = None
+    # The viewer's break-glass declaration in force for this child when the story was read, if any.
+    break_glass: break_glass.Declaration | None = None
 
     def audit_entries(self) -> list[dict[str, str]]:
         return [{"id": e["id"], "level": e["level"]} for e in self.entries]
+
+    def audit_extra(self) -> dict[str, Any]:
+        """What a read's audit record adds under break-glass: the declaration it relied on."""
+        if self.break_glass is None:
+            return {}
+        glass = self.break_glass
+        return {"reason": f"break-glass:{glass.reason}", "detail": {"breakGlass": glass.declaration_id}}
+
+
+def read_story(conn: Connection, policy: Policy, viewer: Viewer, child_id: str, now: datetime) -> Story:
+    """The story as `viewer` may see it now, with their break-glass declaration for this child if one is in force:
+    the consent engine decides with it (at most the policy's break-glass level, consent still applying)."""
+    glass = break_glass.in_force(conn, viewer, child_id, now)
+    story = read_timeline(conn, policy, glass.on(viewer) if glass else viewer, child_id, now)
+    story.break_glass = glass
+    return story
 
 
 def read_timeline(conn: Connection, policy: Policy, viewer: Viewer, child_id: str, now: datetime) -> Story:

@@ -14,18 +14,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlalchemy import Connection
 
 from hub.api.audited import audited, record
 from hub.api.deps import ClientAddress, Ctx, Viewer
 from hub.api.patient_access import PatientQueryRead
 from hub.audit import log as audit
+from hub.audit.relationship import relationship_of
 from hub.auth import smart
-from hub.auth.tokens import Principal
 from hub.disclosure.decide import viewer_of
 from hub.read import children
-from hub.read.story import Story, read_timeline, summary
+from hub.read.glance import page_story
+from hub.read.story import read_story
 from hub.telemetry.spans import read_span
+from hub.web import nhsuk_assets
 
 router = APIRouter(tags=["viewer"])
 # The token's scopes, patient context and purpose allow reading ?patient= (else 403, audited as a denial).
@@ -45,7 +46,7 @@ def _read(name: str) -> str:
 @router.get("/viewer", response_class=HTMLResponse)
 def viewer_page() -> HTMLResponse:
     """Its CSP (frame-ancestors from `viewer_frame_ancestors`) comes from hub.api.security_headers."""
-    return HTMLResponse(_read("index.html"))
+    return HTMLResponse(_read("index.html").replace("<!-- nhsuk-head -->", nhsuk_assets.HEAD))
 
 
 @router.get("/viewer/assets/{asset}")
@@ -73,58 +74,26 @@ def explanation(ctx: Ctx, role: str, purpose: str) -> dict[str, Any]:
     }
 
 
-def _thrive(thrive: dict[str, Any] | None, names: dict[str, str]) -> dict[str, Any] | None:
-    """The grouping and who agreed it; the young person's own words stay with their (full-level) entry."""
-    if not thrive:
-        return None
-    agreed = [names.get(str(who), str(who)) for who in thrive.get("agreed_by") or []]
-    return {"grouping": thrive.get("grouping"), "agreed_by": agreed, "at": thrive.get("at")}
-
-
-def _story_body(conn: Connection, ctx: Ctx, viewer: Principal, story: Story, now: datetime) -> dict[str, Any]:
-    """The page's JSON: the visible entries, the team and episodes, each organisation named, and the explanation."""
-    names = {code: org.name for code, org in ctx.policy.organisations.items()}
-    contacts = {code: org.contact.text for code, org in ctx.policy.organisations.items()}
-    now_summary = summary(conn, story, now)
-    subject = children.latest_subject(conn, ctx.codec, story.child_id) or {}
-    return {
-        "childId": story.child_id,
-        "name": " ".join(p for p in (subject.get("given_name"), subject.get("family_name")) if p),
-        "updating": story.updating,
-        "entries": [
-            e | {"orgName": names.get(e["source"]["organisation"], e["source"]["organisation"])} for e in story.entries
-        ],
-        "team": [
-            m
-            | {
-                "orgName": names.get(m["organisation"], m["organisation"]),
-                "contact": m["contact"] or contacts.get(m["organisation"]),
-            }
-            for m in now_summary["team"]
-        ],
-        "thrive": _thrive(now_summary["thrive"], names),
-        "ending": now_summary["ending"],
-        "episodes": now_summary["episodes"],
-        "explanation": explanation(ctx, viewer.role, viewer.purpose),
-        "viewer": {"organisation": names.get(viewer.organisation, viewer.organisation)},
-    }
-
-
 @router.get("/viewer/story.json")
 def story_json(patient: str, ctx: Ctx, viewer: Viewer, client: ClientAddress, _scopes: Readable) -> JSONResponse:
+    """The page's story (hub.read.glance); 404 alike for an unknown child and one the viewer may see nothing of."""
     child_id = patient.removeprefix("Patient/")
     now = datetime.now(UTC)
+    engine_viewer = viewer_of(viewer)
     with read_span("viewer", viewer.role, viewer.purpose) as span:
         with ctx.engine.connect() as conn:
             story = (
-                read_timeline(conn, ctx.policy, viewer_of(viewer), child_id, now)
+                read_story(conn, ctx.policy, engine_viewer, child_id, now)
                 if children.child_exists(conn, child_id)
                 else None
             )
             body: dict[str, Any] | None = None
             if story is not None and story.entries:
                 span.decisions(story.levels.values())
-                body = _story_body(conn, ctx, viewer, story, now)
+                body = page_story(conn, ctx.codec, ctx.policy, engine_viewer, story, now) | {
+                    "explanation": explanation(ctx, viewer.role, viewer.purpose),
+                    "viewer": {"organisation": ctx.policy.organisations[viewer.organisation].name},
+                }
         access = record(
             viewer,
             client,
@@ -133,6 +102,9 @@ def story_json(patient: str, ctx: Ctx, viewer: Viewer, client: ClientAddress, _s
             child_id=child_id if story is not None else None,
             query="viewer",
             entries=story.audit_entries() if body and story else [],
+            policy_version=ctx.policy.version,
+            legitimate_relationship=relationship_of(story, engine_viewer, now),
+            **(story.audit_extra() if story else {}),
         )
         body = audited(ctx, access, body)
     if body is None:
