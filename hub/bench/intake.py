@@ -10,12 +10,9 @@ before sending the next; several senders run side by side, which is what group c
 from __future__ import annotations
 
 import json
-import os
-import re
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -31,10 +28,9 @@ from connectors.hl7v2.mllp import frame
 from connectors.hl7v2.mllp_client import ack_code, read_acks
 from connectors.identifiers import NHS_NUMBER_SYSTEM
 from hub.auth.tokens import issue_token, load_or_create_signing_key
-from hub.kafka.embedded_broker import free_port
+from hub.bench.up_process import start_up
 from hub.synth.identifiers import test_range_nhs_numbers
 
-READY = re.compile(r"^ready api=(?P<api>\S+) fhir=\S+ mllp=(?P<host>[^:\s]+):(?P<port>\d+)")
 TRUST = "RX1"
 
 
@@ -100,20 +96,8 @@ def _parallel(work: list[Callable[[], int]]) -> tuple[int, float]:
 def _one_mode(journal: str, messages: int, senders: int, say: Callable[[str], None]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"onestory-bench-intake-{journal}-") as tmp:
         data_dir = Path(tmp) / "var"
-        cmd = [sys.executable, "-m", "hub", "up", "--no-demo", "--data-dir", str(data_dir)]
-        cmd += ["--api-port", str(free_port()), "--mllp-port", str(free_port())]
-        env = {**os.environ, "ONESTORY_INTAKE_JOURNAL": journal}
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        up = start_up(data_dir, env={"ONESTORY_INTAKE_JOURNAL": journal})
         try:
-            assert proc.stdout is not None
-            match = None
-            for line in proc.stdout:
-                match = READY.match(line)
-                if match:
-                    break
-            if match is None:
-                raise RuntimeError(f"onestory up (journal {journal}) exited before it was ready")
-            threading.Thread(target=lambda: [None for _ in proc.stdout or []], daemon=True).start()
             key = load_or_create_signing_key(data_dir)
             token = issue_token(
                 key, user="bench", organisation=TRUST, role="system", purpose="direct-care", now=datetime.now(UTC)
@@ -124,24 +108,24 @@ def _one_mode(journal: str, messages: int, senders: int, say: Callable[[str], No
             hl7 = [
                 [adt_a01(f"J{journal[:2]}{s * per + i:07d}", next(numbers)) for i in range(per)] for s in range(senders)
             ]
-            mllp_ok, mllp_s = _parallel([partial(_send_mllp, match["host"], int(match["port"]), b) for b in hl7])
+            mllp_ok, mllp_s = _parallel([partial(_send_mllp, up.mllp_host, up.mllp_port, b) for b in hl7])
             http_n = max(senders, messages // 4)
             hper = http_n // senders
             say(f"journal {journal}: {hper * senders} FHIR Patients over HTTP from {senders} clients")
             bodies = [[fhir_patient(next(numbers)) for _ in range(hper)] for _ in range(senders)]
-            http_ok, http_s = _parallel([partial(_send_http, match["api"], token, b) for b in bodies])
-            health = httpx.get(match["api"] + "/healthz", timeout=10).json()
+            http_ok, http_s = _parallel([partial(_send_http, up.api, token, b) for b in bodies])
+            health = httpx.get(up.api + "/healthz", timeout=10).json()
             return {
                 "mllp": {"sent": per * senders, "accepted": mllp_ok, "seconds": mllp_s, "per_s": mllp_ok / mllp_s},
                 "http": {"sent": hper * senders, "accepted": http_ok, "seconds": http_s, "per_s": http_ok / http_s},
                 "journal": health["components"]["broker"].get("journal"),
             }
         finally:
-            proc.send_signal(signal.SIGINT)
+            up.process.send_signal(signal.SIGINT)
             try:
-                proc.wait(60)
+                up.process.wait(60)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                up.process.kill()
 
 
 def run_intake(messages: int, senders: int, say: Callable[[str], None]) -> dict[str, Any]:

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
-import subprocess
-import sys
-import threading
-import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hub.auth.tokens import issue_token, load_or_create_signing_key
-from hub.kafka.embedded_broker import free_port
+from hub.bench.up_process import READY, UpProcess, start_up
 
-READY = re.compile(
-    r"^ready api=(?P<api>\S+) fhir=\S+ mllp=(?P<mllp_host>[^:\s]+):(?P<mllp_port>\d+) kafka=(?P<kafka>\S+)"
-)
+__all__ = ["READY", "RunningHub", "alive", "descendants", "start_hub"]
 
 
 def descendants(pid: int) -> set[int]:
@@ -51,16 +43,8 @@ def alive(pid: int) -> bool:
         return False
 
 
-@dataclass
-class RunningHub:
-    process: subprocess.Popen[str]
-    data_dir: Path
-    api: str
-    mllp_host: str
-    mllp_port: int
-    kafka: str
-    output: list[str] = field(default_factory=list)
-    stderr: list[str] = field(default_factory=list)
+class RunningHub(UpProcess):
+    """`onestory up` for a test: tokens from its data dir, and a stop that reports what was running."""
 
     def token(
         self,
@@ -85,39 +69,5 @@ class RunningHub:
 def start_hub(
     data_dir: Path, database: str | None = None, extra: list[str] | None = None, timeout: float = 90.0
 ) -> RunningHub:
-    cmd = [
-        sys.executable,
-        "-m",
-        "hub",
-        "up",
-        "--data-dir",
-        str(data_dir),
-        "--api-port",
-        str(free_port()),
-        "--mllp-port",
-        str(free_port()),
-        "--no-demo",
-        *(extra or []),
-    ]
-    if database:
-        cmd += ["--database", database]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
-    lines: list[str] = []
-    errors: list[str] = []
-    threading.Thread(target=lambda: errors.extend(proc.stderr or []), daemon=True).start()
-    deadline = time.monotonic() + timeout
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        lines.append(line.rstrip("\n"))
-        match = READY.match(line)
-        if match:
-            threading.Thread(
-                target=lambda: lines.extend(x.rstrip("\n") for x in proc.stdout or []), daemon=True
-            ).start()
-            return RunningHub(
-                proc, data_dir, match["api"], match["mllp_host"], int(match["mllp_port"]), match["kafka"], lines, errors
-            )
-        if time.monotonic() > deadline:
-            break
-    proc.kill()
-    raise RuntimeError(f"onestory up did not become ready: stdout={lines[-5:]} stderr={''.join(errors)[-2000:]}")
+    up = start_up(data_dir, [*(extra or []), *(["--database", database] if database else [])], timeout=timeout)
+    return RunningHub(**vars(up))
