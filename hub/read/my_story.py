@@ -51,6 +51,7 @@ class Words:
     bases: dict[str, str]
     sections: dict[str, list[str]]
     looked_limit: int
+    talk_to: list[str]
 
 
 @cache
@@ -64,6 +65,7 @@ class TeamMember:
     name: str
     what: str
     contact: str
+    type: str = ""
 
 
 @dataclass
@@ -227,7 +229,8 @@ def _team(policy: Policy, ctx: ChildContext, rows: list[dict[str, Any]]) -> list
         if code not in open_orgs:
             continue
         name, what, contact = _org_words(policy, code)
-        team.append(TeamMember(name, what, contact))
+        known = policy.organisations.get(code)
+        team.append(TeamMember(name, what, contact, known.type if known else ""))
     return team
 
 

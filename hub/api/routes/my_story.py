@@ -266,9 +266,7 @@ def _sign_in(ctx: Any, code: str, born: date | None, client: str | None) -> code
 # ---- changing what is shared --------------------------------------------------------------------------------
 
 
-async def _checked(request: Request, current: tuple[codes.Session, str] | None) -> tuple[codes.Session, Any]:
-    if current is None:
-        raise HTTPException(303, headers={"Location": PATH})
+async def _checked(request: Request, current: tuple[codes.Session, str]) -> tuple[codes.Session, Any]:
     form = await _form(request)
     if not codes.csrf_ok(current[0], str(form.get("csrf", "")) or None):
         raise HTTPException(403, "this form has expired: go back to My story and try again")
@@ -289,15 +287,21 @@ def _plan(ctx: Any, s: codes.Session, form: Any) -> tuple[read.MyStory, list[dic
     return story, read.plan_changes(story.choices, wanted)
 
 
-def _contact(story: read.MyStory) -> str | None:
-    return next((f"{m.name} on {m.contact}" for m in story.team if m.contact), None)
+def _contact(story: read.MyStory, planned: list[dict[str, Any]]) -> str | None:
+    """Someone in the team to talk to about the change: not an organisation the change is about."""
+    about = {t for p in planned for t in p["organisation_types"]}
+    order = read.words().talk_to
+    team = sorted(story.team, key=lambda m: order.index(m.type) if m.type in order else len(order))
+    return next((f"{m.name} on {m.contact}" for m in team if m.contact and m.type not in about), None)
 
 
 @router.post(f"{PATH}/check", response_class=HTMLResponse)
 async def check(request: Request, ctx: Ctx, current: MaybeSession) -> Response:
+    if current is None:
+        return RedirectResponse(PATH, status_code=303)
     s, form = await _checked(request, current)
     story, planned = await asyncio.to_thread(_plan, ctx, s, form)
-    return _html(page.check_page(planned, s.csrf, _contact(story)))
+    return _html(page.check_page(planned, s.csrf, _contact(story, planned)))
 
 
 @router.post(f"{PATH}/choices")
@@ -306,6 +310,8 @@ async def save_choices(
 ) -> Response:
     """The change goes in through the intake like any source's consent: the identity step finds the child, the
     projector records it (and audits the consent change), the consent engine applies it to every read."""
+    if current is None:
+        return RedirectResponse(PATH, status_code=303)
     s, form = await _checked(request, current)
     _, planned = await asyncio.to_thread(_plan, ctx, s, form)
     if not planned:
