@@ -37,7 +37,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {403: "forbidden", 404: "not-found", 405: "not-supported"}
+        codes = {403: "forbidden", 404: "not-found", 405: "not-supported", 406: "not-supported"}
         return problem(request, exc.status_code, codes.get(exc.status_code, "processing"), str(exc.detail))
 
     @app.exception_handler(RequestValidationError)

@@ -13,19 +13,35 @@ def searchset(
     total: int,
     self_params: dict[str, str],
     next_cursor: str | None,
+    included: list[dict[str, Any]] | None = None,
+    carried: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """`resources` are the matches (`total` counts them all, across pages); `included` (from `_include`) are
+    served beside them with search mode `include` and are not counted; `carried` parameters go on the `next`
+    link beside the cursor (which carries the filters)."""
     links = [{"relation": "self", "url": _url(base, path, self_params)}]
     if next_cursor is not None:
-        links.append({"relation": "next", "url": _url(base, path, {"_cursor": next_cursor})})
+        links.append({"relation": "next", "url": _url(base, path, {"_cursor": next_cursor} | (carried or {}))})
     return {
         "resourceType": "Bundle",
         "type": "searchset",
         "total": total,
         "link": links,
         "entry": [
-            {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
-            for r in resources
+            {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": mode}}
+            for mode, group in (("match", resources), ("include", included or []))
+            for r in group
         ],
+    }
+
+
+def count_only(base: str, path: str, total: int, self_params: dict[str, str]) -> dict[str, Any]:
+    """`_summary=count`: the total and nothing else."""
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": total,
+        "link": [{"relation": "self", "url": _url(base, path, self_params | {"_summary": "count"})}],
     }
 
 

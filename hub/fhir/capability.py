@@ -1,47 +1,18 @@
-"""The CapabilityStatement: what this server reads and how it is secured (SMART on FHIR)."""
+"""The CapabilityStatement: what this server reads, how it is searched and how it is secured (SMART on FHIR)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from hub.fhir.mapping import validated
+from hub.fhir.search import SEARCH_TYPES, catalogue
 
-SEARCH_TYPES = (
-    "Encounter",
-    "EpisodeOfCare",
-    "ServiceRequest",
-    "CarePlan",
-    "Condition",
-    "Flag",
-    "Observation",
-    "Communication",
-    "CareTeam",
-)
+__all__ = ["SEARCH_TYPES", "capability_statement"]
 
 
 def capability_statement(base: str, smart_base: str, released: str) -> dict[str, Any]:
-    page_params = [
-        {"name": "_count", "type": "number", "documentation": "page size (default 50, at most 500)"},
-        {"name": "_cursor", "type": "string", "documentation": "opaque cursor from a `next` link"},
-    ]
-    resources: list[dict[str, Any]] = [
-        {
-            "type": "Patient",
-            "interaction": [{"code": "read"}, {"code": "search-type"}],
-            "searchParam": [{"name": "identifier", "type": "token"}],
-            "operation": [
-                {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}
-            ],
-        }
-    ]
-    resources += [
-        {
-            "type": t,
-            "interaction": [{"code": "search-type"}],
-            "searchParam": [{"name": "patient", "type": "reference"}, *page_params],
-        }
-        for t in SEARCH_TYPES
-    ]
+    """Exactly what is served: built from search.yaml, the table the API checks every request against."""
+    resources = catalogue().capability_resources()
     statement = {
         "resourceType": "CapabilityStatement",
         "status": "active",

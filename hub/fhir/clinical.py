@@ -61,8 +61,8 @@ def document_reference(item: Served, detail: dict[str, Any] | None) -> dict[str,
     status = _DOC_STATUS.get(str(detail.get("status") or ""))
     if status:
         out["docStatus"] = status
-    out["author"] = [{"display": str(detail["author"])}] if detail.get("author") else [{"display": item.org_name}]
-    out["custodian"] = {"display": item.org_name}
+    out["author"] = [{"display": str(detail["author"])}] if detail.get("author") else [item.org_ref()]
+    out["custodian"] = item.org_ref()
     out["description"] = title
     content = []
     if detail.get("text"):

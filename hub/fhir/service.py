@@ -23,6 +23,7 @@ from hub.fhir.meta import HUB_SOURCE, Served, meta_for
 from hub.fhir.paging import SortKey, time_key
 from hub.read import children
 from hub.read.fhir_patient import patient_resource
+from hub.read.patient_search import PatientCriteria, matching_children
 from hub.read.story import Story, read_timeline, summary
 
 
@@ -139,3 +140,21 @@ def audit_outcome(conn: Connection, child_id: str, view: ChildView | None) -> tu
     if view is not None:
         return "success", child_id
     return ("denied", child_id) if children.child_exists(conn, child_id) else ("not-found", None)
+
+
+def search_patients(
+    conn: Connection,
+    codec: EventCodec,
+    policy: Policy,
+    viewer: Viewer,
+    criteria: PatientCriteria,
+    in_context: Callable[[str], bool],
+    now: datetime,
+) -> list[tuple[str, dict[str, Any] | None]]:
+    """Every child the criteria match, with their Patient if this viewer may see them (else None): the caller
+    serves the Patients and audits every match, shown or not."""
+    found: list[tuple[str, dict[str, Any] | None]] = []
+    for child_id in matching_children(conn, criteria):
+        view = read_child(conn, codec, policy, viewer, child_id, now) if in_context(child_id) else None
+        found.append((child_id, view.items[0].build() if view is not None else None))
+    return found

@@ -2,8 +2,9 @@
 
 Every read is decided live (hub.fhir.service → consent engine) and audited in the same transaction before the
 response leaves; a viewer who may see nothing of a child gets 404, as if the child did not exist. 401 means no
-valid token; 403 a valid token whose scopes, patient context or purpose do not allow the request (audited as
-a denial).
+valid token; 400 a parameter the endpoint does not support (hub/fhir/search.yaml; ignored instead under
+`Prefer: handling=lenient`); 403 a valid token whose scopes, patient context or purpose do not allow the
+request (audited as a denial); 406 a request for anything but JSON.
 """
 
 from __future__ import annotations
@@ -20,17 +21,27 @@ from hub.api.errors import FHIR_JSON
 from hub.api.patient_access import ClinicalReader, PatientRead, allow
 from hub.api.responses import FastJSONResponse
 from hub.audit import log as audit
+from hub.audit.log import AuditRecord, append_many
 from hub.auth import smart
 from hub.auth.tokens import Principal
 from hub.disclosure.decide import viewer_of
-from hub.fhir import bundles, paging
+from hub.fhir import bundles, formats, paging
 from hub.fhir.capability import SEARCH_TYPES, capability_statement
 from hub.fhir.mapping import ENTRY_TYPES
-from hub.fhir.service import audit_outcome, read_child
-from hub.read import children
+from hub.fhir.search import Search, SearchError, catalogue
+from hub.fhir.service import audit_outcome, read_child, search_patients
+from hub.read.patient_search import CriteriaError, PatientCriteria, masked_query, patient_criteria
 from hub.telemetry.spans import read_span
 
-router = APIRouter(prefix="/fhir")
+
+def json_only(request: Request) -> None:
+    """406 for a request that asks (by `_format` or `Accept`) for anything but JSON; before any other check."""
+    reason = formats.refusal(request.query_params.get("_format"), request.headers.get("accept"))
+    if reason is not None:
+        raise HTTPException(406, reason)
+
+
+router = APIRouter(prefix="/fhir", dependencies=[Depends(json_only)])
 RELEASED = "2026-11-22"
 EVERYTHING_TYPES = frozenset(ENTRY_TYPES | {"Patient", "CareTeam", "EpisodeOfCare"})
 PatientReadable = Annotated[list[smart.Scope], Depends(PatientRead("Patient/{id}", "Patient"))]
@@ -44,63 +55,124 @@ def _fhir(body: dict[str, Any]) -> JSONResponse:
     return FastJSONResponse(body, media_type=FHIR_JSON, headers={"Cache-Control": "no-store"})
 
 
+def lenient(request: Request) -> bool:
+    """`Prefer: handling=lenient`: unknown parameters are ignored instead of refused."""
+    prefer = request.headers.get("prefer", "")
+    return any(p.strip().replace(" ", "").lower() == "handling=lenient" for p in prefer.replace(";", ",").split(","))
+
+
+class Searched:
+    """Dependency: the request's parameters checked against the endpoint's row of search.yaml, else 400."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+
+    def __call__(self, request: Request) -> Search:
+        try:
+            return catalogue().check(self.endpoint, request.query_params.multi_items(), lenient(request))
+        except SearchError as exc:
+            raise HTTPException(400, str(exc)) from exc
+
+
+def documented(endpoint: str, *declared: str) -> dict[str, Any]:
+    """OpenAPI for the endpoint's parameters that its signature does not declare (they are read by Searched)."""
+    params = catalogue().endpoint(endpoint).params
+    schema = {"number": {"type": "integer", "minimum": 1}}
+    extra = [
+        {
+            "name": p.name,
+            "in": "query",
+            "required": False,
+            "schema": schema.get(p.type, {"type": "string"}),
+            "description": p.documentation,
+        }
+        for p in params.values()
+        if p.name not in declared
+    ]
+    includes = catalogue().endpoint(endpoint).includes
+    if includes:
+        extra.append(
+            {"name": "_include", "in": "query", "required": False, "schema": {"type": "string", "enum": list(includes)}}
+        )
+    return {"parameters": extra}
+
+
 @router.get("/metadata")
-def metadata(request: Request) -> JSONResponse:
+def metadata(request: Request, _search: Annotated[Search, Depends(Searched("metadata"))]) -> JSONResponse:
     """No token needed: clients discover the server and its SMART endpoints here."""
     base = _base(request)
     return _fhir(capability_statement(base, str(request.base_url).rstrip("/") + "/smart", RELEASED))
 
 
-def searched_identifier(request: Request) -> tuple[str, str]:
-    """`identifier=system|value`, else 400 (after the token's 401, before its 403)."""
-    identifier = request.query_params.get("identifier")
-    if not identifier or "|" not in identifier:
-        raise HTTPException(400, "search needs identifier=system|value")
-    system, _, value = identifier.partition("|")
-    return system, value
+def patient_search(search: Annotated[Search, Depends(Searched("Patient"))]) -> tuple[Search, PatientCriteria]:
+    """The Patient search's criteria, else 400 (after the token's 401, before its 403)."""
+    try:
+        return search, patient_criteria(search.values)
+    except CriteriaError as exc:
+        raise HTTPException(400, str(exc)) from exc
 
 
-Identifier = Annotated[tuple[str, str], Depends(searched_identifier)]
+PatientSearch = Annotated[tuple[Search, PatientCriteria], Depends(patient_search)]
 
 
-@router.get("/Patient")
+def _also(records: list[AuditRecord]) -> Any:
+    """Follow-up writing further access records in the same transaction as the first."""
+    return (lambda conn, _digest, now: append_many(conn, records, now)) if records else None
+
+
+@router.get("/Patient", openapi_extra=documented("Patient"))
 def search_patient(
-    request: Request, ctx: Ctx, viewer: Viewer, client: ClientAddress, wanted: Identifier, scopes: ClinicalReader
+    request: Request, ctx: Ctx, viewer: Viewer, client: ClientAddress, wanted: PatientSearch, scopes: ClinicalReader
 ) -> JSONResponse:
-    system, value = wanted
+    """Children matching the criteria whom this viewer may see. Every matched child is audited, one record each
+    (outcome `denied` for a child the viewer was not shown), so the IG officer finds the search by child; the
+    answer is the same for a child the viewer may not see as for one who does not exist."""
+    search, criteria = wanted
     now = datetime.now(UTC)
+    any_child = any(s.context != "patient" for s in scopes)
+    query = masked_query(search.values) + ("&_summary=count" if search.summary_count else "")
     with read_span("patient-search", viewer.role, viewer.purpose):
         with ctx.engine.connect() as conn:
-            child_id = children.child_by_identifier(conn, system, value.replace(" ", ""))
-            in_context = child_id is not None and (
-                viewer.patient == child_id or any(s.context != "patient" for s in scopes)
+            found = search_patients(
+                conn,
+                ctx.codec,
+                ctx.policy,
+                viewer_of(viewer),
+                criteria,
+                lambda child_id: any_child or viewer.patient == child_id,
+                now,
             )
-            view = (
-                read_child(conn, ctx.codec, ctx.policy, viewer_of(viewer), child_id, now)
-                if (in_context and child_id is not None)
-                else None
+        records = [
+            record(
+                viewer,
+                client,
+                audit.QUERY,
+                "success" if patient is not None else "denied",
+                child_id=child_id,
+                query=query,
+                entries=[{"id": f"Patient/{child_id}", "level": "full"}]
+                if patient and not search.summary_count
+                else [],
             )
-            resources = [view.items[0].build()] if view is not None else []
-        access = record(
-            viewer,
-            client,
-            audit.QUERY,
-            "success",
-            child_id=child_id if view else None,
-            query=f"Patient?identifier={system}|***",
-            entries=[{"id": f"Patient/{r['id']}", "level": "full"} for r in resources],
-        )
-        resources = audited(ctx, access, resources)
-    body = bundles.searchset(
-        _base(request), "Patient", resources, len(resources), {"identifier": f"{system}|***"}, None
-    )
-    body["link"] = body["link"][1:]  # the self link would repeat the identifier; leave it out
+            for child_id, patient in found
+        ] or [record(viewer, client, audit.QUERY, "success", query=query)]
+        resources = audited(ctx, records[0], [p for _, p in found if p is not None], _also(records[1:]))
+    if search.summary_count:
+        return _fhir(bundles.count_only(_base(request), "Patient", len(resources), {}))
+    body = bundles.searchset(_base(request), "Patient", resources, len(resources), {}, None)
+    body["link"] = body["link"][1:]  # the self link would repeat the criteria; leave it out
     return _fhir(body)
 
 
 @router.get("/Patient/{child_id}")
 def read_patient(
-    request: Request, child_id: str, ctx: Ctx, viewer: Viewer, client: ClientAddress, _scopes: PatientReadable
+    request: Request,
+    child_id: str,
+    ctx: Ctx,
+    viewer: Viewer,
+    client: ClientAddress,
+    _search: Annotated[Search, Depends(Searched("Patient/{id}"))],
+    _scopes: PatientReadable,
 ) -> JSONResponse:
     now = datetime.now(UTC)
     with read_span("patient-read", viewer.role, viewer.purpose):
@@ -141,8 +213,13 @@ def _page(
     count: int | None,
     cursor: str | None,
     self_params: dict[str, str],
+    search: Search,
+    carried: dict[str, str] | None = None,
 ) -> JSONResponse:
-    """One page of a child's resources: the cursor carries the filters of the first page."""
+    """One page of a child's resources: the cursor carries the filters of the first page.
+
+    `_summary=count` answers the total alone; `_include=<Type>:patient` adds the Patient (search mode include)
+    to a page with matches, when the token's scopes cover Patient."""
     search_type = None if path.endswith("$everything") or types is None else types[0]
     scopes = allow(ctx, viewer, client, child_id, what, search_type)  # after the request's own 400s
     try:
@@ -162,6 +239,7 @@ def _page(
         wanted = permitted
     since_at = _since(query.since)
     now = datetime.now(UTC)
+    included: list[dict[str, Any]] = []
     with read_span(what, viewer.role, viewer.purpose) as span:
         with ctx.engine.connect() as conn:
             view = read_child(conn, ctx.codec, ctx.policy, viewer_of(viewer), child_id, now)
@@ -169,8 +247,14 @@ def _page(
                 span.decisions(view.story.levels.values())
                 selected = view.select(wanted, since_at)
                 chunk, more = paging.page([(k.key, k) for k in selected], after, query.count)
+                if search.summary_count:
+                    chunk, more = [], False
                 resources = [k.build() for _, k in chunk]
                 shown = [k.audit for _, k in chunk]
+                patient = view.items[0]
+                if search.include and chunk and (permitted is None or "Patient" in permitted):
+                    included = [patient.build()]
+                    shown.append(patient.audit)
             outcome, audited_child = audit_outcome(conn, child_id, view)
         action = audit.READ if path.endswith("$everything") else audit.QUERY
         access = record(
@@ -179,9 +263,15 @@ def _page(
         view = audited(ctx, access, view)  # returns once committed: before the response
     if view is None:
         raise HTTPException(404, "no such patient")
+    if search.summary_count:
+        return _fhir(bundles.count_only(_base(request), path, len(selected), self_params))
     next_cursor = paging.encode_cursor(query, chunk[-1][0]) if more and chunk else None
-    self_params = self_params | ({"_cursor": cursor} if cursor else {})
-    return _fhir(bundles.searchset(_base(request), path, resources, len(selected), self_params, next_cursor))
+    carried = (carried or {}) | ({"_include": search.include[0]} if search.include else {})
+    self_params = self_params | ({"_cursor": cursor} if cursor else {}) | carried
+    bundle = bundles.searchset(
+        _base(request), path, resources, len(selected), self_params, next_cursor, included, carried
+    )
+    return _fhir(bundle)
 
 
 def _types(value: str | None, allowed: frozenset[str]) -> tuple[str, ...] | None:
@@ -198,15 +288,17 @@ Count = Annotated[int | None, Query(alias="_count", ge=1)]
 Since = Annotated[str | None, Query(alias="_since")]
 TypeParam = Annotated[str | None, Query(alias="_type")]
 Cursor = Annotated[str | None, Query(alias="_cursor")]
+EVERYTHING_DECLARED = ("_count", "_since", "_type", "_cursor")
 
 
-@router.get("/Patient/{child_id}/$everything")
+@router.get("/Patient/{child_id}/$everything", openapi_extra=documented("Patient/$everything", *EVERYTHING_DECLARED))
 def everything(
     request: Request,
     child_id: str,
     ctx: Ctx,
     viewer: Viewer,
     client: ClientAddress,
+    search: Annotated[Search, Depends(Searched("Patient/$everything"))],
     count: Count = None,
     since: Since = None,
     type_: TypeParam = None,
@@ -232,18 +324,21 @@ def everything(
         count,
         cursor,
         params,
+        search,
     )
 
 
 def _search(resource_type: str) -> Any:
+    checked_params = Searched(resource_type)
+
     def search(
         request: Request,
         ctx: Ctx,
         viewer: Viewer,
         client: ClientAddress,
+        checked: Search = Depends(checked_params),  # noqa: B008 - a default: the annotation is a string here
         patient: str | None = None,
         count: Count = None,
-        since: Since = None,
         cursor: Cursor = None,
     ) -> JSONResponse:
         if not patient:
@@ -259,10 +354,12 @@ def _search(resource_type: str) -> Any:
             resource_type,
             f"{resource_type}?patient",
             (resource_type,),
-            since,
+            None,
             count,
             cursor,
             params,
+            checked,
+            {"patient": child_id},  # the next link's cursor carries the filters, not the endpoint's own parameter
         )
 
     search.__name__ = f"search_{resource_type.lower()}"
@@ -271,4 +368,10 @@ def _search(resource_type: str) -> Any:
 
 
 for _type in SEARCH_TYPES:
-    router.add_api_route(f"/{_type}", _search(_type), methods=["GET"], name=f"search_{_type}")
+    router.add_api_route(
+        f"/{_type}",
+        _search(_type),
+        methods=["GET"],
+        name=f"search_{_type}",
+        openapi_extra=documented(_type, "patient", "_count", "_cursor"),
+    )
