@@ -8,7 +8,10 @@ access log with the children it matched and the term masked; other roles are ref
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +24,7 @@ from tests.support.inprocess_hub import InProcessHub
 from tests.support.story import SCHOOL, story
 
 OTHER_NHS = "9434765803"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "ig.md"
 
 
 def _renamed(events: list[dict[str, Any]], nhs: str, family: str) -> list[dict[str, Any]]:
@@ -130,3 +134,15 @@ def test_other_roles_are_refused_a_name_search_and_the_refusal_is_logged(hub: In
     last = _records(hub, user_id=f"u-{role}")[-1]
     assert (last["action"], last["outcome"], last["query"]) == ("deny", "denied", "ig:/ig/api/audit")
     assert "okafor" not in str(last).lower()
+
+
+def test_the_documented_answer_has_the_shape_of_the_real_one(hub: InProcessHub) -> None:
+    """docs/ig.md shows a search answer; its fields are the API's (ids shortened there)."""
+    (example,) = re.findall(r"```json\n(.*?)```", DOCS.read_text(encoding="utf-8"), flags=re.S)
+    documented = json.loads(example)
+    client = TestClient(hub.app, base_url="http://testserver")
+    real = client.get("/ig/api/audit", params={"nhs": "943 476 5870"}, headers=_bearer(hub.ig)).json()
+    assert set(documented) == set(real)
+    (label,) = documented["children"].values()
+    assert set(label) == set(real["children"][hub.child_id])
+    assert set(documented["items"][0]) - {"..."} <= set(real["items"][0])
