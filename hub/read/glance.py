@@ -77,6 +77,10 @@ def _banner(
         "gp": gp,
         "school": school,
         "relationship": _relationship(story, viewer, names),
+        "related": any(
+            m["organisation"] == viewer.organisation and m["until"] is None
+            for m in (story.context.team if story.context else ())
+        ),
     }
 
 
@@ -99,13 +103,15 @@ def page_story(
     """The page's JSON: banner, status bar, entries with labelled detail, team, THRIVE, ending, episodes."""
     p = bundled()
     names = {code: org.name for code, org in policy.organisations.items()}
+    types = {code: org.type for code, org in policy.organisations.items()}
     contacts = {code: org.contact.text for code, org in policy.organisations.items()}
     now_summary = summary(conn, story, now)
     team = [
         m
         | {
             "orgName": names.get(m["organisation"], m["organisation"]),
-            "agency": p.agency(m["organisationType"]),
+            "organisationType": types.get(m["organisation"], m["organisationType"]),  # the directory's word
+            "agency": p.agency(types.get(m["organisation"], m["organisationType"])),
             "contact": m["contact"] or contacts.get(m["organisation"]),
             "until": m["until"],
         }
