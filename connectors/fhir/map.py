@@ -15,6 +15,7 @@ from typing import Any
 from connectors.batch import Batch, Issue
 from connectors.canonical import EventSpec, Source, basis, build_event
 from connectors.errors import ConnectorError, MappingError
+from connectors.fhir import clinical
 from connectors.fhir import consent as c
 from connectors.fhir import fields as f
 from connectors.fhir.parse import entries
@@ -311,7 +312,15 @@ def _competence(r: dict[str, Any], refs: f.References) -> Mapped:
 def _observation(r: dict[str, Any], refs: f.References) -> Mapped:
     if c.is_competence(r):
         return _competence(r, refs)
+    measure = clinical.measure_of(r)
+    if measure is not None:
+        return clinical.scored(r, measure, "observation")
     return _thrive(r) if _is_thrive(r) else _assessment(r, "observation")
+
+
+def _questionnaire(r: dict[str, Any]) -> Mapped:
+    measure = clinical.measure_of(r)
+    return clinical.scored(r, measure, "questionnaire") if measure else _assessment(r, "questionnaire")
 
 
 class _Skip(Exception):
@@ -326,7 +335,8 @@ _MAPPERS: dict[str, Callable[[dict[str, Any], str, f.References], list[Mapped]]]
     "ServiceRequest": lambda r, o, refs: [_service_request(r)],
     "Condition": lambda r, o, refs: [_assessment(r, "diagnosis")],
     "Observation": lambda r, o, refs: [_observation(r, refs)],
-    "QuestionnaireResponse": lambda r, o, refs: [_assessment(r, "questionnaire")],
+    "QuestionnaireResponse": lambda r, o, refs: [_questionnaire(r)],
+    "DocumentReference": lambda r, o, refs: [clinical.document(r)],
     "Flag": lambda r, o, refs: [_flag(r)],
     "Communication": lambda r, o, refs: [_communication(r)],
     "Consent": _consent,
@@ -337,7 +347,7 @@ TAKEN = tuple(_MAPPERS)
 def map_request(body: bytes, organisation: str, received_at: datetime, system: str = "fhir") -> Batch:
     """All resources of the request, mapped; raises ParseError for invalid R4 (the caller answers 400)."""
     rtype, found = entries(body)
-    if rtype != "Bundle" and rtype not in _MAPPERS:
+    if rtype != "Bundle" and rtype not in _MAPPERS and rtype not in clinical.OUT_OF_SCOPE_TYPES:
         raise MappingError(
             f"resourceType {rtype} is not taken (send one of {', '.join(TAKEN)}, or a Bundle)", f"{rtype}.resourceType"
         )
@@ -345,9 +355,14 @@ def map_request(body: bytes, organisation: str, received_at: datetime, system: s
     source = Source("fhir", system, organisation, None)
     direct_care = basis("lawful_basis", "direct-care")
     batch = Batch()
+    results = clinical.report_results((e.resource, e.full_url) for e in found)
     for index, entry in enumerate(found):
         r = entry.resource
         mapper = _MAPPERS.get(r["resourceType"])
+        general = clinical.general_result(r, entry.path, entry.full_url, results)
+        if general is not None:
+            batch.issues.append(Issue(general.location or entry.path, general.reason, "error", general.phase))
+            continue
         if mapper is None:
             batch.issues.append(Issue(entry.path, f"{r['resourceType']} is not taken; noted only", "information"))
             continue
@@ -369,8 +384,12 @@ def map_request(body: bytes, organisation: str, received_at: datetime, system: s
         coded = [] if r["resourceType"] in ("Consent", "Patient") else [x for k in CODED for x in c.codings(r.get(k))]
         classified = classify(coded, f.security_labels(r))
         for part, (kind, category, ptype, payload, summary, occurred, corr) in enumerate(mapped):
-            if category not in ("consent", "thrive") and classified.category:
+            measure = payload.get("measure") if ptype == "Assessment" else None
+            kept = ("consent", "thrive", "assessment") if measure else ("consent", "thrive")
+            sealed = measure and classified.category not in (None, "mental-health")  # a measure stays an assessment
+            if classified.category and (category not in kept or sealed):
                 category = classified.category
+            labels = sorted({*classified.labels, *clinical.measure_labels(measure)})
             spec = EventSpec(
                 kind=kind,
                 category=category,
@@ -383,7 +402,7 @@ def map_request(body: bytes, organisation: str, received_at: datetime, system: s
                 payload=payload,
                 sharing_basis=sharing or basis("consent", payload["consent_id"]),
                 correlation_ids=corr,
-                sensitivity_labels=list(classified.labels),
+                sensitivity_labels=labels,
             )
             batch.events.append(build_event(source, spec, json.dumps(r, sort_keys=True), index))
     if batch.errors:
