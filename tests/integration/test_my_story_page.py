@@ -216,6 +216,10 @@ def test_young_person_sees_who_looked_and_stops_school_sharing(running_hub: Runn
     assert grade(seen) <= 7
     _accessible(parent)
     _shot(parent, "parent")
+    parent.click(".my-story-sign-out button")
+    parent.wait_for_selector("text=You have signed out")
+    parent.goto(f"{hub.api}/my-story")
+    assert parent.locator("#code").count() == 1  # the session has ended: sign in again
     parent_context.close()
 
 

@@ -48,7 +48,7 @@ def _page(title: str, body: str, signed_in_csrf: str | None = None) -> str:
     sign_out = (
         f'<form method="post" action="/my-story/sign-out" class="my-story-sign-out">'
         f'<input type="hidden" name="csrf" value="{_e(signed_in_csrf)}">'
-        f'<button class="nhsuk-button nhsuk-button--secondary nhsuk-button--small" type="submit">'
+        f'<button class="nhsuk-button nhsuk-button--secondary" type="submit">'
         f"{_e(w()['story']['sign_out'])}</button></form>"
         if signed_in_csrf
         else ""
@@ -69,7 +69,6 @@ def _page(title: str, body: str, signed_in_csrf: str | None = None) -> str:
     <div class="nhsuk-header__service">
       <a class="nhsuk-header__service-name" href="/my-story">{_e(w()["service"])}</a>
     </div>
-    {sign_out}
   </div>
 </header>
 <div class="nhsuk-width-container">
@@ -77,6 +76,7 @@ def _page(title: str, body: str, signed_in_csrf: str | None = None) -> str:
 <h1 class="nhsuk-heading-l">{_e(title)}</h1>
 <div class="nhsuk-inset-text"><p>{_e(w()["help_now"])}</p></div>
 {body}
+{sign_out}
 </main>
 </div>
 </body>
