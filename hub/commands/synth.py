@@ -105,7 +105,7 @@ def _mllp_address(value: str | None) -> tuple[str, int] | None:
     show_default=True,
     help="The folder `onestory synth --out` wrote (its sources/ is sent).",
 )
-@click.option("--to", "api", help="The hub's API base URL, e.g. http://127.0.0.1:8000 (FHIR, CSV and JSON intake).")
+@click.option("--to", "api", help="The hub's API base URL, e.g. http://127.0.0.1:8080 (FHIR, CSV and JSON intake).")
 @click.option("--mllp", help="The hub's MLLP listener as host:port (HL7 v2).")
 @click.option(
     "--data-dir",
