@@ -10,6 +10,7 @@ real broker.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -115,6 +116,8 @@ def test_each_role_gets_exactly_what_the_policy_allows(hub: InProcessHub, role: 
     resources, totals = _everything(client, hub.child_id, bearer)
     for r in resources:
         get_fhir_model_class(r["resourceType"]).model_validate(r)
+        assert r["meta"]["profile"][0].startswith("https://fhir.hl7.org.uk/StructureDefinition/UKCore-"), r["id"]
+        assert "NamingSystem/organisation-code" not in json.dumps(r)  # organisations by ODS, URN, LA code
     got = {KINDS[r["id"]]: (r["meta"]["tag"][0]["code"], r["resourceType"]) for r in resources if r["id"] in KINDS}
     assert got == EXPECTED[role]
     assert totals == {len(resources)}  # hidden entries change no total on any page

@@ -9,8 +9,10 @@ exactly what is accepted. Every returned resource is validated with the fhir.res
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -318,3 +320,19 @@ def test_the_capability_statement_lists_exactly_what_is_accepted(client: TestCli
             )
     searched = {p.removeprefix("/fhir/") for p in routes if p.startswith("/fhir/") and p.count("/") == 2}
     assert searched - {"metadata", ".well-known"} <= set(served)
+
+
+def test_the_docs_search_examples_run(client: TestClient, hub: InProcessHub) -> None:
+    """docs/fhir.md's curl lines under "Searching", sent as written (the child's id filled in)."""
+    text = (Path(__file__).parents[2] / "docs" / "fhir.md").read_text(encoding="utf-8")
+    section = text.split("## Searching", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("curl ")]
+    assert len(lines) >= 4
+    for line in lines:
+        url = re.findall(r"'(http://127\.0\.0\.1:8080[^']+)'", line)[0].replace("<id>", hub.child_id)
+        headers = dict(h.split(": ", 1) for h in re.findall(r"-H '([^']+)'", line))
+        reply = client.get(
+            url.removeprefix("http://127.0.0.1:8080"), headers={"Authorization": f"Bearer {hub.gp}"} | headers
+        )
+        bundle = valid_bundle(reply)
+        assert bundle["total"] >= 1, line
