@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from connectors.identifiers import NHS_NUMBER_SYSTEM, is_valid_nhs_number, normalise_nhs_number
 from hub.db.identity_tables import identity_records
-from hub.db.tables import child_identifiers
+from hub.db.tables import child_identifiers, event_store
 from hub.events.codec import EventCodec
-from hub.read.children import latest_subject
 from projections.identity.names import name_tokens
 
 MAX_NAME_MATCHES = 50  # more than a page of children: the officer is asked to add a date of birth or a given name
@@ -97,6 +96,7 @@ def labels(conn: Connection, codec: EventCodec, child_ids: Iterable[str]) -> dic
     ids = sorted({c for c in child_ids if c})
     nhs: dict[str, str] = {}
     registry: dict[str, tuple[str, str, date | None]] = {}  # the newest record's (given, family, birth date)
+    subjects: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         for row in conn.execute(
@@ -117,17 +117,39 @@ def labels(conn: Connection, codec: EventCodec, child_ids: Iterable[str]) -> dic
         )
         for rec in records:
             registry.setdefault(rec.child_id, (rec.given_name, rec.family_name, rec.birth_date))
+        subjects.update(_latest_subjects(conn, codec, chunk))
     out = {}
     for child_id in ids:
         if child_id not in registry and child_id not in nhs:
             continue
-        subject = latest_subject(conn, codec, child_id) or {}
+        subject = subjects.get(child_id, {})
         given, family, registered_birth = registry.get(child_id, ("", "", None))
         name = _name(subject.get("given_name"), subject.get("family_name")) or _name(given, family, title=True)
         born = subject.get("birth_date") or registered_birth
         number = nhs.get(child_id)
         out[child_id] = ChildLabel(child_id, name, nhs_number_3_3_4(number) if number else None, born)
     return out
+
+
+def _latest_subjects(conn: Connection, codec: EventCodec, child_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Each child's demographics as their most recently recorded event gave them (as hub.read.children's
+    `latest_subject`, for many children in one query)."""
+    newest = (
+        select(
+            event_store.c.child_id,
+            event_store.c.body,
+            func.row_number()
+            .over(
+                partition_by=event_store.c.child_id,
+                order_by=(event_store.c.recorded_at.desc(), event_store.c.seq.desc()),
+            )
+            .label("n"),
+        )
+        .where(event_store.c.child_id.in_(child_ids))
+        .subquery()
+    )
+    rows = conn.execute(select(newest.c.child_id, newest.c.body).where(newest.c.n == 1))
+    return {row.child_id: codec.decode(row.body)["subject"] for row in rows}
 
 
 def _name(given: str | None, family: str | None, title: bool = False) -> str | None:
