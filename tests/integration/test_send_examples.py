@@ -181,12 +181,6 @@ def test_errors_name_what_is_wrong_before_anything_is_sent(tmp_path: Path) -> No
     assert "Dear" not in refused.stderr  # the file's content is never echoed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known hub bug: a re-sent consent or competence record (same event id) leaves its consent_pending marker "
-    "behind (projections/child_projector.py folds deduplicated events only), so the child's reads stay 'updating' "
-    "and fail closed",
-)
 def test_resending_a_consent_leaves_the_story_readable(hub: RunningHub) -> None:
     """Runs after the examples were sent: sending the school's consent again must change nothing."""
     result = send(hub, "csv", "docs/examples/school/100001_consents.csv")
