@@ -376,6 +376,11 @@ def project_batch(
         for rec in fresh:
             if rec.event["event_id"] not in known:
                 new.setdefault(rec.event["event_id"], rec)
+        # A resent consent or competence record (same event id) was applied when first seen; the marker the
+        # identity step put on the child for the resend must go too, or its story would stay "updating".
+        resent = [r.event["event_id"] for r in fresh if r.event["event_id"] in known]
+        if resent:
+            conn.execute(delete(consent_pending).where(consent_pending.c.event_id.in_(resent)))
         if new:
             insert_all(
                 conn,
