@@ -220,12 +220,12 @@ def _sharing(policy: Policy, ctx: ChildContext, rows: list[dict[str, Any]], now:
     return out
 
 
-def _team(policy: Policy, ctx: ChildContext, rows: list[dict[str, Any]]) -> list[TeamMember]:
+def _team(policy: Policy, ctx: ChildContext, rows: list[dict[str, Any]], now: datetime) -> list[TeamMember]:
     """Organisations in the team, except those whose every entry is sealed (a sexual-health clinic's
     involvement is itself private)."""
     open_orgs = {r["source_org"] for r in rows if not _sealed(policy, r)}
     team = []
-    for code in sorted({m["organisation"] for m in ctx.team if m["until"] is None or m["until"] > datetime.now(UTC)}):
+    for code in sorted({m["organisation"] for m in ctx.team if m["until"] is None or m["until"] > now}):
         if code not in open_orgs:
             continue
         name, what, contact = _org_words(policy, code)
@@ -289,7 +289,7 @@ def read_my_story(conn: Connection, policy: Policy, child_id: str, holder: str, 
         ctx.updating,
     )
     if "team" in sections:
-        story.team = _team(policy, ctx, rows)
+        story.team = _team(policy, ctx, rows, now)
     if "sharing" in sections:
         story.sharing = _sharing(policy, ctx, rows, now)
     if "choices" in sections:
@@ -302,7 +302,7 @@ def read_my_story(conn: Connection, policy: Policy, child_id: str, holder: str, 
 
 
 def given_name(conn: Connection, child_id: str) -> str | None:
-    """The first name a source recorded (the page greets the young person by it); never shown to anyone else."""
+    """The first name a source recorded: the page greets the young person by it, and names them to their parent."""
     name = conn.execute(
         select(identity_records.c.given_name)
         .where(identity_records.c.child_id == child_id, identity_records.c.given_name != "")

@@ -196,7 +196,7 @@ async def _form(request: Request) -> dict[str, str]:
 def _birth_date(form: Any) -> date | None:
     try:
         return date(int(str(form.get("year", ""))), int(str(form.get("month", ""))), int(str(form.get("day", ""))))
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 
