@@ -182,6 +182,15 @@ def test_an_ig_officer_finds_a_teachers_read_and_opens_the_report(site: Site, br
     _search(page, **{"NHS number": "9434765870", "Action": "break-glass", "Outcome": "denied"})
     expect(rows).to_have_count(0)
     expect(page.get_by_role("status")).to_have_text("No access records match.")
+    _search(page, **{"NHS number": "9434765870", "Organisation code": SCHOOL, "Purpose": "direct-care"})
+    expect(rows).to_have_count(1)
+    today = datetime.now(UTC).date()
+    _search(page, **{"NHS number": "9434765870", "Role": "teacher", "From (date)": str(today - timedelta(days=1))})
+    expect(rows).to_have_count(1)
+    _search(page, **{"NHS number": "9434765870", "From (date)": str(today + timedelta(days=2))})
+    expect(rows).to_have_count(0)
+    _search(page, **{"NHS number": "9434765870", "To (date, included)": "2020-01-31"})
+    expect(rows).to_have_count(0)
 
     # by name
     _search(page, Name="okafor", User="u-teacher")
