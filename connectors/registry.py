@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 
 from connectors.batch import Batch
 from connectors.education import map as education
@@ -24,8 +24,6 @@ from connectors.social_care import map as social_care
 from connectors.social_care import ssda903
 from connectors.vcse import map as vcse
 from consent_engine.directory import Directory
-from hub.directory_file import load_directory
-from hub.settings import HubSettings
 
 ATOMIC = frozenset({"hl7v2", "fhir", "self_referral", "my_story"})
 
@@ -52,15 +50,9 @@ def _hl7_mapping() -> Hl7Mapping:
     return Hl7Mapping.bundled()
 
 
-@cache
-def _directory() -> Directory:
-    """The operator's directory (ONESTORY_DIRECTORY_FILE, as the hub that took the message), read once."""
-    return load_directory(HubSettings().directory_file)
-
-
-def _hl7(body: bytes, content_type: str, now: datetime) -> Batch:
+def _hl7(directory: Directory, body: bytes, content_type: str, now: datetime) -> Batch:
     message = parse(body)
-    org = sender(message.header, _directory())
+    org = sender(message.header, directory)
     return Batch(events=map_message(message, _hl7_mapping(), now, organisation=org.code, organisation_type=org.type))
 
 
@@ -94,8 +86,9 @@ def _my_story(body: bytes, content_type: str, now: datetime) -> Batch:
     return map_choices(body, now)
 
 
-CONNECTORS: dict[str, Callable[[bytes, str, datetime], Batch]] = {
-    "hl7v2": _hl7,
+Intake = Callable[[bytes, str, datetime], Batch]
+# The connectors whose input needs nothing but the bytes and their content type.
+CONNECTORS: dict[str, Intake] = {
     "fhir": _fhir,
     "education": _education,
     "social_care": _social_care,
@@ -103,3 +96,8 @@ CONNECTORS: dict[str, Callable[[bytes, str, datetime], Batch]] = {
     "self_referral": _self_referral,
     "my_story": _my_story,
 }
+
+
+def replayers(directory: Directory) -> dict[str, Intake]:
+    """Every connector's intake; HL7 v2 types MSH-4 through `directory`, the operator's (as the hub that took it)."""
+    return CONNECTORS | {"hl7v2": partial(_hl7, directory)}

@@ -1,7 +1,9 @@
-"""Configuration of a OneStory deployable, built once in ``main()`` and passed down.
+"""Configuration of a OneStory deployable: one `HubSettings`, built once in its ``main()`` and passed down.
 
-Every field maps 1:1 to an ``ONESTORY_*`` environment variable and to a helm value; nothing reads the
-environment or connects at import time.
+Every field maps 1:1 to an ``ONESTORY_*`` environment variable and to a helm value; its two sections keep the
+prefixes operators already use: `outbound` (``ONESTORY_OUTBOUND_*``, feed delivery) and `telemetry` (the
+standard ``OTEL_*``). Nothing reads the environment or connects at import time, and nothing below a command's
+entry point builds settings of its own.
 """
 
 from __future__ import annotations
@@ -12,9 +14,30 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hub.telemetry.settings import TelemetrySettings
+
+
+class OutboundSettings(BaseSettings):
+    """Feed delivery (hub.outbound): who subscribes and the alert policy are YAML; timing is tunable."""
+
+    model_config = SettingsConfigDict(env_prefix="ONESTORY_OUTBOUND_", extra="ignore")
+
+    subscribers_file: Path | None = Field(None, description="feed subscribers YAML; None = the bundled one")
+    alerts_file: Path | None = Field(None, description="alert policy YAML; None = the bundled one")
+    retry_base_seconds: float = Field(2.0, description="first retry delay of a failed rest-hook delivery")
+    retry_max_seconds: float = Field(600.0, description="longest delay between two delivery attempts")
+    max_attempts: int = Field(8, description="attempts before a delivery goes to the dead-letter store")
+    concurrency: int = Field(4, description="rest-hook deliveries in flight at once, per worker")
+    request_timeout: float = Field(10.0, description="seconds to wait for a rest-hook endpoint")
+    poll_seconds: float = Field(0.25, description="how often the outbox and the delivery queue are polled")
+
 
 class HubSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ONESTORY_", extra="ignore")
+
+    # The sections with prefixes of their own, read from the environment when the deployable's settings are built.
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
     data_dir: Path = Field(Path("var"), description="Keys, the SQLite database and local state live here.")
     api_host: str = "127.0.0.1"
