@@ -107,8 +107,15 @@ def _latin1(text: str) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
-def disclosure_pdf(child_id: str, items: list[dict[str, Any]], generated_at: datetime, generated_by: str) -> bytes:
-    """A landscape A4 table; core fonts only (latin-1), so anything else is shown as '?'."""
+def disclosure_pdf(
+    child_id: str,
+    items: list[dict[str, Any]],
+    generated_at: datetime,
+    generated_by: str,
+    child: str | None = None,
+) -> bytes:
+    """A landscape A4 table; core fonts only (latin-1), so anything else is shown as '?'. `child` names the
+    child under the title (e.g. "Amara Okafor, NHS number 943 476 5870") when the caller knows it."""
     pdf = FPDF(orientation="L", unit="mm", format="A4")
     pdf.set_title(f"Disclosure report {child_id}")
     pdf.set_author("OneStory hub")
@@ -116,6 +123,9 @@ def disclosure_pdf(child_id: str, items: list[dict[str, Any]], generated_at: dat
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 14)
     pdf.cell(0, 8, _latin1(f"Disclosure report for child {child_id}"), new_x="LMARGIN", new_y="NEXT")
+    if child:
+        pdf.set_font("Helvetica", "B", 11)
+        pdf.cell(0, 7, _latin1(child), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 9)
     pdf.cell(
         0,

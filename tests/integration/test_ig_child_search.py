@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -146,3 +147,27 @@ def test_the_documented_answer_has_the_shape_of_the_real_one(hub: InProcessHub) 
     (label,) = documented["children"].values()
     assert set(label) == set(real["children"][hub.child_id])
     assert set(documented["items"][0]) - {"..."} <= set(real["items"][0])
+
+
+def _pdf_text(pdf: bytes) -> str:
+    """The page content streams of an fpdf2 document, inflated (enough to find a line of text in it)."""
+    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, flags=re.S)
+    out = []
+    for raw in streams:
+        try:
+            out.append(zlib.decompress(raw).decode("latin-1"))
+        except zlib.error:
+            out.append(raw.decode("latin-1"))
+    return "\n".join(out)
+
+
+def test_the_disclosure_report_names_the_child(hub: InProcessHub) -> None:
+    client = TestClient(hub.app, base_url="http://testserver")
+    ig = _bearer(hub.ig)
+    report = client.get(f"/ig/api/children/{hub.child_id}/disclosures.json", headers=ig).json()
+    assert report["child"]["name"] == "Amara Okafor" and report["child"]["nhsNumber"] == "943 476 5870"
+    pdf = client.get(f"/ig/api/children/{hub.child_id}/disclosures.pdf", headers=ig)
+    assert pdf.content.startswith(b"%PDF")
+    assert "Amara Okafor, NHS number 943 476 5870" in _pdf_text(pdf.content)
+    last = _records(hub, user_id="u-ig")[-1]
+    assert last["query"] == "disclosure-report.pdf" and last["detail"] == {"childrenNamed": [hub.child_id]}

@@ -260,7 +260,7 @@ def disclosure_report(child_id: str, fmt: str, ctx: Ctx, officer: IgOfficer, cli
     named: dict[str, dict[str, Any]] = {}
     with ctx.engine.connect() as conn:
         items = list(audit_search.iterate(conn, audit_search.AuditQuery(child_id=child_id)))
-        if fmt == "json":
+        if fmt != "csv":  # the CSV is rows only
             named = _labels(ctx, conn, [child_id])
     report: Response
     if fmt == "json":
@@ -268,7 +268,11 @@ def disclosure_report(child_id: str, fmt: str, ctx: Ctx, officer: IgOfficer, cli
     elif fmt == "csv":
         report = _download(exports.disclosure_csv(items), "text/csv; charset=utf-8", f"disclosures-{child_id}.csv")
     else:
-        pdf = exports.disclosure_pdf(child_id, items, now, officer.user)
+        label = named.get(child_id) or {}
+        who = ", ".join(
+            p for p in (label.get("name"), label.get("nhsNumber") and f"NHS number {label['nhsNumber']}") if p
+        )
+        pdf = exports.disclosure_pdf(child_id, items, now, officer.user, child=who or None)
         report = _download(pdf, "application/pdf", f"disclosures-{child_id}.pdf")
     return _answer(ctx, officer, client, f"disclosure-report.{fmt}", [child_id], named, report)
 
