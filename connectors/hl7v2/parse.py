@@ -2,20 +2,20 @@
 
 hl7apy does the structural parse (segment names, versions, delimiters from MSH-1/2); this module adds the
 real-world tolerance senders need (BOM, LF or CRLF separators, trailing spaces) and a small read-only view so
-mapping code never handles raw delimiters or escapes.
+mapping code never handles raw delimiters or escapes. hl7apy's verdict is remembered by the message's shape
+(structure.py), so a message shaped like one it has accepted is not rebuilt as hl7apy's element tree;
+`parse(raw, remembered=False)` asks hl7apy every time, as before, and gives the same result.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import string
 from dataclasses import dataclass
 
-from hl7apy.consts import VALIDATION_LEVEL
-from hl7apy.exceptions import HL7apyException
-from hl7apy.parser import parse_message
-
 from connectors.errors import ParseError
+from connectors.hl7v2 import structure
 
 SUPPORTED_VERSIONS = (
     "2.1",
@@ -78,14 +78,31 @@ class Segment:
     name: str
     fields: dict[int, tuple[str, ...]]  # field number -> raw repetitions (still escaped)
     delimiters: Delimiters
+    _read: dict[int, tuple[tuple[str, ...], ...]] = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )  # field number -> its repetitions as unescaped components, split once (mapping reads a field many times)
+
+    def _components(self, number: int) -> tuple[tuple[str, ...], ...]:
+        read = self._read.get(number)
+        if read is None:
+            d = self.delimiters
+            esc, comp = d.escape, d.component
+            read = tuple(
+                tuple(rep.split(comp)) if esc not in rep else tuple(unescape(c, d) for c in rep.split(comp))
+                for rep in self.fields.get(number, ())
+                if rep.strip()
+            )
+            self._read[number] = read
+        return read
 
     def repetitions(self, number: int) -> list[list[str]]:
         """Each repetition as unescaped components (subcomponents kept joined by '&')."""
-        d = self.delimiters
-        return [[unescape(c, d) for c in rep.split(d.component)] for rep in self.fields.get(number, ()) if rep.strip()]
+        return [list(rep) for rep in self._components(number)]
 
     def value(self, number: int, component: int = 1, repetition: int = 0) -> str | None:
-        reps = self.repetitions(number)
+        reps = self._read.get(number)
+        if reps is None:
+            reps = self._components(number)
         if repetition >= len(reps) or component > len(reps[repetition]):
             return None
         text = reps[repetition][component - 1].split(self.delimiters.subcomponent)[0].strip()
@@ -97,12 +114,24 @@ class Hl7Message:
     header: Header
     segments: tuple[Segment, ...]
     text: str  # normalised ER7 text, CR-separated
+    _by_name: dict[str, tuple[Segment, ...]] = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )  # segment name -> its segments in order, built on the first look-up
+
+    def _named(self, name: str) -> tuple[Segment, ...]:
+        if not self._by_name:
+            index: dict[str, list[Segment]] = {}
+            for segment in self.segments:
+                index.setdefault(segment.name, []).append(segment)
+            self._by_name.update({k: tuple(v) for k, v in index.items()})
+        return self._by_name.get(name, ())
 
     def first(self, name: str) -> Segment | None:
-        return next((s for s in self.segments if s.name == name), None)
+        found = self._named(name)
+        return found[0] if found else None
 
     def all(self, name: str) -> list[Segment]:
-        return [s for s in self.segments if s.name == name]
+        return list(self._named(name))
 
 
 _ESCAPES = {"F": "field", "S": "component", "T": "subcomponent", "R": "repetition", "E": "escape"}
@@ -177,7 +206,8 @@ def read_header(text: str) -> Header:
     )
 
 
-def parse(raw: bytes) -> Hl7Message:
+def parse(raw: bytes, *, remembered: bool = True) -> Hl7Message:
+    """`remembered=False`: hl7apy parses the whole message even if it has accepted one of the same shape."""
     text = normalise(raw)
     header = read_header(text)
     if not header.control_id:
@@ -186,25 +216,23 @@ def parse(raw: bytes) -> Hl7Message:
         raise ParseError("MSH-9 must give a message code and trigger event", "MSH-9")
     if header.version not in SUPPORTED_VERSIONS:
         raise ParseError(f"unsupported HL7 version {header.version!r} in MSH-12", "MSH-12")
+    lines = text.split("\r")
     # CON is read by this module's own view; hl7apy knows it only from v2.5, and senders add it to older feeds.
-    checked = "\r".join(seg for seg in text.split("\r") if not seg.startswith(READ_HERE_ONLY))
-    try:
-        message = parse_message(checked, find_groups=False, validation_level=VALIDATION_LEVEL.TOLERANT)
-    except HL7apyException as exc:
-        raise ParseError(f"structurally invalid: {type(exc).__name__}: {str(exc)[:160]}") from exc
-    if not message.children:
-        raise ParseError("no segments after MSH")
+    kept = [line for line in lines if not line.startswith(READ_HERE_ONLY)]
+    checked = text if len(kept) == len(lines) else "\r".join(kept)
+    if remembered:
+        structure.check(checked)
+    else:
+        structure.check_in_full(checked)
     d = header.delimiters
+    fs, rs = d.field, d.repetition
     segments = []
-    for line in text.split("\r"):
-        parts = line.split(d.field)
+    for line in lines:
+        parts = line.split(fs)
         name = parts[0]
-        # MSH-1 is the field separator itself, so MSH field numbers are one ahead of the split index
-        offset = 1 if name == "MSH" else 0
-        fields = {
-            i + offset: (value,) if name == "MSH" and i == 1 else tuple(value.split(d.repetition))
-            for i, value in enumerate(parts)
-            if i > 0
-        }
+        if name == "MSH":  # MSH-1 is the field separator itself, so MSH-n is parts[n - 1]; MSH-2 never repeats
+            fields = {i + 1: (v,) if i == 1 or rs not in v else tuple(v.split(rs)) for i, v in enumerate(parts) if i}
+        else:
+            fields = {i: (v,) if rs not in v else tuple(v.split(rs)) for i, v in enumerate(parts) if i}
         segments.append(Segment(name, fields, d))
     return Hl7Message(header=header, segments=tuple(segments), text=text)
