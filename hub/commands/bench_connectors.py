@@ -44,6 +44,13 @@ def connectors(
         root = write_region(children, seed, years, Path(tmp))
         results = run(root, progress.say, progress.bar)
         results["config"] = {"children": children, "seed": seed, "years": years}
+    hl7 = results.get("hl7v2")
+    if hl7:
+        progress.say(
+            f"hl7v2: {hl7['messages_per_cpu_s']:,.0f} messages per CPU-second, {hl7['ratios']['to_in_full']:.1f}× "
+            f"hl7apy in full ({hl7['in_full']['messages_per_cpu_s']:,.0f}) in the same run; same events: "
+            f"{'yes' if hl7['same_events'] else 'NO'}"
+        )
     if intake_messages:
         results["intake"] = run_intake(intake_messages, senders, progress.say)
     progress.say("done")
