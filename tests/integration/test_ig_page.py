@@ -146,6 +146,7 @@ def test_an_ig_officer_finds_a_teachers_read_and_opens_the_report(site: Site, br
 
     # signed in: the token is gone from the form and never in the address; the queue and alerts are shown
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    expect(page.locator("#signed-in-as")).to_contain_text("Signed in as u-ig (ig-officer at ONESTORY)")
     assert site.hub.ig not in page.url
     queue = page.locator("#break-glass tbody tr")
     expect(queue).to_have_count(2)
@@ -283,4 +284,14 @@ def test_the_page_works_from_the_keyboard_alone(site: Site, browser: Browser) ->
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Disclosure report: Amara Okafor")).to_be_focused()
     _no_horizontal_scroll(page)
+
+    # signing out forgets the token and clears what was shown
+    page.get_by_role("button", name="Sign out").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Bearer token")).to_be_focused()
+    assert page.evaluate("sessionStorage.length") == 0
+    expect(page.locator("#report")).to_be_hidden()
+    expect(page.locator("#matched")).to_be_empty()
+    page.reload()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     context.close()

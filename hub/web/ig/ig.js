@@ -299,9 +299,25 @@
   }
 
   // -- signing in ---------------------------------------------------------------------------------------------
+  // Who the token says the officer is, for display only (the hub checks the token on every call).
+  function claims() {
+    try {
+      const part = token().split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      return JSON.parse(atob(part + "=".repeat((4 - (part.length % 4)) % 4)));
+    } catch (e) {
+      return {};
+    }
+  }
+
   function signedIn(yes) {
     $("#sign-in").hidden = yes;
     $("#signed-in").hidden = !yes;
+    if (!yes) return;
+    const c = claims();
+    const until = typeof c.exp === "number" ? ` until ${WHEN.format(new Date(c.exp * 1000))}` : "";
+    $("#signed-in-as").textContent = c.sub
+      ? `Signed in as ${c.sub}${c.role ? ` (${c.role}${c.org ? " at " + c.org : ""})` : ""} for this browser tab${until}.`
+      : "Signed in for this browser tab.";
   }
 
   async function start() {
