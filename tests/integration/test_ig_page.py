@@ -139,7 +139,7 @@ def test_an_ig_officer_finds_a_teachers_read_and_opens_the_report(site: Site, br
     assert "script-src 'self'" in csp and "style-src 'self'" in csp and "unsafe-inline" not in csp
     assert "<script>" not in reply.text and "style=" not in reply.text
 
-    context = browser.new_context(accept_downloads=True, viewport=WIDTHS["1366"])
+    context = browser.new_context(accept_downloads=True, viewport=WIDTHS["1366"], locale="en-GB")
     page = context.new_page()
     csp_problems = _watch_csp(page)
     _sign_in(page, site, site.hub.ig)
@@ -263,7 +263,7 @@ def test_the_page_says_why_a_token_is_refused(site: Site, browser: Browser) -> N
 
 
 def test_the_page_works_from_the_keyboard_alone(site: Site, browser: Browser) -> None:
-    context = browser.new_context(viewport=WIDTHS["390"])
+    context = browser.new_context(viewport=WIDTHS["390"], locale="en-GB")
     page = context.new_page()
     page.goto(site.base + "/ig")
     page.keyboard.press("Tab")
