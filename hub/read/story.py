@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from consent_engine import Level, Policy, Viewer
+from consent_engine import Decision, Level, Policy, Viewer
 from hub.db.projection_tables import child_now, episodes
 from hub.disclosure import break_glass
-from hub.disclosure.decide import ChildContext, aware, disclose, levels_for, load_context
+from hub.disclosure.decide import ChildContext, aware, disclose, level_for
 from hub.disclosure.episodes import waiting_days
-from hub.read import children, measures
+from hub.read import measures, story_cache
+from hub.read.story_cache import ChildRecord
 
 _RANK = {Level.NONE: 0, Level.FLAG: 1, Level.SUMMARY: 2, Level.FULL: 3}
 
@@ -33,8 +35,13 @@ class Story:
     context: ChildContext | None = None
     # The viewer's break-glass declaration in force for this child when the story was read, if any.
     break_glass: break_glass.Declaration | None = None
+    # The kept record the story was decided from (hub.read.story_cache): shared, never mutated.
+    record: ChildRecord | None = None
+    audited: list[dict[str, str]] | None = None  # the audit's entry list, shaped with `entries`
 
     def audit_entries(self) -> list[dict[str, str]]:
+        if self.audited is not None and len(self.audited) == len(self.entries):
+            return self.audited  # shaped with the entries (trends change details, never ids or levels)
         return [{"id": e["id"], "level": e["level"]} for e in self.entries]
 
     def audit_extra(self) -> dict[str, Any]:
@@ -55,16 +62,62 @@ def read_story(conn: Connection, policy: Policy, viewer: Viewer, child_id: str, 
 
 
 def read_timeline(conn: Connection, policy: Policy, viewer: Viewer, child_id: str, now: datetime) -> Story:
-    ctx = load_context(conn, child_id)
-    story = Story(child_id, ctx.updating, context=ctx)
-    rows = children.timeline(conn, child_id)
-    for row, decision in zip(rows, levels_for(policy, ctx, viewer, rows, now), strict=True):
-        story.levels[row["entry_id"]] = decision.level
-        story.rows.append(row)
-        if decision.level is not Level.NONE:
-            story.entries.append(disclose(row, decision))
-    measures.annotate(story.rows, story.entries, {k: v.value for k, v in story.levels.items()})  # outcome trends
+    """Decide every entry for `viewer` at `now`, from the child's record as it is now (hub.read.story_cache:
+    kept rows while the child's events are unchanged, consent pending read live) and each kind of entry once."""
+    live = story_cache.state(conn, child_id)
+    kept = story_cache.cache_for(conn.engine).record(conn, child_id, live.fingerprint)
+    return decided(policy, viewer, kept, live.pending, now)
+
+
+def decided(policy: Policy, viewer: Viewer, kept: ChildRecord, pending: bool, now: datetime) -> Story:
+    """Each kind of entry decided for `viewer` at `now`; what follows from those decisions (levels, disclosed
+    entries, the audit's entry list) depends on nothing else, so it is shaped once per distinct outcome."""
+    ctx = ChildContext(kept.child_id, kept.consents, kept.relationships, kept.team, pending)
+    outcomes = [level_for(policy, ctx, viewer, row, now) for row in kept.kinds]
+    vector = tuple((d.level, d.practitioner_message if d.level is Level.FLAG else None) for d in outcomes)
+    shaped: Shaped = kept.shape(("story", vector), partial(_shape, kept, outcomes))
+    story = Story(kept.child_id, pending, entries=shaped.entries, levels=shaped.levels, rows=kept.rows, context=ctx)
+    story.record, story.audited = kept, shaped.audit
+    _trends(story, kept)
     return story
+
+
+@dataclass(frozen=True)
+class Shaped:
+    levels: dict[str, Level]
+    entries: list[dict[str, Any]]
+    audit: list[dict[str, str]]
+
+
+def _shape(kept: ChildRecord, outcomes: list[Decision]) -> Shaped:
+    levels: dict[str, Level] = {}
+    entries: list[dict[str, Any]] = []
+    for row, kind in zip(kept.rows, kept.kind_of, strict=True):
+        decision = outcomes[kind]
+        levels[row["entry_id"]] = decision.level
+        if decision.level is not Level.NONE:
+            entries.append(disclose(row, decision))
+    return Shaped(levels, entries, [{"id": e["id"], "level": e["level"]} for e in entries])
+
+
+def _trends(story: Story, kept: ChildRecord) -> None:
+    """Outcome-measure trends (hub.read.measures) over what this viewer sees at full, on copies of the kept
+    rows and entries they touch (kept ones are shared between reads)."""
+    if not kept.measured:
+        return
+    found = measures.trends(kept.measured, {k: v.value for k, v in story.levels.items()})
+    if not found:
+        return
+    story.rows = [
+        dict(r, detail={**r["detail"], "trend": found[r["entry_id"]]}) if r["entry_id"] in found else r
+        for r in story.rows
+    ]
+    story.entries = [
+        dict(e, detail={**e["detail"], "trend": found[e["id"]]})
+        if e["id"] in found and e.get("detail") is not None
+        else e
+        for e in story.entries
+    ]
 
 
 def _at_least(story: Story, entry_id: str | None, level: Level) -> bool:

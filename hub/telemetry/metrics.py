@@ -146,8 +146,8 @@ def record_lag(consumer: str, topic: str, partition: int, lag: int) -> None:
     )
 
 
-def count_decision(level: str) -> None:
-    hub_metrics().decisions.add(1, {"level": label(level, LEVELS)})
+def count_decision(level: str, n: int = 1) -> None:
+    hub_metrics().decisions.add(n, {"level": label(level, LEVELS)})
 
 
 def count_read(role: str, action: str, outcome: str) -> None:

@@ -8,6 +8,7 @@ the ingest path is one trace from the socket to the projection commit, carried i
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
@@ -189,9 +190,12 @@ class ReadTrace:
                 self.span.add_link(link.context, link.attributes)
 
     def decisions(self, levels: Iterable[object]) -> None:
-        """Count every entry's disclosure level (``none`` included: hidden entries are decisions too)."""
-        for level in levels:
-            self.decided(level)
+        """Count every entry's disclosure level (``none`` included: hidden entries are decisions too), adding
+        each level's count once rather than one by one (a 500-entry read)."""
+        for level, n in Counter(levels).items():
+            name = label(getattr(level, "value", level), LEVELS)
+            count_decision(name, n)
+            self.levels[name] = self.levels.get(name, 0) + n
 
 
 @contextmanager
