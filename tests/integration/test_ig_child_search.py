@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from hub.bench.read import project_child
 from hub.db.tables import audit_log
+from hub.read import child_finder
 from tests.support.inprocess_hub import InProcessHub
 from tests.support.story import SCHOOL, story
 
@@ -83,7 +84,7 @@ def test_an_ig_officer_finds_a_teachers_read_by_nhs_number_and_by_name(hub: InPr
     # a name two children share: both matched, each row named
     both = client.get("/ig/api/audit", params={"name": "amara"}, headers=ig).json()
     other = hub.other_child_id  # type: ignore[attr-defined]
-    assert sorted(both["matched"]) == sorted([hub.child_id, other])
+    assert sorted(both["matched"]) == sorted([hub.child_id, other]) and both["moreMatched"] is False
     assert both["children"][other]["nhsNumber"] == "943 476 5803"
     assert both["children"][other]["name"] == "Amara Obi"
 
@@ -171,3 +172,13 @@ def test_the_disclosure_report_names_the_child(hub: InProcessHub) -> None:
     assert "Amara Okafor, NHS number 943 476 5870" in _pdf_text(pdf.content)
     last = _records(hub, user_id="u-ig")[-1]
     assert last["query"] == "disclosure-report.pdf" and last["detail"] == {"childrenNamed": [hub.child_id]}
+
+
+def test_a_name_too_common_to_search_in_full_says_so(hub: InProcessHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(child_finder, "MAX_NAME_MATCHES", 1)  # two Amaras, one searched
+    client = TestClient(hub.app, base_url="http://testserver")
+    body = client.get("/ig/api/audit", params={"name": "amara"}, headers=_bearer(hub.ig)).json()
+    assert len(body["matched"]) == 1 and body["moreMatched"] is True
+    assert {i["childId"] for i in body["items"]} <= set(body["matched"])
+    exact = client.get("/ig/api/audit", params={"name": "amara obi"}, headers=_bearer(hub.ig)).json()
+    assert exact["moreMatched"] is False

@@ -69,10 +69,13 @@ def _moment(value: str | None, end: bool = False) -> datetime | None:
 class Search:
     """The filters of one IG query, with a search by NHS number or name resolved to the children it matched."""
 
-    def __init__(self, query: audit_search.AuditQuery, by: str | None, matched: list[str] | None) -> None:
+    def __init__(
+        self, query: audit_search.AuditQuery, by: str | None, matched: list[str] | None, more: bool = False
+    ) -> None:
         self.query = query
         self.by = by  # "nhs" | "name" | None
         self.matched = matched
+        self.more = more  # a name matched more children than are searched: the officer should narrow it
 
     def described(self, what: str) -> str:
         """What the officer asked, for the access log: filters as given, an NHS number or name masked."""
@@ -110,13 +113,18 @@ def audit_query(
     if nhs and nhs.strip() and name and name.strip():
         raise HTTPException(400, "search by NHS number or by name, not both")
     matched: list[str] | None = None
+    most = child_finder.MAX_NAME_MATCHES
     if by is not None:
-        finder = child_finder.children_by_nhs_number if by == "nhs" else child_finder.children_by_name
         try:
             with ctx.engine.connect() as conn:
-                matched = finder(conn, term)
+                if by == "nhs":
+                    matched = child_finder.children_by_nhs_number(conn, term)
+                else:
+                    matched = child_finder.children_by_name(conn, term, limit=most + 1)
         except child_finder.SearchTermError as exc:
             raise HTTPException(400, str(exc)) from exc
+    more = matched is not None and len(matched) > most
+    matched = matched[:most] if matched is not None else None
     query = audit_search.AuditQuery(
         child_id=child or None,
         child_ids=tuple(matched) if matched is not None else None,
@@ -129,7 +137,7 @@ def audit_query(
         since=_moment(date_from),
         until=_moment(date_to, end=True),
     )
-    return Search(query, by, matched)
+    return Search(query, by, matched, more)
 
 
 Filters = Annotated[Search, Depends(audit_query)]
@@ -218,7 +226,7 @@ def search(
 ) -> dict[str, Any]:
     """Search by child (id, NHS number or name), user, organisation, role, purpose, outcome, action and date
     range; newest first. `children` names every child on the page; `matched` lists the children an NHS number
-    or name search found (empty: no such child)."""
+    or name search found (empty: no such child), `moreMatched` says a name matched more than are searched."""
     return _search_page(ctx, officer, client, q, "search", limit, before)
 
 
@@ -246,6 +254,7 @@ def _search_page(
     detail = None
     if q.matched is not None:
         body["matched"] = q.matched
+        body["moreMatched"] = q.more
         detail = {"matchedChildren": len(q.matched)}
     return _answer(ctx, officer, client, q.described(what), q.children(), named, body, detail)
 

@@ -119,6 +119,12 @@
       return;
     }
     box.appendChild(el("h3", { text: body.matched.length === 1 ? "The child" : `${body.matched.length} children match` }));
+    if (body.moreMatched) {
+      box.appendChild(el("div", { className: "nhsuk-warning-callout" }, [
+        el("h4", { className: "nhsuk-warning-callout__label", text: "More children have that name" }),
+        el("p", { text: `Only the first ${body.matched.length} are searched. Add more of the name, or use the NHS number.` }),
+      ]));
+    }
     for (const id of body.matched) {
       const label = body.children[id];
       const button = el("button", {
