@@ -58,14 +58,13 @@ def _settings(ctx: Any) -> HubSettings:
 
 def issuer(child_id: str, ctx: Ctx, viewer: Viewer) -> Principal:
     """A practitioner (a role of the policy, not a system or IG token) whose organisation is in the child's
-    team now: the legitimate relationship. Else 403 (404 if there is no such child)."""
+    team now: the legitimate relationship. Else 403, the same for a child id that does not exist, so that the
+    answer never tells someone outside the team whether a child is known to the hub."""
     if viewer.role not in ctx.policy.roles or viewer.role in NOT_PRACTITIONERS:
         raise HTTPException(403, "only a practitioner in the child's team can issue a My story code")
     now = datetime.now(UTC)
     with ctx.engine.connect() as conn:
-        if not children.child_exists(conn, child_id):
-            raise HTTPException(404, "no such child")
-        team = load_context(conn, child_id).team
+        team = load_context(conn, child_id).team if children.child_exists(conn, child_id) else []
     if not any(m["organisation"] == viewer.organisation and (m["until"] is None or m["until"] > now) for m in team):
         raise HTTPException(403, "only a practitioner in the child's team can issue a My story code")
     return viewer
