@@ -176,7 +176,7 @@ def same_shape_variant(draw: Any) -> bytes:
     return "".join(chars).encode("utf-8")
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(same_shape_variant())
 def test_same_shape_variants_match_hl7apy_in_full(raw: bytes) -> None:
     _same(raw)
@@ -197,7 +197,7 @@ def mutated_sample(draw: Any) -> bytes:
     return bytes(raw)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_sample())
 def test_mutated_samples_match_hl7apy_in_full(raw: bytes) -> None:
     _same(raw)
