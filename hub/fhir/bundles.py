@@ -5,6 +5,25 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
+
+
+class EncodedResource(dict[str, Any]):
+    """A resource kept between reads (hub.fhir.service) with its JSON encoded once: a bundle splices it in."""
+
+    encoded: orjson.Fragment | None = None
+
+    @classmethod
+    def of(cls, resource: dict[str, Any]) -> EncodedResource:
+        kept = cls(resource)
+        kept.encoded = orjson.Fragment(orjson.dumps(resource, option=orjson.OPT_NON_STR_KEYS))
+        return kept
+
+
+def _body(resource: dict[str, Any]) -> Any:
+    encoded = resource.encoded if isinstance(resource, EncodedResource) else None
+    return resource if encoded is None else encoded
+
 
 def searchset(
     base: str,
@@ -28,7 +47,7 @@ def searchset(
         "total": total,
         "link": links,
         "entry": [
-            {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": mode}}
+            {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": _body(r), "search": {"mode": mode}}
             for mode, group in (("match", resources), ("include", included or []))
             for r in group
         ],

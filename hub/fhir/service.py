@@ -1,6 +1,6 @@
 """Reads one child's projections for one viewer and turns them into keyed FHIR resources (the only I/O here).
 
-Disclosure is decided live by `hub.read.story.read_timeline` (the consent engine, at the moment of the read);
+Disclosure is decided live by `hub.read.story.decided` (the consent engine, at the moment of the read);
 this module only maps what is visible. A viewer who may see nothing of a child gets `None`, exactly as if the
 child did not exist, so the API's answer never reveals that something is hidden.
 """
@@ -18,13 +18,14 @@ from sqlalchemy import Connection
 from consent_engine import Level, Policy, Viewer
 from hub.events.codec import EventCodec
 from hub.fhir import care
+from hub.fhir.bundles import EncodedResource
 from hub.fhir.mapping import resource_type_for, to_resource, validated
 from hub.fhir.meta import HUB_SOURCE, Served, meta_for
 from hub.fhir.paging import SortKey, time_key
-from hub.read import children
+from hub.read import children, story_cache
 from hub.read.fhir_patient import patient_resource
 from hub.read.patient_search import PatientCriteria, matching_children
-from hub.read.story import Story, read_timeline, summary
+from hub.read.story import Story, decided, summary
 
 
 @dataclass(frozen=True)
@@ -81,23 +82,67 @@ def served_items(policy: Policy, story: Story) -> list[Served]:
     return out
 
 
+class _Once:
+    """A resource built on first use and kept: the same served entry builds the same resource."""
+
+    __slots__ = ("_make", "_made")
+
+    def __init__(self, make: Callable[[], dict[str, Any]]) -> None:
+        self._make = make
+        self._made: dict[str, Any] | None = None
+
+    def __call__(self) -> dict[str, Any]:
+        made = self._made
+        if made is None:
+            made = self._made = EncodedResource.of(self._make())
+        return made
+
+
+def entry_items(policy: Policy, story: Story) -> list[Keyed]:
+    """The visible entries as keyed resources, in key order. With a kept record (hub.read.story_cache) they are
+    made once per policy and outcome of the decisions, and each resource is built once, when first served;
+    the caller never mutates them."""
+
+    def make() -> list[Keyed]:
+        items = [
+            Keyed(
+                (3, time_key(item.row["occurred_at"]), item.row["entry_id"]),
+                resource_type_for(item),
+                {"id": item.row["entry_id"], "level": item.level},
+                _Once(partial(to_resource, item)),
+                item.row["occurred_at"],
+            )
+            for item in served_items(policy, story)
+        ]
+        items.sort(key=_key)
+        return items
+
+    if story.record is None or story.outcome is None:
+        return make()
+    return list(story.record.shape(("fhir", id(policy), policy.version, story.outcome), make))
+
+
+def _key(item: Keyed) -> SortKey:
+    return item.key
+
+
 def read_child(
     conn: Connection, codec: EventCodec, policy: Policy, viewer: Viewer, child_id: str, now: datetime
 ) -> ChildView | None:
-    if not children.child_exists(conn, child_id):
+    live = story_cache.state(conn, child_id)
+    if not live.exists:
         return None
-    story = read_timeline(conn, policy, viewer, child_id, now)
+    kept = story_cache.cache_for(conn.engine).record(conn, child_id, live.fingerprint)
+    story = decided(policy, viewer, kept, live.pending, now)
     if not story.entries:
         return None
     now_summary = summary(conn, story, now)
     view = ChildView(child_id, story, now_summary)
 
     def patient() -> dict[str, Any]:
-        resource = patient_resource(
-            child_id, children.identifiers(conn, child_id), children.latest_subject(conn, codec, child_id)
-        )
-        resource["meta"] = meta_for([], "full", "ONESTORY", "onestory-identity", None) | {"source": HUB_SOURCE}
-        return validated(resource)
+        idents = children.identifiers(conn, child_id)
+        subject = kept.shape("subject", lambda: children.latest_subject(conn, codec, child_id) or {})
+        return kept.shape(("patient", tuple(idents)), partial(_patient, child_id, idents, subject or None))
 
     view.items.append(Keyed((0, "", child_id), "Patient", {"id": f"Patient/{child_id}", "level": "full"}, patient))
     team = care.care_team(child_id, now_summary["team"], policy.organisations)
@@ -120,18 +165,14 @@ def read_child(
                 partial(validated, resource),
             )
         )
-    for item in served_items(policy, story):
-        row = item.row
-        view.items.append(
-            Keyed(
-                (3, time_key(row["occurred_at"]), row["entry_id"]),
-                resource_type_for(item),
-                {"id": row["entry_id"], "level": item.level},
-                partial(to_resource, item),
-                row["occurred_at"],
-            )
-        )
+    view.items.extend(entry_items(policy, story))
     return view
+
+
+def _patient(child_id: str, idents: list[tuple[str, str]], subject: dict[str, Any] | None) -> dict[str, Any]:
+    resource = patient_resource(child_id, idents, subject)
+    resource["meta"] = meta_for([], "full", "ONESTORY", "onestory-identity", None) | {"source": HUB_SOURCE}
+    return validated(resource)
 
 
 def audit_outcome(conn: Connection, child_id: str, view: ChildView | None) -> tuple[str, str | None]:

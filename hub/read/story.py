@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, select
 
 from consent_engine import Decision, Level, Policy, Viewer
@@ -38,6 +39,7 @@ class Story:
     # The kept record the story was decided from (hub.read.story_cache): shared, never mutated.
     record: ChildRecord | None = None
     audited: list[dict[str, str]] | None = None  # the audit's entry list, shaped with `entries`
+    outcome: tuple[Any, ...] | None = None  # each kind of entry's (level, flag note): what the shapes depend on
 
     def audit_entries(self) -> list[dict[str, str]]:
         if self.audited is not None and len(self.audited) == len(self.entries):
@@ -77,9 +79,16 @@ def decided(policy: Policy, viewer: Viewer, kept: ChildRecord, pending: bool, no
     vector = tuple((d.level, d.practitioner_message if d.level is Level.FLAG else None) for d in outcomes)
     shaped: Shaped = kept.shape(("story", vector), partial(_shape, kept, outcomes))
     story = Story(kept.child_id, pending, entries=shaped.entries, levels=shaped.levels, rows=kept.rows, context=ctx)
-    story.record, story.audited = kept, shaped.audit
+    story.record, story.audited, story.outcome = kept, shaped.audit, vector
     _trends(story, kept)
     return story
+
+
+class EncodedList(list[dict[str, Any]]):
+    """Disclosed entries shared by the reads of one outcome, with their JSON encoded once (`encoded`: what
+    orjson gives for the list itself), which a response splices in instead of encoding them again."""
+
+    encoded: orjson.Fragment | None = None
 
 
 @dataclass(frozen=True)
@@ -97,7 +106,9 @@ def _shape(kept: ChildRecord, outcomes: list[Decision]) -> Shaped:
         levels[row["entry_id"]] = decision.level
         if decision.level is not Level.NONE:
             entries.append(disclose(row, decision))
-    return Shaped(levels, entries, [{"id": e["id"], "level": e["level"]} for e in entries])
+    shared = EncodedList(entries)
+    shared.encoded = orjson.Fragment(orjson.dumps(entries, option=orjson.OPT_NON_STR_KEYS))
+    return Shaped(levels, shared, [{"id": e["id"], "level": e["level"]} for e in entries])
 
 
 def _trends(story: Story, kept: ChildRecord) -> None:
@@ -124,8 +135,35 @@ def _at_least(story: Story, entry_id: str | None, level: Level) -> bool:
     return entry_id is not None and _RANK[story.levels.get(entry_id, Level.NONE)] >= _RANK[level]
 
 
+def _seen_orgs(story: Story) -> set[str]:
+    return {r["source_org"] for r in story.rows if story.levels.get(r["entry_id"], Level.NONE) is not Level.NONE}
+
+
+def _by_referral(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    by_ref: dict[str, list[str]] = {}
+    for row in rows:
+        ref = (row["correlation_ids"] or {}).get("referral")
+        if ref:
+            by_ref.setdefault(ref, []).append(row["entry_id"])
+    return by_ref
+
+
+def _stored(conn: Connection, story: Story) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The child's episodes and "now": kept with its record, else read."""
+    if story.record is not None:
+        return story.record.episodes, story.record.now_state
+    eps = [dict(ep) for ep in conn.execute(select(episodes).where(episodes.c.child_id == story.child_id)).mappings()]
+    state = conn.execute(select(child_now.c.state).where(child_now.c.child_id == story.child_id)).scalar() or {}
+    return eps, state
+
+
 def summary(conn: Connection, story: Story, now: datetime) -> dict[str, Any]:
-    seen_orgs = {r["source_org"] for r in story.rows if story.levels.get(r["entry_id"], Level.NONE) is not Level.NONE}
+    kept = story.record
+    if kept is not None and story.outcome is not None:
+        seen_orgs = kept.shape(("seen-orgs", story.outcome), partial(_seen_orgs, story))
+        by_ref = kept.shape("by-referral", partial(_by_referral, kept.rows))
+    else:
+        seen_orgs, by_ref = _seen_orgs(story), _by_referral(story.rows)
     team = [
         {
             "organisation": m["organisation"],
@@ -139,18 +177,13 @@ def summary(conn: Connection, story: Story, now: datetime) -> dict[str, Any]:
         for m in (story.context.team if story.context else ())
         if m["organisation"] in seen_orgs
     ]
-    by_ref: dict[str, list[str]] = {}
-    for row in story.rows:
-        ref = (row["correlation_ids"] or {}).get("referral")
-        if ref:
-            by_ref.setdefault(ref, []).append(row["entry_id"])
+    stored_episodes, state = _stored(conn, story)
     shown_episodes = []
-    for ep in conn.execute(select(episodes).where(episodes.c.child_id == story.child_id)).mappings():
+    for ep in stored_episodes:
         if any(_at_least(story, e, Level.SUMMARY) for e in by_ref.get(ep["referral_ref"], [])):
-            item = {k: aware(v) if isinstance(v, datetime) else v for k, v in dict(ep).items()}
+            item = {k: aware(v) if isinstance(v, datetime) else v for k, v in ep.items()}
             item["waiting_days"] = waiting_days(item, now)
             shown_episodes.append({k: v.isoformat() if isinstance(v, datetime) else v for k, v in item.items()})
-    state = conn.execute(select(child_now.c.state).where(child_now.c.child_id == story.child_id)).scalar() or {}
     thrive = state.get("thrive")
     ending = state.get("ending")
     return {

@@ -26,15 +26,16 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, bindparam, func, select
 
 from consent_engine import ConsentRecord, Relationship
-from hub.db.projection_tables import consent_pending
+from hub.db.projection_tables import child_now, consent_pending, episodes
 from hub.db.tables import children, event_store
-from hub.disclosure.decide import decision_key, load_context
+from hub.disclosure.decide import aware, decision_key, load_context
 from hub.read import children as child_rows
 
 MAX_AGE = 30.0  # seconds: the longest a kept record serves without being reloaded
@@ -64,6 +65,8 @@ class ChildRecord:
     kinds: list[dict[str, Any]]  # the first row of each distinct `decision_key`, in order of appearance
     kind_of: list[int]  # each row's index into `kinds`
     measured: list[dict[str, Any]]  # the rows that may be outcome measures (hub.read.measures)
+    episodes: list[dict[str, Any]]  # the child's episodes (UTC-aware times)
+    now_state: dict[str, Any]  # the child's "now" (THRIVE grouping, plans, ending, voice)
     derived: dict[Any, Any] = field(default_factory=dict)  # shapes made from rows, keyed by their makers
 
     def shape(self, key: Any, make: Callable[[], Any]) -> Any:
@@ -152,6 +155,11 @@ def load(conn: Connection, child_id: str, fingerprint: Fingerprint, now: float) 
         kinds,
         kind_of,
         [r for r in rows if isinstance(r["detail"], dict) and r["detail"].get("measure")],
+        [
+            {k: aware(v) if isinstance(v, datetime) else v for k, v in ep.items()}
+            for ep in conn.execute(select(episodes).where(episodes.c.child_id == child_id)).mappings()
+        ],
+        conn.execute(select(child_now.c.state).where(child_now.c.child_id == child_id)).scalar() or {},
     )
 
 
