@@ -38,6 +38,7 @@ from hub.disclosure.decide import (
     relationships_of,
     viewer_classes,
 )
+from hub.disclosure.decision_memo import DecisionMemo
 from hub.disclosure.episodes import fold_episode, touches_episodes
 from hub.disclosure.rules import Rules, first_field, payload_of
 from projections.now import empty_now, fold_now
@@ -173,13 +174,25 @@ def _upsert(conn: Connection, table: Any, key: str, rows: list[dict[str, Any]], 
 class _Decider:
     """The consent engine's inputs for one child, built once per batch."""
 
-    def __init__(self, policy: Policy, rules: Rules, state: ChildState, now: datetime) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        rules: Rules,
+        state: ChildState,
+        now: datetime,
+        child_id: str | None = None,
+        memo: DecisionMemo | None = None,
+    ) -> None:
+        """`memo` (with the child's id): the worker's decisions for the child from earlier batches, used while
+        they hold (hub.disclosure.decision_memo); without it, each kind of entry is decided once per batch."""
         team = list(state.team.values())
         self.policy, self.now = policy, now
         self.consents = records_of(state.consents, state.assessments, state.birth_date)
         self.rels = relationships_of(team)
         self.classes = viewer_classes(policy, team, rules)
-        self._memo: dict[tuple[Any, ...], dict[str, str]] = {}
+        self._memo: dict[Any, dict[str, str]] = (
+            memo.for_child(child_id, self.consents, self.rels, now) if memo is not None and child_id else {}
+        )
 
     def decisions(self, row: dict[str, Any]) -> dict[str, str]:
         key = decision_key(row)
@@ -199,11 +212,12 @@ def apply_events(
     t: ProjectionTables = LIVE,
     pending_marker: bool = True,
     fresh: bool = False,
+    memo: DecisionMemo | None = None,
 ) -> set[str]:
     """Fold new events (already deduplicated) into the projections; returns the children touched.
 
     `fresh` means the children have no stored rows yet (a rebuild): nothing is read back, everything is
-    inserted in bulk.
+    inserted in bulk. `memo`: the worker's decisions from earlier batches (hub.disclosure.decision_memo).
     """
     child_ids = list(dict.fromkeys(e["child_id"] for e in events))
     if fresh:
@@ -259,7 +273,7 @@ def apply_events(
             )
         audit.append_many(conn, changes, now)
 
-    deciders = {child_id: _Decider(policy, rules, state, now) for child_id, state in states.items()}
+    deciders = {child_id: _Decider(policy, rules, state, now, child_id, memo) for child_id, state in states.items()}
     for row in timeline_new:
         state = states[row["child_id"]]
         marked = state.now.get("corrections", {}).get(row["entry_id"])
@@ -365,7 +379,13 @@ def rederive_many(
 
 
 def project_batch(
-    engine: Engine, policy: Policy, rules: Rules, consumer: str, topic_ids: dict[str, str], records: Sequence[Consumed]
+    engine: Engine,
+    policy: Policy,
+    rules: Rules,
+    consumer: str,
+    topic_ids: dict[str, str],
+    records: Sequence[Consumed],
+    memo: DecisionMemo | None = None,
 ) -> int:
     """Event store + every projection + tracking, one transaction. Returns how many events were new."""
     with engine.begin() as conn:
@@ -398,6 +418,6 @@ def project_batch(
                     for r in new.values()
                 ],
             )
-            apply_events(conn, policy, rules, [dict(r.event) for r in new.values()], datetime.now(UTC))
+            apply_events(conn, policy, rules, [dict(r.event) for r in new.values()], datetime.now(UTC), memo=memo)
         advance_tracking(conn, consumer, topic_ids, records)
         return len(new)

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from hub.db.write_lock import serial_if_sqlite
+from hub.disclosure.decision_memo import DecisionMemo
 from hub.kafka.topics import EVENTS, INTAKE
 from hub.outbound import feeds
 from hub.outbound.config import OutboundConfig
@@ -63,11 +64,13 @@ def projection_step(deps: WorkerDeps, stopping: Callable[[], bool], outbound: Ou
     that include the batch, and one thread fewer competes for the interpreter (measured: as fast as feeds on
     a thread of their own, with lower latency, docs/scaling.md)."""
     feed = _feeder(deps, outbound) if outbound is not None else None
+    memo = DecisionMemo()
 
     def handle(batch: Sequence[Message]) -> None:
         with traced_batch("project", "timeline", batch):
             records = consumed(deps, batch)
-            new = retrying("timeline", project, deps, records, [m.headers for m in batch], stopping=stopping)
+            headers = [m.headers for m in batch]
+            new = retrying("timeline", project, deps, records, headers, memo, stopping=stopping)
         sent = retrying("outbound", feed, records, stopping=stopping) if feed is not None else 0
         log.info("timeline: %d new of %d; outbound: %d record(s) queued", new, len(batch), sent)
 

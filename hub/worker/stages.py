@@ -19,6 +19,7 @@ from hub.db.transient import is_transient
 from hub.db.upsert import insert_ignore, insert_ignore_all
 from hub.db.write_lock import serial_if_sqlite
 from hub.disclosure.consent_records import CONSENT_STATE_KINDS
+from hub.disclosure.decision_memo import DecisionMemo
 from hub.events.child_id import ChildIdWriter
 from hub.events.codec import DecodeError
 from hub.kafka.producer import DeliveryError, OutRecord
@@ -128,14 +129,17 @@ def consumed(deps: WorkerDeps, batch: Sequence[Record]) -> list[Consumed]:
         return [Consumed(r.topic, r.partition, r.offset, r.value or b"", decode(r.value or b"")) for r in batch]
 
 
-def project(deps: WorkerDeps, records: Sequence[Consumed], headers: Sequence[Any]) -> int:
-    """Event store and every projection, one transaction; returns how many events were new."""
+def project(
+    deps: WorkerDeps, records: Sequence[Consumed], headers: Sequence[Any], memo: DecisionMemo | None = None
+) -> int:
+    """Event store and every projection, one transaction; returns how many events were new. `memo`: the
+    step's decisions from earlier batches (hub.disclosure.decision_memo)."""
     with collection_paused():
         follow_links(deps.engine, [r.event for r in records])
         with serial_if_sqlite(deps.engine):
             # before the projection commits, so a read that can see an entry can also link to its ingest trace
             remember_traces(deps.engine, headers, [r.event["event_id"] for r in records])
-            new = project_batch(deps.engine, deps.policy, deps.rules, PROJECTOR, deps.topic_ids, records)
+            new = project_batch(deps.engine, deps.policy, deps.rules, PROJECTOR, deps.topic_ids, records, memo)
         observe_projected(PROJECTOR, [r.event for r in records])
     return new
 
