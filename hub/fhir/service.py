@@ -133,7 +133,7 @@ def read_child(
     if not live.exists:
         return None
     kept = story_cache.cache_for(conn.engine).record(conn, child_id, live.fingerprint)
-    story = decided(policy, viewer, kept, live.pending, now)
+    story = decided(policy, viewer, kept, live.pending, now)  # the FHIR API has no break-glass of its own
     if not story.entries:
         return None
     now_summary = summary(conn, story, now)

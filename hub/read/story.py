@@ -19,6 +19,7 @@ from consent_engine import Decision, Level, Policy, Viewer
 from hub.db.projection_tables import child_now, episodes
 from hub.disclosure import break_glass
 from hub.disclosure.decide import ChildContext, aware, disclose, level_for
+from hub.disclosure.decision_memo import horizon
 from hub.disclosure.episodes import waiting_days
 from hub.read import measures, story_cache
 from hub.read.story_cache import ChildRecord
@@ -57,8 +58,9 @@ class Story:
 def read_story(conn: Connection, policy: Policy, viewer: Viewer, child_id: str, now: datetime) -> Story:
     """The story as `viewer` may see it now, with their break-glass declaration for this child if one is in force:
     the consent engine decides with it (at most the policy's break-glass level, consent still applying)."""
-    glass = break_glass.in_force(conn, viewer, child_id, now)
-    story = read_timeline(conn, policy, glass.on(viewer) if glass else viewer, child_id, now)
+    live = story_cache.state(conn, child_id, viewer.user_id)
+    glass = break_glass.in_force(conn, viewer, child_id, now) if live.glass else None
+    story = _read(conn, policy, glass.on(viewer) if glass else viewer, child_id, live, now)
     story.break_glass = glass
     return story
 
@@ -66,7 +68,12 @@ def read_story(conn: Connection, policy: Policy, viewer: Viewer, child_id: str, 
 def read_timeline(conn: Connection, policy: Policy, viewer: Viewer, child_id: str, now: datetime) -> Story:
     """Decide every entry for `viewer` at `now`, from the child's record as it is now (hub.read.story_cache:
     kept rows while the child's events are unchanged, consent pending read live) and each kind of entry once."""
-    live = story_cache.state(conn, child_id)
+    return _read(conn, policy, viewer, child_id, story_cache.state(conn, child_id), now)
+
+
+def _read(
+    conn: Connection, policy: Policy, viewer: Viewer, child_id: str, live: story_cache.ChildState, now: datetime
+) -> Story:
     kept = story_cache.cache_for(conn.engine).record(conn, child_id, live.fingerprint)
     return decided(policy, viewer, kept, live.pending, now)
 
@@ -75,7 +82,7 @@ def decided(policy: Policy, viewer: Viewer, kept: ChildRecord, pending: bool, no
     """Each kind of entry decided for `viewer` at `now`; what follows from those decisions (levels, disclosed
     entries, the audit's entry list) depends on nothing else, so it is shaped once per distinct outcome."""
     ctx = ChildContext(kept.child_id, kept.consents, kept.relationships, kept.team, pending)
-    outcomes = [level_for(policy, ctx, viewer, row, now) for row in kept.kinds]
+    outcomes = _outcomes(policy, ctx, viewer, kept, now)
     vector = tuple((d.level, d.practitioner_message if d.level is Level.FLAG else None) for d in outcomes)
     shaped: Shaped = kept.shape(("story", vector), partial(_shape, kept, outcomes))
     story = Story(kept.child_id, pending, entries=shaped.entries, levels=shaped.levels, rows=kept.rows, context=ctx)
@@ -89,6 +96,23 @@ class EncodedList(list[dict[str, Any]]):
     orjson gives for the list itself), which a response splices in instead of encoding them again."""
 
     encoded: orjson.Fragment | None = None
+
+
+def _outcomes(policy: Policy, ctx: ChildContext, viewer: Viewer, kept: ChildRecord, now: datetime) -> list[Decision]:
+    """Each kind of entry decided for `viewer` at `now`. The kept record's consent records and relationships
+    are fixed, so a viewer's decisions hold from the moment they were made until the inputs' horizon (the next
+    moment a record or relationship starts or ends, or midnight: hub.disclosure.decision_memo, property-tested
+    against the engine over time); a break-glass viewer is decided afresh every read."""
+    if viewer.break_glass is not None:
+        return [level_for(policy, ctx, viewer, row, now) for row in kept.kinds]
+    key = ("decisions", id(policy), policy.version, viewer, ctx.updating)
+    known = kept.derived.get(key)
+    if known is not None and known[0] <= now < known[1]:
+        return known[2]
+    outcomes = [level_for(policy, ctx, viewer, row, now) for row in kept.kinds]
+    kept.derived.pop(key, None)
+    kept.shape(key, lambda: (now, horizon(kept.consents, kept.relationships, now), outcomes))
+    return outcomes
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Connection, Engine, bindparam, func, select
 
 from consent_engine import ConsentRecord, Relationship
+from hub.db.break_glass_tables import break_glass_declarations
 from hub.db.projection_tables import child_now, consent_pending, episodes
 from hub.db.tables import children, event_store
 from hub.disclosure.decide import aware, decision_key, load_context
@@ -40,6 +41,7 @@ from hub.read import children as child_rows
 
 MAX_AGE = 30.0  # seconds: the longest a kept record serves without being reloaded
 LIMIT = 2_000  # children kept per API process (the most recently read)
+MAX_SHAPES = 1_000  # shapes kept per child
 
 Fingerprint = tuple[int, int, int]
 
@@ -51,6 +53,9 @@ class ChildState:
     exists: bool
     fingerprint: Fingerprint
     pending: bool
+    # The user has a break-glass declaration for this child not ended early (it may have expired): only then
+    # is `hub.disclosure.break_glass.in_force` asked whether one is in force now.
+    glass: bool = True
 
 
 @dataclass
@@ -73,6 +78,8 @@ class ChildRecord:
         """The kept shape under `key`, made once (a disclosed entry at a level, a FHIR resource)."""
         known = self.derived.get(key)
         if known is None:
+            if len(self.derived) >= MAX_SHAPES:  # many viewers of one child: start again rather than grow
+                self.derived.clear()
             known = self.derived[key] = make()
         return known
 
@@ -83,21 +90,27 @@ _c = event_store.c
 def _state_query() -> Any:
     child: Any = bindparam("child_id")
     mine = _c.child_id == child
+    glass = break_glass_declarations.c
     return select(
         select(func.count()).select_from(children).where(children.c.child_id == child).scalar_subquery(),
         select(func.count()).select_from(event_store).where(mine).scalar_subquery(),
         select(func.coalesce(func.max(_c.seq), 0)).where(mine).scalar_subquery(),
         select(func.coalesce(func.sum(_c.seq), 0)).where(mine).scalar_subquery(),
         select(func.count()).select_from(consent_pending).where(consent_pending.c.child_id == child).scalar_subquery(),
+        select(func.count())
+        .select_from(break_glass_declarations)
+        .where(glass.child_id == child, glass.user_id == bindparam("user_id"), glass.ended_at.is_(None))
+        .scalar_subquery(),
     )
 
 
-_STATE = _state_query()  # built once: each read only binds the child's id
+_STATE = _state_query()  # built once: each read only binds the child's and the user's ids
 
 
-def state(conn: Connection, child_id: str) -> ChildState:
-    known, count, last, total, pending = conn.execute(_STATE, {"child_id": child_id}).one()
-    return ChildState(bool(known), (int(count), int(last), int(total)), bool(pending))
+def state(conn: Connection, child_id: str, user_id: str = "") -> ChildState:
+    """Read with every read, in one statement; `user_id`: whose break-glass declarations to look for."""
+    known, count, last, total, pending, glass = conn.execute(_STATE, {"child_id": child_id, "user_id": user_id}).one()
+    return ChildState(bool(known), (int(count), int(last), int(total)), bool(pending), bool(glass))
 
 
 class StoryCache:
