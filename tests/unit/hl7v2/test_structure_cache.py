@@ -162,6 +162,26 @@ def test_a_remembered_shape_does_not_let_a_bad_segment_through() -> None:
     _same(raw.replace(b"MSH|^~\\&|", b"MSH|^~\\&&|", 1))
 
 
+def test_a_new_segment_shape_in_a_known_message_is_parsed_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = SAMPLES["pipehat_ADT_A04_v2.4.hl7"]
+    structure.forget()
+    _same(raw)
+    assert structure.answered() == (1, 0, 1)
+    variant = raw.replace(b"\rPID|", b"\rPID|1^2&3~4|", 1)  # PID of a new shape, same segments in order
+    _same(variant)
+    assert structure.answered() == (2, 1, 1)
+    # a segment hl7apy fails on its own is judged by hl7apy in full, so the answer is the full parse's
+    structure.forget()
+    _same(raw)
+
+    def fails(*_: object) -> None:
+        raise ValueError("parse_segment failed")
+
+    monkeypatch.setattr(structure, "parse_segment", fails)
+    _same(variant)
+    assert structure.answered() == (2, 0, 2)
+
+
 @st.composite
 def same_shape_variant(draw: Any) -> bytes:
     """A sample with characters between delimiters replaced by others: hl7apy's verdict must not change."""
