@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy import Connection, select
 
 from consent_engine import Decision, Level, Policy, Viewer
+from hub.audit.log import EncodedEntries
 from hub.db.projection_tables import child_now, episodes
 from hub.disclosure import break_glass
 from hub.disclosure.decide import ChildContext, aware, disclose, level_for
@@ -132,7 +133,7 @@ def _shape(kept: ChildRecord, outcomes: list[Decision]) -> Shaped:
             entries.append(disclose(row, decision))
     shared = EncodedList(entries)
     shared.encoded = orjson.Fragment(orjson.dumps(entries, option=orjson.OPT_NON_STR_KEYS))
-    return Shaped(levels, shared, [{"id": e["id"], "level": e["level"]} for e in entries])
+    return Shaped(levels, shared, EncodedEntries([{"id": e["id"], "level": e["level"]} for e in entries]))
 
 
 def _trends(story: Story, kept: ChildRecord) -> None:
