@@ -31,6 +31,7 @@ from hub.disclosure.consent_records import (
     records_of,
 )
 from hub.disclosure.decide import (
+    ChildContext,
     aware,
     class_decisions,
     decision_key,
@@ -203,6 +204,14 @@ class _Decider:
         return dict(known)
 
 
+def _replaced(rows: list[dict[str, Any]], key: str, row: dict[str, Any]) -> list[dict[str, Any]]:
+    """`rows` with `row` in place of the one with its key, else at the end: the order the table then reads in
+    (an update keeps a row's place, an insert goes last), so the projector's state and a read agree."""
+    if any(r[key] == row[key] for r in rows):
+        return [row if r[key] == row[key] else r for r in rows]
+    return [*rows, row]
+
+
 def apply_events(
     conn: Connection,
     policy: Policy,
@@ -213,11 +222,15 @@ def apply_events(
     pending_marker: bool = True,
     fresh: bool = False,
     memo: DecisionMemo | None = None,
+    contexts: dict[str, ChildContext] | None = None,
 ) -> set[str]:
     """Fold new events (already deduplicated) into the projections; returns the children touched.
 
     `fresh` means the children have no stored rows yet (a rebuild): nothing is read back, everything is
     inserted in bulk. `memo`: the worker's decisions from earlier batches (hub.disclosure.decision_memo).
+    `contexts`, when given, gets each touched child's consent-engine inputs as this transaction leaves them
+    (not `updating`: the caller asks the database which children have a consent change pending), so the
+    outbound feeds of the same batch need not read them again.
     """
     child_ids = list(dict.fromkeys(e["child_id"] for e in events))
     if fresh:
@@ -243,11 +256,11 @@ def apply_events(
             corrections.append((child_id, *correction))
         if event["kind"] in CONSENT_KINDS:
             row = consent_row(event)
-            state.consents = [c for c in state.consents if c["consent_id"] != row["consent_id"]] + [row]
+            state.consents = _replaced(state.consents, "consent_id", row)
             state.changed_consents.add(row["consent_id"])
         elif event["kind"] in COMPETENCE_KINDS:
             row = competence_row(event)
-            state.assessments = [a for a in state.assessments if a["row_id"] != row["row_id"]] + [row]
+            state.assessments = _replaced(state.assessments, "row_id", row)
             state.changed_assessments.add(row["row_id"])
     pending_events = [e for e in events if e["kind"] in CONSENT_STATE_KINDS]
     if pending_events and pending_marker:  # the marker of an applied consent or competence change goes
@@ -274,6 +287,10 @@ def apply_events(
         audit.append_many(conn, changes, now)
 
     deciders = {child_id: _Decider(policy, rules, state, now, child_id, memo) for child_id, state in states.items()}
+    if contexts is not None:
+        for child_id, decider in deciders.items():
+            team = tuple(states[child_id].team.values())
+            contexts[child_id] = ChildContext(child_id, tuple(decider.consents), tuple(decider.rels), team, False)
     for row in timeline_new:
         state = states[row["child_id"]]
         marked = state.now.get("corrections", {}).get(row["entry_id"])
@@ -386,8 +403,10 @@ def project_batch(
     topic_ids: dict[str, str],
     records: Sequence[Consumed],
     memo: DecisionMemo | None = None,
+    contexts: dict[str, ChildContext] | None = None,
 ) -> int:
-    """Event store + every projection + tracking, one transaction. Returns how many events were new."""
+    """Event store + every projection + tracking, one transaction. Returns how many events were new.
+    `memo` and `contexts` as for `apply_events`."""
     with engine.begin() as conn:
         fresh = unseen(conn, consumer, topic_ids, records)
         ids = {r.event["event_id"] for r in fresh}
@@ -418,6 +437,14 @@ def project_batch(
                     for r in new.values()
                 ],
             )
-            apply_events(conn, policy, rules, [dict(r.event) for r in new.values()], datetime.now(UTC), memo=memo)
+            apply_events(
+                conn,
+                policy,
+                rules,
+                [dict(r.event) for r in new.values()],
+                datetime.now(UTC),
+                memo=memo,
+                contexts=contexts,
+            )
         advance_tracking(conn, consumer, topic_ids, records)
         return len(new)

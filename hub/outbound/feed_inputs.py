@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -118,6 +118,33 @@ def load_contexts(conn: Connection, child_ids: Sequence[str]) -> dict[str, Child
         )
         for c in child_ids
     }
+
+
+def pending_children(conn: Connection, child_ids: Sequence[str]) -> set[str]:
+    """The children with a consent or competence change accepted but not yet applied (reads fail closed)."""
+    pending: set[str] = set()
+    for chunk in chunked(child_ids):
+        pending.update(
+            conn.execute(
+                select(consent_pending.c.child_id).where(consent_pending.c.child_id.in_(chunk)).distinct()
+            ).scalars()
+        )
+    return pending
+
+
+def known_contexts(
+    conn: Connection, child_ids: Sequence[str], given: Mapping[str, ChildContext]
+) -> dict[str, ChildContext]:
+    """`load_contexts` of the children, taking those `given` (the projector's, as its transaction left them)
+    as they are apart from whether a consent change is pending, which only the database knows."""
+    missing = [c for c in child_ids if c not in given]
+    out = load_contexts(conn, missing) if missing else {}
+    handed = [c for c in child_ids if c in given]
+    pending = pending_children(conn, handed) if handed else set()
+    for child_id in handed:
+        ctx = given[child_id]
+        out[child_id] = replace(ctx, updating=True) if child_id in pending else ctx
+    return out
 
 
 def now_states(conn: Connection, child_ids: Sequence[str]) -> dict[str, dict[str, Any]]:

@@ -16,7 +16,7 @@ applied is skipped: that consent event is later in the same partition, and its b
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 from consent_engine import Decision, Entry, Level, Policy, Viewer, decide
 from hub.disclosure.consent_records import CONSENT_STATE_KINDS
 from hub.disclosure.decide import ChildContext, decision_key, disclose, entry_of
+from hub.disclosure.decision_memo import DecisionMemo
 from hub.disclosure.rules import payload_of
 from hub.outbound.alert_rules import Alert, ChildFacts, councils_of, event_alerts
 from hub.outbound.config import AlertPolicy, OutboundConfig
@@ -38,7 +39,7 @@ from hub.outbound.dispatch import (
     raise_alerts,
 )
 from hub.outbound.feed_codec import FeedCodec
-from hub.outbound.feed_inputs import content_of, full_entry, load_contexts, load_inputs, now_states
+from hub.outbound.feed_inputs import content_of, full_entry, known_contexts, load_inputs, now_states
 from hub.outbound.feed_plan import HELD, Op, Sent, Visible, audit_entries, plan
 from hub.outbound.feed_writes import FeedWrites
 from hub.outbound.fhir_subscription import Notice, matches
@@ -168,6 +169,7 @@ def disclose_child(
     batch_entries: set[str],
     joined: set[str] | None,
     now: datetime,
+    memo: DecisionMemo | None = None,
 ) -> int:
     """Disclose, re-level and retract one child's entries for every recipient; returns the records sent.
 
@@ -184,6 +186,7 @@ def disclose_child(
     team_orgs = {m["organisation"] for m in ctx.team if m.get("until") is None}
     keys: dict[str, tuple[Any, ...]] = {}
     entries: dict[tuple[Any, ...], Entry] = {}
+    remembered = memo.for_child(child_id, ctx.consents, ctx.relationships, now) if memo is not None else {}
     count = 0
     for recipient in recipients:
         viewer = recipient.viewer
@@ -195,7 +198,7 @@ def disclose_child(
             consider = (batch_entries & present) | (set(mine) - present)
             holding = {entry_id: mine[entry_id] for entry_id in consider if entry_id in mine}
         visible: dict[str, Visible] = {}
-        decided: dict[tuple[Any, ...], Decision] = {}
+        decided: dict[tuple[Any, ...], Decision] = remembered.setdefault(viewer, {})
         for entry_id in consider & present:
             key = keys.get(entry_id)
             if key is None:
@@ -266,11 +269,16 @@ def process_batch(
     codec: FeedCodec,
     topic_ids: dict[str, str],
     records: Sequence[Consumed],
+    contexts: Mapping[str, ChildContext] | None = None,
+    memo: DecisionMemo | None = None,
 ) -> int:
     """Feed records, notifications and alerts for a batch, with tracking, in one transaction.
 
     Everything the batch needs is read for all its children at once (`hub.outbound.feed_inputs`) and what it
     decides is written in bulk (`hub.outbound.feed_writes`), in the order deciding child by child gives.
+    `contexts`: the children's consent-engine inputs from the projector that has just committed the batch
+    on the same thread (read here for any child not among them); `memo`: the step's decisions from earlier
+    batches (hub.disclosure.decision_memo).
     """
     now = datetime.now(UTC)
     with engine.begin() as conn:
@@ -280,7 +288,7 @@ def process_batch(
             by_child.setdefault(rec.event["child_id"], []).append(dict(rec.event))
         subs = active_subscriptions(conn)
         recipients = _recipients(config, subs)
-        contexts = load_contexts(conn, list(by_child))
+        contexts = known_contexts(conn, list(by_child), contexts or {})
         joined = {
             child_id: _joined(contexts[child_id], _widened(events))
             for child_id, events in by_child.items()
@@ -300,7 +308,7 @@ def process_batch(
             if child_id in joined:
                 batch = {e["event_id"] for e in events}
                 rows, held = inputs.rows[child_id], inputs.held[child_id]
-                sent += disclose_child(writes, policy, recipients, ctx, rows, held, batch, joined[child_id], now)
+                sent += disclose_child(writes, policy, recipients, ctx, rows, held, batch, joined[child_id], now, memo)
             alerts = _alerts(config, policy, ctx, states.get(child_id, {}), events)
             if alerts:
                 writes.flush(conn)  # alerts write outbox, deliveries and audit records themselves: keep the order

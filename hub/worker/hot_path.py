@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from hub.db.write_lock import serial_if_sqlite
+from hub.disclosure.decide import ChildContext
 from hub.disclosure.decision_memo import DecisionMemo
 from hub.kafka.topics import EVENTS, INTAKE
 from hub.outbound import feeds
@@ -65,13 +66,15 @@ def projection_step(deps: WorkerDeps, stopping: Callable[[], bool], outbound: Ou
     a thread of their own, with lower latency, docs/scaling.md)."""
     feed = _feeder(deps, outbound) if outbound is not None else None
     memo = DecisionMemo()
+    contexts: dict[str, ChildContext] = {}  # the children's inputs as the projection left them, for the feeds
 
     def handle(batch: Sequence[Message]) -> None:
         with traced_batch("project", "timeline", batch):
             records = consumed(deps, batch)
             headers = [m.headers for m in batch]
-            new = retrying("timeline", project, deps, records, headers, memo, stopping=stopping)
-        sent = retrying("outbound", feed, records, stopping=stopping) if feed is not None else 0
+            new = retrying("timeline", project, deps, records, headers, memo, contexts, stopping=stopping)
+        sent = retrying("outbound", feed, records, contexts, stopping=stopping) if feed is not None else 0
+        contexts.clear()
         log.info("timeline: %d new of %d; outbound: %d record(s) queued", new, len(batch), sent)
 
     return Step("timeline", EVENTS, handle)
@@ -90,7 +93,7 @@ def outbound_step(deps: WorkerDeps, outbound: OutboundConfig, stopping: Callable
                 raise InterruptedError("outbound: stopped while waiting for the projector")
             time.sleep(delay)
             delay = min(delay * 2, 0.2)
-        sent = retrying("outbound", feed, records, stopping=stopping)
+        sent = retrying("outbound", feed, records, None, stopping=stopping)
         log.info("outbound: %d record(s) queued for %d event(s)", sent, len(batch))
 
     return Step("outbound", EVENTS, handle)
@@ -137,12 +140,18 @@ def steps_for(
     return chosen
 
 
-def _feeder(deps: WorkerDeps, outbound: OutboundConfig) -> Callable[[Sequence[Consumed]], int]:
+def _feeder(
+    deps: WorkerDeps, outbound: OutboundConfig
+) -> Callable[[Sequence[Consumed], Mapping[str, ChildContext] | None], int]:
+    """The outbound feeds of one batch, with the step's own decision memo (hub.disclosure.decision_memo)."""
     codec = FeedCodec.load()
+    memo = DecisionMemo()
 
-    def feed(records: Sequence[Consumed]) -> int:
+    def feed(records: Sequence[Consumed], contexts: Mapping[str, ChildContext] | None = None) -> int:
         with serial_if_sqlite(deps.engine):
-            return feeds.process_batch(deps.engine, deps.policy, outbound, codec, deps.topic_ids, records)
+            return feeds.process_batch(
+                deps.engine, deps.policy, outbound, codec, deps.topic_ids, records, contexts, memo
+            )
 
     return feed
 

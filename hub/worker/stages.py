@@ -19,6 +19,7 @@ from hub.db.transient import is_transient
 from hub.db.upsert import insert_ignore, insert_ignore_all
 from hub.db.write_lock import serial_if_sqlite
 from hub.disclosure.consent_records import CONSENT_STATE_KINDS
+from hub.disclosure.decide import ChildContext
 from hub.disclosure.decision_memo import DecisionMemo
 from hub.events.child_id import ChildIdWriter
 from hub.events.codec import DecodeError
@@ -130,16 +131,25 @@ def consumed(deps: WorkerDeps, batch: Sequence[Record]) -> list[Consumed]:
 
 
 def project(
-    deps: WorkerDeps, records: Sequence[Consumed], headers: Sequence[Any], memo: DecisionMemo | None = None
+    deps: WorkerDeps,
+    records: Sequence[Consumed],
+    headers: Sequence[Any],
+    memo: DecisionMemo | None = None,
+    contexts: dict[str, ChildContext] | None = None,
 ) -> int:
     """Event store and every projection, one transaction; returns how many events were new. `memo`: the
-    step's decisions from earlier batches (hub.disclosure.decision_memo)."""
+    step's decisions from earlier batches (hub.disclosure.decision_memo); `contexts` is filled with the
+    touched children's consent-engine inputs as committed, for the feeds of the same batch."""
+    if contexts is not None:
+        contexts.clear()  # a retried batch hands over only what its committed attempt left
     with collection_paused():
         follow_links(deps.engine, [r.event for r in records])
         with serial_if_sqlite(deps.engine):
             # before the projection commits, so a read that can see an entry can also link to its ingest trace
             remember_traces(deps.engine, headers, [r.event["event_id"] for r in records])
-            new = project_batch(deps.engine, deps.policy, deps.rules, PROJECTOR, deps.topic_ids, records, memo)
+            new = project_batch(
+                deps.engine, deps.policy, deps.rules, PROJECTOR, deps.topic_ids, records, memo, contexts
+            )
         observe_projected(PROJECTOR, [r.event for r in records])
     return new
 
