@@ -13,6 +13,7 @@ education connector and Avro encoding alone. Its remembered structural check sta
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -50,7 +51,7 @@ def run(root: Path, say: Callable[[str], None], bar: Callable[[str, int], Callab
     by_source: dict[str, list[Request]] = {}
     for request in requests(root):
         by_source.setdefault(request.source, []).append(request)
-    results: dict[str, Any] = {"machine": machine_info(), "sources": {}}
+    results: dict[str, Any] = {"machine": machine_info(), "sources": {}, "load_average": [os.getloadavg()[0]]}
     encoded: list[dict[str, Any]] = []
     for source, todo in sorted(by_source.items()):
         say(f"{source}: {len(todo)} request(s)")
@@ -113,6 +114,7 @@ def run(root: Path, say: Callable[[str], None], bar: Callable[[str, int], Callab
             "to_education_events": hl7["messages_per_cpu_s"] / education if education else None,
             "to_avro_encode": hl7["messages_per_cpu_s"] / base if base else None,
         }
+    results["load_average"].append(os.getloadavg()[0])
     return results
 
 
@@ -194,7 +196,7 @@ def write_report(results: dict[str, Any], out: Path, command: str) -> Path:
         "# Connector benchmark: source files → canonical Avro events",
         "",
         f"Machine: {m['platform']}, {m['cpus']} CPUs; Python {m['python']}; run at {m['at']}. CPU time of one "
-        "process (parse + map + Avro encode; publishing excluded).",
+        "process (parse + map + Avro encode; publishing excluded)." + _load_note(results.get("load_average")),
         "",
         f"Reproduce: `{command}`",
         "",
@@ -220,6 +222,16 @@ def write_report(results: dict[str, Any], out: Path, command: str) -> Path:
     md = out / "connectors.md"
     md.write_text("\n".join(lines))
     return md
+
+
+def _load_note(load: list[float] | None) -> str:
+    """Other processes on the machine inflate CPU time too (shared caches and cores): say how busy it was."""
+    if not load:
+        return ""
+    return (
+        f" One-minute load average {load[0]:.1f} at the start and {load[-1]:.1f} at the end of the connector runs"
+        " on these cores: compare figures with the baselines of this run."
+    )
 
 
 def _hl7_lines(hl7: dict[str, Any] | None, education: dict[str, Any] | None, base: float) -> list[str]:
