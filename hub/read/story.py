@@ -7,6 +7,7 @@ may see something from that organisation. No counts or hints of what is hidden.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -42,11 +43,26 @@ class Story:
     record: ChildRecord | None = None
     audited: list[dict[str, str]] | None = None  # the audit's entry list, shaped with `entries`
     outcome: tuple[Any, ...] | None = None  # each kind of entry's (level, flag note): what the shapes depend on
+    exists: bool = True  # False: no such child (the story is empty)
 
     def audit_entries(self) -> list[dict[str, str]]:
         if self.audited is not None and len(self.audited) == len(self.entries):
             return self.audited  # shaped with the entries (trends change details, never ids or levels)
         return [{"id": e["id"], "level": e["level"]} for e in self.entries]
+
+    def level_counts(self) -> dict[Level, int]:
+        """How many entries were decided at each level (what telemetry counts), worked out once per outcome."""
+        if self.record is None or self.outcome is None:
+            return dict(Counter(self.levels.values()))
+        counts: dict[Level, int] = self.record.shape(("counts", self.outcome), lambda: Counter(self.levels.values()))
+        return counts
+
+    def entry_ids(self) -> list[str]:
+        """The disclosed entries' ids, in order (to link the read to their ingest traces)."""
+        if self.record is None or self.outcome is None:
+            return [e["id"] for e in self.entries]
+        ids: list[str] = self.record.shape(("ids", self.outcome), lambda: [e["id"] for e in self.entries])
+        return ids
 
     def audit_extra(self) -> dict[str, Any]:
         """What a read's audit record adds under break-glass: the declaration it relied on."""
@@ -60,6 +76,8 @@ def read_story(conn: Connection, policy: Policy, viewer: Viewer, child_id: str, 
     """The story as `viewer` may see it now, with their break-glass declaration for this child if one is in force:
     the consent engine decides with it (at most the policy's break-glass level, consent still applying)."""
     live = story_cache.state(conn, child_id, viewer.user_id)
+    if not live.exists:  # no such child: nothing to decide (the caller answers as for any unknown id)
+        return Story(child_id, False, exists=False)
     glass = break_glass.in_force(conn, viewer, child_id, now) if live.glass else None
     story = _read(conn, policy, glass.on(viewer) if glass else viewer, child_id, live, now)
     story.break_glass = glass

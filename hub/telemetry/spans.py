@@ -189,10 +189,11 @@ class ReadTrace:
             for link in links_for(engine, event_ids):
                 self.span.add_link(link.context, link.attributes)
 
-    def decisions(self, levels: Iterable[object]) -> None:
+    def decisions(self, levels: Iterable[object] | Mapping[object, int]) -> None:
         """Count every entry's disclosure level (``none`` included: hidden entries are decisions too), adding
-        each level's count once rather than one by one (a 500-entry read)."""
-        for level, n in Counter(levels).items():
+        each level's count once rather than one by one (a 500-entry read); a mapping is level -> count."""
+        counts = levels if isinstance(levels, Mapping) else Counter(levels)
+        for level, n in counts.items():
             name = label(getattr(level, "value", level), LEVELS)
             count_decision(name, n)
             self.levels[name] = self.levels.get(name, 0) + n

@@ -244,7 +244,7 @@ def _page(
         with ctx.engine.connect() as conn:
             view = read_child(conn, ctx.codec, ctx.policy, viewer_of(viewer), child_id, now)
             if view is not None:
-                span.decisions(view.story.levels.values())
+                span.decisions(view.story.level_counts())
                 selected = view.select(wanted, since_at)
                 chunk, more = paging.page([(k.key, k) for k in selected], after, query.count)
                 if search.summary_count:

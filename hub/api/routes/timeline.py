@@ -16,7 +16,6 @@ from hub.audit.relationship import relationship_of
 from hub.auth.tokens import Principal
 from hub.disclosure.decide import viewer_of
 from hub.outbound.views import record_view
-from hub.read import children
 from hub.read.story import Story, read_story, summary
 from hub.telemetry.spans import read_span
 
@@ -52,12 +51,12 @@ def _read(ctx: Ctx, viewer: Principal, client: str | None, child_id: str, what: 
     engine_viewer = viewer_of(viewer)
     with read_span(what, viewer.role, viewer.purpose) as read:
         with ctx.engine.connect() as conn:
-            exists = children.child_exists(conn, child_id)
-            story = read_story(conn, ctx.policy, engine_viewer, child_id, now) if exists else None
+            found = read_story(conn, ctx.policy, engine_viewer, child_id, now)
+            exists, story = found.exists, (found if found.exists else None)
             shown = story is not None and bool(story.entries)
             body = shape(conn, story, now) if shown and story is not None else None
-        read.decisions(story.levels.values() if story else ())
-        read.link_events(ctx.engine, [e["id"] for e in story.entries] if story else [])
+        read.decisions(story.level_counts() if story else ())
+        read.link_events(ctx.engine, story.entry_ids() if story else [])
         access = record(
             viewer,
             client,
