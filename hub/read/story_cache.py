@@ -40,7 +40,9 @@ from hub.disclosure.decide import aware, decision_key, load_context
 from hub.read import children as child_rows
 
 MAX_AGE = 30.0  # seconds: the longest a kept record serves without being reloaded
-LIMIT = 2_000  # children kept per API process (the most recently read)
+# Entries kept per API process, over the most recently read children: a kept 500-entry child with its shapes
+# for a timeline and a FHIR reader holds ~2.3 MB (measured), so ~100,000 entries is ~0.5 GB at most.
+LIMIT = 100_000
 MAX_SHAPES = 1_000  # shapes kept per child
 
 Fingerprint = tuple[int, int, int]
@@ -114,11 +116,13 @@ def state(conn: Connection, child_id: str, user_id: str = "") -> ChildState:
 
 
 class StoryCache:
-    """The most recently read children's records, each valid while its fingerprint holds (and for MAX_AGE)."""
+    """The most recently read children's records, each valid while its fingerprint holds (and for MAX_AGE), up to
+    `limit` entries in all (the child read longest ago goes first; the child just read always stays)."""
 
     def __init__(self, limit: int = LIMIT, max_age: float = MAX_AGE) -> None:
         self.limit, self.max_age = limit, max_age
         self._children: OrderedDict[str, ChildRecord] = OrderedDict()
+        self._entries = 0
         self._lock = threading.Lock()
 
     def record(self, conn: Connection, child_id: str, fingerprint: Fingerprint) -> ChildRecord:
@@ -131,15 +135,21 @@ class StoryCache:
                 return kept
         fresh = load(conn, child_id, fingerprint, now)
         with self._lock:
+            replaced = self._children.pop(child_id, None)
+            self._entries += len(fresh.rows) - (len(replaced.rows) if replaced else 0)
             self._children[child_id] = fresh
-            self._children.move_to_end(child_id)
-            while len(self._children) > self.limit:
-                self._children.popitem(last=False)
+            while self._entries > self.limit and len(self._children) > 1:
+                _, dropped = self._children.popitem(last=False)
+                self._entries -= len(dropped.rows)
         return fresh
 
     def forget(self) -> None:
         with self._lock:
             self._children.clear()
+            self._entries = 0
+
+    def __len__(self) -> int:
+        return len(self._children)
 
 
 def load(conn: Connection, child_id: str, fingerprint: Fingerprint, now: float) -> ChildRecord:

@@ -14,7 +14,7 @@ from hub.db.engine import make_engine
 from hub.db.migrate import upgrade
 from hub.db.projection_tables import consent_pending, team_members
 from hub.read.story import Story, read_timeline
-from hub.read.story_cache import cache_for
+from hub.read.story_cache import StoryCache, cache_for, state
 from tests.integration.test_projections_sql import KINDS, POLICY, Feed
 from tests.support.story import CAMHS, GP, SCHOOL, story, withdraw_school
 
@@ -86,3 +86,16 @@ def test_each_database_keeps_its_own_children(engine: Engine, tmp_path) -> None:
         empty = read_timeline(conn, POLICY, Viewer("u", GP, "gp", "direct-care"), CHILD, datetime.now(UTC))
     assert empty.entries == [], "the same child id in another database is another (here: unknown) child"
     other.dispose()
+
+
+def test_the_cache_keeps_the_most_recently_read_children_up_to_its_entry_limit(engine: Engine) -> None:
+    others = [str(uuid.UUID(int=100 + i)) for i in range(3)]
+    feed = Feed(engine)
+    for child in others:
+        feed.send(story(child))
+    small = StoryCache(limit=2 * len(story(others[0])))
+    with engine.connect() as conn:
+        kept = [small.record(conn, c, state(conn, c).fingerprint) for c in others]
+        assert len(small) == 2, "the child read longest ago went first"
+        assert small.record(conn, others[2], state(conn, others[2]).fingerprint) is kept[2]
+        assert small.record(conn, others[0], state(conn, others[0]).fingerprint) is not kept[0], "reloaded"
