@@ -1,0 +1,1 @@
+"""Pages the hub serves (viewer, IG, self-referral, My story) and the vendored NHS.UK frontend they are built on."""

@@ -1,0 +1,1 @@
+"""One router per interface: FHIR, the viewer and timeline, break-glass, intake, IG, identity review, My story."""
