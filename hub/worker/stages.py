@@ -29,6 +29,7 @@ from hub.telemetry.event_traces import remember as remember_traces
 from hub.telemetry.metrics import count_deadletters, observe_projected
 from hub.telemetry.spans import ConsumedEvent
 from hub.worker.app import WorkerDeps
+from hub.worker.decoded import DecodedEvents
 from projections.child_projector import project_batch
 from projections.identity.batch import resolve_events
 from projections.identity.registry import follow_links, registry_for
@@ -90,8 +91,11 @@ def _deadletter(record: Record, reason: str, now: datetime) -> OutRecord:
     )
 
 
-def resolve_batch(deps: WorkerDeps, batch: Sequence[Record]) -> tuple[list[OutRecord], list[OutRecord]]:
-    """Decode, resolve the whole batch's children at once, route on; unusable records are dead-lettered."""
+def resolve_batch(
+    deps: WorkerDeps, batch: Sequence[Record], decoded: DecodedEvents | None = None
+) -> tuple[list[OutRecord], list[OutRecord]]:
+    """Decode, resolve the whole batch's children at once, route on; unusable records are dead-lettered.
+    `decoded`: where the projection step of this process finds the events without decoding them again."""
     now = datetime.now(UTC)
     bad: list[OutRecord] = []
 
@@ -99,35 +103,45 @@ def resolve_batch(deps: WorkerDeps, batch: Sequence[Record]) -> tuple[list[OutRe
         where = f"{rec.partition}/{rec.offset}"
         bad.append(_deadletter(rec, f"intake record {where} unusable: {exc}", now))
 
-    decoded: list[tuple[Record, dict[str, Any]]] = []
+    usable: list[tuple[Record, dict[str, Any]]] = []
     for rec in batch:
         try:
-            decoded.append((rec, deps.codec.decode(rec.value or b"")))
+            usable.append((rec, deps.codec.decode(rec.value or b"")))
         except DecodeError as exc:
             reject(rec, exc)
     out: list[OutRecord] = []
     writer = ChildIdWriter(deps.codec)
     with serial_if_sqlite(deps.engine), deps.engine.begin() as conn:
-        children = resolve_events(registry_for(deps), conn, [event for _, event in decoded], now)
+        children = resolve_events(registry_for(deps), conn, [event for _, event in usable], now)
         pending = []
-        for (rec, event), child in zip(decoded, children, strict=True):
+        events = []
+        for (rec, event), child in zip(usable, children, strict=True):
             if isinstance(child, Exception):
                 reject(rec, child)
                 continue
+            events.append(event)
             if event["kind"] in CONSENT_STATE_KINDS:  # a consent or competence change
                 # From now until the projector applies it, reads of this child fail closed (DESIGN.md §7).
                 pending.append({"event_id": event["event_id"], "child_id": child, "queued_at": now})
             value = writer.encode(rec.value or b"", event, child)
             out.append(OutRecord(EVENTS, child.encode(), value, tuple(headers_of(rec).items())))
         insert_ignore_all(conn, consent_pending, pending)
+    if decoded is not None:
+        decoded.put((record.value, event) for record, event in zip(out, events, strict=True))
     return out, bad
 
 
-def consumed(deps: WorkerDeps, batch: Sequence[Record]) -> list[Consumed]:
-    """Decode a batch of events-topic records (the garbage collector paused meanwhile: see collection_paused)."""
+def consumed(deps: WorkerDeps, batch: Sequence[Record], decoded: DecodedEvents | None = None) -> list[Consumed]:
+    """Decode a batch of events-topic records (the garbage collector paused meanwhile: see collection_paused),
+    taking from `decoded` the events this process's identity step has just decoded and published."""
     decode = deps.codec.decode
+    values = [r.value or b"" for r in batch]
+    known = decoded.take(values) if decoded is not None else [None] * len(values)
     with collection_paused():
-        return [Consumed(r.topic, r.partition, r.offset, r.value or b"", decode(r.value or b"")) for r in batch]
+        return [
+            Consumed(r.topic, r.partition, r.offset, value, event if event is not None else decode(value))
+            for r, value, event in zip(batch, values, known, strict=True)
+        ]
 
 
 def project(
