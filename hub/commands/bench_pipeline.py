@@ -39,13 +39,44 @@ from hub.worker.hot_path import STEPS
     "(e.g. 'identity;timeline,outbound' runs identity in a process of its own).",
 )
 @click.option(
+    "--stages",
+    is_flag=True,
+    help="Instead: the worker's CPU per event for identity, decode, projection and feeds, in process (no broker), "
+    "in the many-children regime (4,000 children; --quick: 400), steady state.",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(["identity", "decode", "projection", "feeds"]),
+    default=None,
+    help="With --stages: print cProfile's top functions for this step.",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Write JSON, Markdown and a plot here (e.g. docs/benchmarks).",
 )
-def pipeline(quick: bool, database: str | None, seed: int, workers: int, layout: str, out: Path | None) -> None:
+def pipeline(
+    quick: bool,
+    database: str | None,
+    seed: int,
+    workers: int,
+    layout: str,
+    stages: bool,
+    profile: str | None,
+    out: Path | None,
+) -> None:
     """Measure intake → committed projections on the embedded broker, beside baselines from the same run."""
+    if stages or profile:
+        from hub.bench import stage_profile
+
+        progress = Progress("event")
+        figures = stage_profile.run(400 if quick else 4000, 14, 9, database, profile, progress.say)
+        text = figures.pop("profile", None)
+        click.echo(json.dumps(figures, indent=2))
+        if text:
+            click.echo(text, err=True)
+        return
     processes = tuple(p.strip() for p in layout.split(";") if p.strip())
     steps = [step_names(p) for p in processes]
     if sorted(s for group in steps for s in group) != sorted(STEPS):
