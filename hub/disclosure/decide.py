@@ -80,15 +80,29 @@ def decision_key(row: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
+_RELATIONSHIPS: dict[tuple[Any, ...], Relationship] = {}
+_RELATIONSHIPS_MAX = 100_000
+
+
 def relationships_of(team: Iterable[dict[str, Any]]) -> list[Relationship]:
-    """Organisation-level legitimate relationships from the team around the child."""
+    """Organisation-level legitimate relationships from the team around the child.
+
+    Relationships are immutable and validate themselves when built, and the worker asks for every touched
+    child's in every batch: a member whose organisation, times and child are unchanged gets the same one
+    (times keyed with their zone, so equal instants in other zones are not confused)."""
     rels = []
     for member in team:
-        since = aware(member["since"])
+        since, until = aware(member["since"]), aware(member["until"])
         assert since is not None
-        rels.append(
-            Relationship(member["organisation"], start=since, end=aware(member["until"]), child_id=member["child_id"])
-        )
+        key = (member["organisation"], since, since.tzinfo, until, until and until.tzinfo, member["child_id"])
+        rel = _RELATIONSHIPS.get(key)
+        if rel is None:
+            if len(_RELATIONSHIPS) >= _RELATIONSHIPS_MAX:
+                _RELATIONSHIPS.clear()
+            rel = _RELATIONSHIPS[key] = Relationship(
+                member["organisation"], start=since, end=until, child_id=member["child_id"]
+            )
+        rels.append(rel)
     return rels
 
 
