@@ -128,13 +128,20 @@ def merge_children(
     for child in (surviving, retired):
         if conn.execute(select(children.c.child_id).where(children.c.child_id == child)).scalar() is None:
             raise IdentityError("unknown child")
+    # Ordered, so that a merge's record (and an unmerge that reads it) is the same on every backend and plan.
     record_keys = list(
-        conn.execute(select(identity_records.c.record_key).where(identity_records.c.child_id == retired)).scalars()
+        conn.execute(
+            select(identity_records.c.record_key)
+            .where(identity_records.c.child_id == retired)
+            .order_by(identity_records.c.record_key)
+        ).scalars()
     )
     identifiers = [
         [r.system, r.value]
         for r in conn.execute(
-            select(child_identifiers.c.system, child_identifiers.c.value).where(child_identifiers.c.child_id == retired)
+            select(child_identifiers.c.system, child_identifiers.c.value)
+            .where(child_identifiers.c.child_id == retired)
+            .order_by(child_identifiers.c.system, child_identifiers.c.value)
         )
     ]
     for table in (identity_records, child_identifiers, event_store, consent_pending):
