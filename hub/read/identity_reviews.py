@@ -11,28 +11,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from hub.audit import log as audit
-from projections.identity.review import Steward, list_reviews
+from projections.identity.review import Steward, audit_steward, list_reviews
 
 
 def review_queue(
     conn: Connection, steward: Steward, now: datetime, status: str = "open", limit: int = 50, with_records: bool = True
 ) -> list[dict[str, Any]]:
     items = list_reviews(conn, status=status, limit=limit, with_records=with_records)
-    audit.append(
-        conn,
-        audit.AuditRecord(
-            action="read",
-            outcome="success",
-            user_id=steward.user,
-            organisation=steward.organisation,
-            role=steward.role,
-            purpose=steward.purpose,
-            child_id=None,
-            query=f"identity-review status={status}",
-            entries=[{"id": i["id"], "level": "full" if with_records else "flag"} for i in items],
-            client_address=steward.client_address,
-        ),
-        now,
-    )
+    level = "full" if with_records else "flag"
+    entries = [{"id": i["id"], "level": level} for i in items]
+    audit_steward(conn, steward, "read", None, f"identity-review status={status}", entries, now)
     return items

@@ -163,7 +163,7 @@ def decide(
             decision_reason=reason,
         )
     )
-    _audit(
+    audit_steward(
         conn,
         steward,
         action,
@@ -231,13 +231,13 @@ def undo_merge(
                 decision_reason=reason,
             )
         )
-    _audit(
+    audit_steward(
         conn, steward, "identity-unlink", surviving, f"unmerge:{merge_id}", [{"id": restored, "level": "restored"}], now
     )
     return {"mergeId": merge_id, "childId": surviving, "restoredChildId": restored}
 
 
-def _audit(
+def audit_steward(
     conn: Connection,
     steward: Steward,
     action: str,
@@ -246,6 +246,7 @@ def _audit(
     entries: list[dict[str, str]],
     now: datetime,
 ) -> None:
+    """One access-log record of a steward's act: decisions and merges here, reading the queue in hub.read."""
     audit.append(
         conn,
         audit.AuditRecord(
