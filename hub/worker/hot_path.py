@@ -2,6 +2,12 @@
 
 intake → identity → events topic (keyed by child) → event store and projections, then outbound feeds.
 
+What a step of this process already knows is handed on, never read back: identity's decoded events go to
+the projection (hub/worker/decoded.py, keyed by the published bytes), the projection's per-child consent
+inputs to the feeds of the same batch, and each step keeps its children's decisions across batches while
+they hold (hub/disclosure/decision_memo.py). The topics and SQL stay the truth: whatever is not handed
+over (another process's records, a restart) is decoded and read as before.
+
 A worker runs every step by default, the feeds on the projection thread right after each batch commits.
 `onestory worker --steps` runs a subset, so the steps can be separate processes (and deployments) that
 scale and use cores independently: one CPython process runs Python on one core at a time, whatever its
