@@ -17,7 +17,10 @@ from typing import Any
 
 
 class DecodedEvents:
-    def __init__(self, limit: int = 20_000) -> None:
+    """Bounded to about two batches: when the projection runs behind (a backlog), identity is far ahead and
+    what it decodes now would be forgotten before the projection reaches it anyway."""
+
+    def __init__(self, limit: int = 10_000) -> None:
         self.limit = limit
         self._events: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()  # identity's thread puts, the projection's takes
