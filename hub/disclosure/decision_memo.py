@@ -57,8 +57,9 @@ class _Child:
 class DecisionMemo:
     """Per child, the decisions made from its current inputs (keyed as the caller likes: a decision key, or a
     viewer and a decision key); the `limit` most recently used children are kept (a few kilobytes each: the
-    bench's 4,000 children fit many times over, and a child seen less often is simply decided again). One per step and thread,
-    with one policy and one set of rules: the caller's key must cover anything else a decision depends on."""
+    bench's 4,000 children fit many times over, and a child seen less often is simply decided again). One per step
+    and thread, with one policy and one set of rules: the caller's key must cover anything else a decision depends
+    on."""
 
     def __init__(self, limit: int = 20_000) -> None:
         self.limit = limit
