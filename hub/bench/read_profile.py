@@ -17,8 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hub.settings import HubSettings
 
-def _readers(workdir: Path, database: str, child_id: str) -> dict[str, Callable[[], Any]]:
+
+def _readers(settings: HubSettings, database: str, child_id: str) -> dict[str, Callable[[], Any]]:
     from starlette.requests import Request
 
     from hub.api.routes import fhir, timeline
@@ -27,10 +29,7 @@ def _readers(workdir: Path, database: str, child_id: str) -> dict[str, Callable[
     from hub.db.engine import make_engine
     from hub.events.codec import EventCodec
     from hub.fhir.search import catalogue
-    from hub.settings import HubSettings
     from hub.stack import api_context
-
-    settings = HubSettings(database=database, data_dir=workdir)
 
     async def health() -> dict[str, Any]:
         return {"database": {"status": "ok"}}
@@ -69,7 +68,8 @@ def main() -> None:
         workdir = Path(tmp)
         database = args.database or f"sqlite:///{workdir / 'bench.db'}"
         child_id, rows = build_child(database, args.entries, 1)
-        for name, read in _readers(workdir, database, child_id).items():
+        settings = HubSettings(database=database, data_dir=workdir)  # this script's entry point builds them
+        for name, read in _readers(settings, database, child_id).items():
             if args.only and name != args.only:
                 continue
             for _ in range(20):

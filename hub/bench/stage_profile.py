@@ -44,6 +44,7 @@ PARTITIONS = 6
 
 
 def run(
+    outbound: OutboundSettings,
     children: int,
     rounds: int,
     warm_rounds: int,
@@ -68,7 +69,7 @@ def run(
             return Message(topic, partition, offset, key, value, [])
 
         intake = [message(INTAKE, r.key, r.value) for r in records]
-        feed = hot_path._feeder(deps, OutboundConfig.load(OutboundSettings()))
+        feed = hot_path._feeder(deps, OutboundConfig.load(outbound))  # the subscribers and alerts the worker has
         memo, decoded, contexts = DecisionMemo(), DecodedEvents(), dict[str, ChildContext]()
         profiler = cProfile.Profile() if profile else None
         spent = dict.fromkeys(STEPS, 0.0)

@@ -13,6 +13,7 @@ from hub.bench import report
 from hub.bench.pipeline import PipelineConfig, run
 from hub.bench.progress import Progress
 from hub.commands.worker import step_names
+from hub.settings import HubSettings
 from hub.worker.hot_path import STEPS
 
 
@@ -71,7 +72,8 @@ def pipeline(
         from hub.bench import stage_profile
 
         progress = Progress("event")
-        figures = stage_profile.run(400 if quick else 4000, 14, 9, database, profile, progress.say)
+        outbound = HubSettings().outbound  # ONESTORY_OUTBOUND_*, as the worker reads them
+        figures = stage_profile.run(outbound, 400 if quick else 4000, 14, 9, database, profile, progress.say)
         text = figures.pop("profile", None)
         click.echo(json.dumps(figures, indent=2))
         if text:
