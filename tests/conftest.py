@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,3 +108,5 @@ def running_hub(tmp_path: Path, database_url: str) -> Iterator[RunningHub]:
     finally:
         if hub.process.poll() is None:
             hub.stop()
+        # Shown by pytest only when the test failed: what the hub itself said, so a CI failure can be read.
+        sys.stderr.write("".join(hub.stderr[-200:])[-20000:])

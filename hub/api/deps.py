@@ -27,8 +27,12 @@ async def context(request: Request) -> ApiContext:  # async: no thread hop for a
     return ctx
 
 
-def principal(request: Request, ctx: Annotated[ApiContext, Depends(context)]) -> Principal:
-    """A valid token for a role in the policy and an organisation in the directory; else 401 (AuthError)."""
+async def principal(request: Request, ctx: Annotated[ApiContext, Depends(context)]) -> Principal:
+    """A valid token for a role in the policy and an organisation in the directory; else 401 (AuthError).
+
+    async: checking a token is CPU only (and usually a cache hit, hub.auth.tokens), so it runs on the event loop
+    instead of costing every request a hop to the thread pool and back.
+    """
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

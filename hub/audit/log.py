@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import Connection, bindparam, select, text, update
 
 from hub.db.audit_tables import audit_chain_head
 from hub.db.tables import audit_log
@@ -183,6 +183,17 @@ def chain_head(conn: Connection) -> tuple[int, str, int, str]:
     return int(row.seq), str(row.record_hash), int(row.anchor_seq), str(row.anchor_hash)
 
 
+# Built once: every read's audit goes through append_many, and building these per batch was a measurable part
+# of a cached read's CPU (docs/scaling.md).
+_ADVANCE = (
+    update(audit_chain_head)
+    .where(audit_chain_head.c.id == HEAD_ID)
+    .values(seq=audit_chain_head.c.seq + bindparam("count"))
+)
+_HEAD = select(audit_chain_head.c.seq, audit_chain_head.c.record_hash).where(audit_chain_head.c.id == HEAD_ID)
+_MOVE_HEAD = update(audit_chain_head).where(audit_chain_head.c.id == HEAD_ID).values(record_hash=bindparam("new_hash"))
+
+
 def append_many(conn: Connection, records: list[AuditRecord], now: datetime) -> list[str]:
     """Append `records` in order inside the caller's transaction, as repeated `append` would; their hashes.
 
@@ -200,12 +211,8 @@ def append_many(conn: Connection, records: list[AuditRecord], now: datetime) -> 
     with audit_span(action, outcome, sum(len(r.entries) for r in records)):
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(7253001)"))  # one chain head across API replicas
-        advance = (
-            update(audit_chain_head)
-            .where(audit_chain_head.c.id == HEAD_ID)
-            .values(seq=audit_chain_head.c.seq + len(records))
-        )
-        if conn.execute(advance).rowcount == 0:  # no head yet (a create_all schema): start it as `append` does
+        count = {"count": len(records)}
+        if conn.execute(_ADVANCE, count).rowcount == 0:  # no head yet (a create_all schema): start it as `append` does
             last = conn.execute(
                 select(audit_log.c.seq, audit_log.c.record_hash).order_by(audit_log.c.seq.desc()).limit(1)
             ).first()
@@ -218,10 +225,8 @@ def append_many(conn: Connection, records: list[AuditRecord], now: datetime) -> 
                     anchor_hash=GENESIS,
                 )
             )
-            conn.execute(advance)
-        head = conn.execute(
-            select(audit_chain_head.c.seq, audit_chain_head.c.record_hash).where(audit_chain_head.c.id == HEAD_ID)
-        ).one()
+            conn.execute(_ADVANCE, count)
+        head = conn.execute(_HEAD).one()
         seq, prev = int(head.seq) - len(records), str(head.record_hash)
         rows, digests = [], []
         stamp = at.isoformat()
@@ -235,5 +240,5 @@ def append_many(conn: Connection, records: list[AuditRecord], now: datetime) -> 
             digests.append(digest)
             prev = digest
         insert_all(conn, audit_log, rows)  # one executemany, values bind-processed as conn.execute would
-        conn.execute(update(audit_chain_head).where(audit_chain_head.c.id == HEAD_ID).values(record_hash=prev))
+        conn.execute(_MOVE_HEAD, {"new_hash": prev})
         return digests

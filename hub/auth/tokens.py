@@ -7,7 +7,10 @@ In the embedded default the hub is its own authorization server: an ES256 key in
 from __future__ import annotations
 
 import os
+import threading
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -118,19 +121,41 @@ def require_known(principal: Principal, roles: Collection[str], organisations: C
 
 
 class TokenVerifier:
-    """Checks signature, issuer, audience and expiry, then the OneStory claims."""
+    """Checks signature, issuer, audience and expiry, then the OneStory claims.
+
+    A practitioner's page or a FHIR client sends the same token with every request, and the signature check
+    (ECDSA/RSA) is the dearest part of a cached read. So a token that passed is remembered, keyed by its exact
+    text, with its expiry: a repeat is the same signed bytes, so it gets the same answer until it expires, and
+    is checked against the clock on every use. Refused tokens are never remembered. Bounded, oldest dropped.
+    """
+
+    CACHE_SIZE = 4096
 
     def __init__(self, public_key: Any | None, issuer: str, audience: str, jwks_url: str | None = None) -> None:
         self._public_key = public_key
         self._jwks = jwt.PyJWKClient(jwks_url) if jwks_url else None
         self._issuer = issuer
         self._audience = audience
+        self._passed: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._lock = threading.Lock()
 
     @classmethod
     def local(cls, data_dir: Path, audience: str = "onestory") -> TokenVerifier:
         return cls(load_or_create_signing_key(data_dir).public_key(), LOCAL_ISSUER, audience)
 
     def verify(self, token: str) -> Principal:
+        with self._lock:
+            hit = self._passed.get(token)
+        if hit is not None and time.time() < hit[1]:
+            return hit[0]
+        principal, expires = self._check(token)
+        with self._lock:
+            self._passed[token] = (principal, expires)
+            while len(self._passed) > self.CACHE_SIZE:
+                self._passed.popitem(last=False)
+        return principal
+
+    def _check(self, token: str) -> tuple[Principal, float]:
         try:
             key = self._jwks.get_signing_key_from_jwt(token).key if self._jwks else self._public_key
             if key is None:
@@ -154,7 +179,7 @@ class TokenVerifier:
             raise AuthError(f"token lacks claim(s): {', '.join(missing)}")
         if claims["purpose_of_use"] not in PURPOSES:
             raise AuthError("token purpose_of_use is not recognised")
-        return Principal(
+        principal = Principal(
             user=str(claims["sub"]),
             organisation=str(claims["org"]),
             role=str(claims["role"]),
@@ -163,3 +188,4 @@ class TokenVerifier:
             token_id=claims.get("jti"),
             patient=str(claims["patient"]) if claims.get("patient") else None,
         )
+        return principal, float(claims["exp"])

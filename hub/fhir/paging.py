@@ -12,8 +12,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 SortKey = tuple[int, str, str]
@@ -69,6 +71,7 @@ def clamp_count(count: int | None) -> int:
 
 def page(items: list[tuple[SortKey, Any]], after: SortKey | None, count: int) -> tuple[list[tuple[SortKey, Any]], bool]:
     """The next `count` items after `after` in key order, and whether more follow."""
-    ordered = sorted(items, key=lambda kv: kv[0])
-    rest = [kv for kv in ordered if after is None or kv[0] > after]
+    ordered = sorted(items, key=itemgetter(0))
+    start = 0 if after is None else bisect_right(ordered, after, key=itemgetter(0))
+    rest = ordered[start : start + count + 1]
     return rest[:count], len(rest) > count

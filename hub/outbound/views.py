@@ -8,8 +8,10 @@ codec) is loaded by whoever builds the API (`ViewAlerts.load()`, beside the poli
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -43,16 +45,29 @@ def record_view(
     read_id: str,
     now: datetime,
     outbound: ViewAlerts,
+    kept: tuple[Mapping[str, Any], Sequence[Mapping[str, Any]]] | None = None,
 ) -> int:
-    """Raise the configured view alerts for this read; returns how many were raised."""
+    """Raise the configured view alerts for this read; returns how many were raised.
+
+    `kept`: the child's "now" state and team as the read decided from them (hub.read.story_cache), so that the
+    alert follows what the read saw and a read does not query them again; without it they are read here.
+    """
     config, codec = outbound.config, outbound.codec
     if not any(rule.on == "view" for rule in config.alerts.rules):
         return 0
-    state = conn.execute(select(child_now.c.state).where(child_now.c.child_id == child_id)).scalar() or {}
+    if kept is None:
+        state = conn.execute(select(child_now.c.state).where(child_now.c.child_id == child_id)).scalar() or {}
+    else:
+        state = kept[0]
     open_types = frozenset(str(p.get("plan_type")) for p in (state.get("plans") or {}).values() if p.get("open"))
     if not open_types:
         return 0
-    team = [dict(r._mapping) for r in conn.execute(select(team_members).where(team_members.c.child_id == child_id))]
+    if kept is None:
+        team: Sequence[Mapping[str, Any]] = [
+            dict(r._mapping) for r in conn.execute(select(team_members).where(team_members.c.child_id == child_id))
+        ]
+    else:
+        team = kept[1]
     org_types = {code: org.type for code, org in policy.organisations.items()}
     facts = ChildFacts(child_id, open_types, councils_of(team, org_types))
     alerts = view_alerts(config.alerts, facts, viewer.organisation, viewer.role, viewer.purpose, now, read_id)

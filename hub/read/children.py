@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Connection, select, type_coerce
+from sqlalchemy import JSON, Connection, bindparam, select, type_coerce
 from sqlalchemy.types import NullType
 
 from hub.db.tables import child_identifiers, children, event_store, timeline_entries
@@ -26,13 +26,17 @@ def child_exists(conn: Connection, child_id: str) -> bool:
     return conn.execute(select(children.c.child_id).where(children.c.child_id == child_id)).scalar() is not None
 
 
+# Built once: every FHIR read of a child asks for its identifiers live, and building the statement cost more
+# than running it.
+_IDENTIFIERS = (
+    select(child_identifiers.c.system, child_identifiers.c.value)
+    .where(child_identifiers.c.child_id == bindparam("child_id"))
+    .order_by(child_identifiers.c.system, child_identifiers.c.value)
+)
+
+
 def identifiers(conn: Connection, child_id: str) -> list[tuple[str, str]]:
-    rows = conn.execute(
-        select(child_identifiers.c.system, child_identifiers.c.value)
-        .where(child_identifiers.c.child_id == child_id)
-        .order_by(child_identifiers.c.system, child_identifiers.c.value)
-    )
-    return [(r.system, r.value) for r in rows]
+    return [(r.system, r.value) for r in conn.execute(_IDENTIFIERS, {"child_id": child_id})]
 
 
 def latest_subject(conn: Connection, codec: EventCodec, child_id: str) -> dict[str, Any] | None:

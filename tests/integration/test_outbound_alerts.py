@@ -103,7 +103,7 @@ def test_cpis_alerts_on_attendance_and_on_view(running_hub: RunningHub, database
         receiver.secret = next(e["valueString"] for e in created["extension"] if e["url"] == SECRET_EXT)
         Publisher(DurableProducer(hub.kafka), EventCodec.load()).publish(child_on_a_plan_attends_urgent_care())
         child_id = child_id_of(hub)
-        wait_until(lambda: council.poll(0.2) >= 0 and len(council.of("alert")) >= 1, 30, "no attendance alert")
+        wait_until(lambda: council.poll(0.2) >= 0 and len(council.of("alert")) >= 1, 60, "no attendance alert")
         council.poll(1.0)
         alerts = council.of("alert")
         assert len(alerts) == 1, "only the emergency attendance raises an alert, once"

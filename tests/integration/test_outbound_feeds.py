@@ -79,7 +79,7 @@ def test_each_organisation_gets_what_it_may_see_and_retractions(running_hub: Run
                 reader.poll(0.2)
             return all(readers[org].held() == api_levels(hub, child_id, org) and readers[org].held() for org in FEEDS)
 
-        wait_until(agree, 30, "the feeds never matched what the API shows each organisation")
+        wait_until(agree, 60, "the feeds never matched what the API shows each organisation")
         camhs, school, council = (by_kind(readers[o].held()) for o in (CAMHS, SCHOOL, COUNCIL))
         assert camhs["assessment.completed"] == "full" and camhs["thrive.agreed"] == "full"
         assert school["thrive.agreed"] == "summary" and school["concern.raised"] == "summary"

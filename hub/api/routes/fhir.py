@@ -34,8 +34,12 @@ from hub.read.patient_search import CriteriaError, PatientCriteria, masked_query
 from hub.telemetry.spans import read_span
 
 
-def json_only(request: Request) -> None:
-    """406 for a request that asks (by `_format` or `Accept`) for anything but JSON; before any other check."""
+async def json_only(request: Request) -> None:
+    """406 for a request that asks (by `_format` or `Accept`) for anything but JSON; before any other check.
+
+    async, as is Searched: header and parameter checks are CPU only, so they run on the event loop instead of
+    costing each read a hop to the thread pool.
+    """
     reason = formats.refusal(request.query_params.get("_format"), request.headers.get("accept"))
     if reason is not None:
         raise HTTPException(406, reason)
@@ -67,7 +71,7 @@ class Searched:
     def __init__(self, endpoint: str) -> None:
         self.endpoint = endpoint
 
-    def __call__(self, request: Request) -> Search:
+    async def __call__(self, request: Request) -> Search:
         try:
             return catalogue().check(self.endpoint, request.query_params.multi_items(), lenient(request))
         except SearchError as exc:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection
 
 from hub.api.audited import audited, record, refuse
@@ -22,15 +23,16 @@ from hub.telemetry.spans import read_span
 router = APIRouter(prefix="/api")
 
 
-def in_context(what: str) -> Callable[..., Principal]:
+def in_context(what: str) -> Callable[..., Awaitable[Principal]]:
     """Dependency: a SMART patient/*.read token reads only its own patient (else 403, audited as a denial)."""
 
-    def check(child_id: str, ctx: Ctx, viewer: Viewer, client: ClientAddress) -> Principal:
+    async def check(child_id: str, ctx: Ctx, viewer: Viewer, client: ClientAddress) -> Principal:
+        # async: the usual pass is a comparison on the event loop; only a refusal (its audit commit) takes a thread.
         if viewer.patient is not None and viewer.patient != child_id:
             denial = record(
                 viewer, client, "read", "denied", child_id=child_id, query=what, policy_version=ctx.policy.version
             )
-            refuse(ctx, denial, HTTPException(403, "the token is limited to another patient"))
+            await run_in_threadpool(refuse, ctx, denial, HTTPException(403, "the token is limited to another patient"))
         return viewer
 
     check.__name__ = f"{what}_in_context"
@@ -70,8 +72,10 @@ def _read(ctx: Ctx, viewer: Principal, client: str | None, child_id: str, what: 
             **(story.audit_extra() if story else {}),
         )
 
+        kept = (story.record.now_state, story.record.team) if story is not None and story.record else None
+
         def who_looked(conn: Connection, read_id: str, at: datetime) -> None:  # CP-IS style "who looked" alert
-            record_view(conn, ctx.policy, viewer, child_id, read_id, at, ctx.view_alerts)
+            record_view(conn, ctx.policy, viewer, child_id, read_id, at, ctx.view_alerts, kept)
 
         # No audit, no data: this returns once the record has committed (if it cannot, a 500 and no data).
         body = audited(ctx, access, body, who_looked if shown else None)
