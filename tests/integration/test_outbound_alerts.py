@@ -83,6 +83,14 @@ def read_timeline(hub: RunningHub, child_id: str, org: str, role: str) -> None:
     reply.raise_for_status()
 
 
+def read_fhir(hub: RunningHub, child_id: str, org: str, role: str) -> None:
+    token = hub.token(user=f"u-{role}-fhir", org=org, role=role)
+    reply = httpx.get(
+        f"{hub.api}/fhir/Patient/{child_id}/$everything", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    reply.raise_for_status()
+
+
 def test_cpis_alerts_on_attendance_and_on_view(running_hub: RunningHub, database_url: str) -> None:
     hub = running_hub
     council = FeedReader(hub.kafka, COUNCIL)
@@ -153,6 +161,15 @@ def test_cpis_alerts_on_attendance_and_on_view(running_hub: RunningHub, database
         codes = [a["bundle"]["entry"][1]["resource"]["code"]["coding"][0]["code"] for a in receiver.accepted]
         assert sorted(codes) == ["alert:cpis-record-viewed", "alert:cpis-urgent-care-attendance"]
         assert receiver.bad_signatures == 0
+
+        # A FHIR client's read of the record tells the council too (the council's own does not).
+        read_fhir(hub, child_id, COUNCIL, "social-worker")
+        read_fhir(hub, child_id, GP, "gp")
+        wait_until(lambda: council.poll(0.2) >= 0 and len(council.of("alert")) >= 3, 15, "no alert for a FHIR read")
+        council.poll(1.0)
+        viewed = [json.loads(a["content"]) for a in council.of("alert") if a["reason"] == "cpis-record-viewed"]
+        assert len(viewed) == 2 and viewed[1]["viewer_organisation"] == GP and viewed[1]["viewer_role"] == "gp"
+        wait_until(lambda: len(receiver.accepted) == 3, 15, "the alert subscription was not told of the FHIR read")
     finally:
         council.close()
         receiver.close()

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import Connection
 
 from hub.api.audited import audited, record
 from hub.api.deps import ClientAddress, Ctx, Viewer
@@ -21,6 +22,7 @@ from hub.api.errors import FHIR_JSON
 from hub.api.patient_access import ClinicalReader, PatientRead, allow
 from hub.api.responses import FastJSONResponse
 from hub.audit import log as audit
+from hub.audit.group_commit import FollowUp
 from hub.audit.log import AuditRecord, append_many
 from hub.auth import smart
 from hub.auth.tokens import Principal
@@ -29,7 +31,8 @@ from hub.fhir import bundles, formats, paging
 from hub.fhir.capability import SEARCH_TYPES, capability_statement
 from hub.fhir.mapping import ENTRY_TYPES
 from hub.fhir.search import Search, SearchError, catalogue
-from hub.fhir.service import audit_outcome, read_child, search_patients
+from hub.fhir.service import ChildView, audit_outcome, read_child, search_patients
+from hub.outbound.views import record_view
 from hub.read.patient_search import CriteriaError, PatientCriteria, masked_query, patient_criteria
 from hub.telemetry.spans import read_span
 
@@ -264,7 +267,9 @@ def _page(
         access = record(
             viewer, client, action, outcome, child_id=audited_child, query=what, entries=shown if view else []
         )
-        view = audited(ctx, access, view)  # returns once committed: before the response
+        # A FHIR read of a child on a plan tells the responsible council who looked, as a viewer read does.
+        then = _who_looked(ctx, viewer, child_id, view) if view is not None and shown else None
+        view = audited(ctx, access, view, then)
     if view is None:
         raise HTTPException(404, "no such patient")
     if search.summary_count:
@@ -276,6 +281,19 @@ def _page(
         _base(request), path, resources, len(selected), self_params, next_cursor, included, carried
     )
     return _fhir(bundle)
+
+
+def _who_looked(ctx: Ctx, viewer: Principal, child_id: str, view: ChildView | None) -> FollowUp | None:
+    """The CP-IS style "who looked" alert, committed with the read's audit record (hub.outbound.views)."""
+    if view is None:
+        return None
+    record_kept = view.story.record
+    kept = (record_kept.now_state, record_kept.team) if record_kept is not None else None
+
+    def follow_up(conn: Connection, read_id: str, at: datetime) -> None:
+        record_view(conn, ctx.policy, viewer, child_id, read_id, at, ctx.view_alerts, kept)
+
+    return follow_up
 
 
 def _types(value: str | None, allowed: frozenset[str]) -> tuple[str, ...] | None:
