@@ -127,9 +127,12 @@ class TokenVerifier:
     (ECDSA/RSA) is the dearest part of a cached read. So a token that passed is remembered, keyed by its exact
     text, with its expiry: a repeat is the same signed bytes, so it gets the same answer until it expires, and
     is checked against the clock on every use. Refused tokens are never remembered. Bounded, oldest dropped.
+    A remembered answer is also dropped after `RECHECK` seconds, so a key the issuer withdraws from its JWKS
+    stops tokens it signed within minutes, not at their expiry.
     """
 
     CACHE_SIZE = 4096
+    RECHECK = 300.0  # seconds
 
     def __init__(self, public_key: Any | None, issuer: str, audience: str, jwks_url: str | None = None) -> None:
         self._public_key = public_key
@@ -149,6 +152,7 @@ class TokenVerifier:
         if hit is not None and time.time() < hit[1]:
             return hit[0]
         principal, expires = self._check(token)
+        expires = min(expires, time.time() + self.RECHECK)
         with self._lock:
             self._passed[token] = (principal, expires)
             while len(self._passed) > self.CACHE_SIZE:

@@ -61,3 +61,19 @@ def test_refused_tokens_are_not_remembered_and_the_cache_is_bounded(monkeypatch:
     for t in issued:
         verifier.verify(t)
     assert list(verifier._passed) == issued[-3:]
+
+
+def test_a_remembered_token_is_checked_again_after_the_recheck_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    verifier = TokenVerifier(key.public_key(), LOCAL_ISSUER, "onestory")
+    monkeypatch.setattr(TokenVerifier, "RECHECK", 1.0)
+    token = _token(key, timedelta(hours=1))
+    checks: list[str] = []
+    real_check = verifier._check
+    monkeypatch.setattr(verifier, "_check", lambda t: checks.append(t) or real_check(t))
+    verifier.verify(token)
+    verifier.verify(token)
+    assert len(checks) == 1
+    time.sleep(1.2)
+    verifier.verify(token)
+    assert len(checks) == 2
