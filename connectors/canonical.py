@@ -223,6 +223,38 @@ def consent_payload(
     }
 
 
+def consent_event(
+    payload: dict[str, Any],
+    *,
+    record_id: str,
+    subject: Subject,
+    occurred_at: datetime,
+    recorded_at: datetime,
+    summary: str,
+    sharing: SharingBasis | None = None,
+    correlation: dict[str, str] | None = None,
+) -> EventSpec:
+    """A consent decision (a `consent_payload`) as an event, the same from every source that records one.
+
+    Its kind follows its status; its basis for being shared is the consent itself unless the source recorded
+    another; it is correlated by its consent id, after whatever else the source correlates it with.
+    """
+    consent_id = str(payload["consent_id"])
+    return EventSpec(
+        kind=f"consent.{payload['status']}",
+        category="consent",
+        record_id=record_id,
+        subject=subject,
+        occurred_at=occurred_at,
+        recorded_at=recorded_at,
+        summary=summary,
+        payload_type="Consent",
+        payload=payload,
+        sharing_basis=sharing or basis("consent", consent_id),
+        correlation_ids={**(correlation or {}), "consent": consent_id},
+    )
+
+
 def _canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
 

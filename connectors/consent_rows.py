@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from connectors.canonical import CATEGORIES, EventSpec, basis, consent_payload, policy_terms
+from connectors.canonical import CATEGORIES, EventSpec, basis, consent_event, consent_payload, policy_terms
 from connectors.tabular import Row, RowError
 from hub.events.model import SharingBasis, Subject
 
@@ -91,18 +91,14 @@ def consent_spec(
         withdraws=withdraws,
     )
     who = "the young person" if given_by == "young-person" else "a person with parental responsibility"
-    return EventSpec(
-        kind=f"consent.{status}",
-        category="consent",
+    return consent_event(
+        payload,
         record_id=f"consent|{consent_id}|{status}",
         subject=subject,
         occurred_at=recorded,
         recorded_at=now,
         summary=f"Consent {status} by {who}",
-        payload_type="Consent",
-        payload=payload,
-        sharing_basis=sharing or basis("consent", consent_id),
-        correlation_ids={"consent": consent_id},
+        sharing=sharing,
     )
 
 

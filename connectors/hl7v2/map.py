@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from connectors.canonical import CATEGORIES, EventSpec, Source, basis, build_event, make_subject
+from connectors.canonical import CATEGORIES, EventSpec, Source, basis, build_event, consent_event, make_subject
 from connectors.errors import MappingError, OutOfScope
 from connectors.hl7v2 import clinical, payloads
 from connectors.hl7v2.parse import Hl7Message, Segment
@@ -192,18 +192,14 @@ def map_message(
     if mapping.consent:
         for n, (fields, corr, decided) in enumerate(payloads.consents(message, mapping.consent, org), start=1):
             who = WHO[fields["given_by"]]
-            consent = EventSpec(
-                kind=f"consent.{fields['status']}",
-                category="consent",
+            consent = consent_event(
+                fields,
                 record_id=f"{header.control_id}#CON{n}",
                 subject=subject,
                 occurred_at=decided or recorded,
                 recorded_at=recorded,
                 summary=f"Consent {fields['status']} by {who} (recorded at source)",
-                payload_type="Consent",
-                payload=fields,
-                sharing_basis=basis("consent", fields["consent_id"]),
-                correlation_ids=corr,
+                correlation=corr,
             )
             events.append(build_event(source, consent, content=message.text, index=n))
     return events

@@ -21,10 +21,9 @@ from typing import Any
 from connectors.batch import Batch
 from connectors.canonical import (
     CATEGORIES,
-    EventSpec,
     Source,
-    basis,
     build_event,
+    consent_event,
     consent_payload,
     make_subject,
     policy_terms,
@@ -76,28 +75,24 @@ def map_choices(body: bytes, now: datetime) -> Batch:
         if not categories or any(c not in CATEGORIES for c in categories):
             raise MappingError("name known categories", f"{where}.categories")
         consent_id = f"{choice_id}-{n}"
+        payload = consent_payload(
+            consent_id,
+            status,
+            str(given_by),
+            ORGANISATION,
+            organisation_types=types,
+            categories=categories,
+            purposes=["direct-care"] if status == "given" else [],
+            start=now,
+        )
         specs.append(
-            EventSpec(
-                kind=f"consent.{status}",
-                category="consent",
+            consent_event(
+                payload,
                 record_id=f"my-story|{consent_id}",
                 subject=subject,
                 occurred_at=now,
                 recorded_at=now,
                 summary=f"Consent {status} by {_WHO[str(given_by)]} on My story",
-                payload_type="Consent",
-                payload=consent_payload(
-                    consent_id,
-                    status,
-                    str(given_by),
-                    ORGANISATION,
-                    organisation_types=types,
-                    categories=categories,
-                    purposes=["direct-care"] if status == "given" else [],
-                    start=now,
-                ),
-                sharing_basis=basis("consent", consent_id),
-                correlation_ids={"consent": consent_id},
             )
         )
     source = Source(CONNECTOR, "my-story-page", ORGANISATION, "hub")

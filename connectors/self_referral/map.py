@@ -22,6 +22,7 @@ from connectors.canonical import (
     Source,
     basis,
     build_event,
+    consent_event,
     consent_payload,
     local_id_system,
     make_subject,
@@ -159,27 +160,24 @@ def map_form(body: bytes, now: datetime) -> Batch:
     def choice(suffix: str, status: str, types: list[str], categories: list[str], summary: str) -> EventSpec:
         """The requester's own consent or refusal, as they chose it on the form."""
         choice_id = f"{receipt}-{suffix}"
-        return EventSpec(
-            kind=f"consent.{status}",
-            category="consent",
+        payload = consent_payload(
+            choice_id,
+            status,
+            given_by,
+            ORGANISATION,
+            organisation_types=[MAY_TELL[m][1] for m in types],
+            categories=categories,
+            purposes=["direct-care"] if status == "given" else [],
+            start=now,
+        )
+        return consent_event(
+            payload,
             record_id=f"self-referral|{receipt}|{suffix}",
             subject=subject,
             occurred_at=now,
             recorded_at=now,
             summary=summary,
-            payload_type="Consent",
-            payload=consent_payload(
-                choice_id,
-                status,
-                given_by,
-                ORGANISATION,
-                organisation_types=[MAY_TELL[m][1] for m in types],
-                categories=categories,
-                purposes=["direct-care"] if status == "given" else [],
-                start=now,
-            ),
-            sharing_basis=basis("consent", choice_id),
-            correlation_ids={"referral": receipt, "consent": choice_id},
+            correlation={"referral": receipt},
         )
 
     specs = [
