@@ -51,7 +51,9 @@ def _health(hub: RunningHub) -> dict[str, object]:
         return {}
 
 
-def _report(fault: str, database: str, tally: Tally, stored: int, lost: int, recovery: float | None) -> None:
+def _report(
+    fault: str, database: str, tally: Tally, stored: int, lost: int, recovery: float | None, settled: float
+) -> None:
     figures = {
         "fault": fault,
         "database": database,
@@ -64,6 +66,7 @@ def _report(fault: str, database: str, tally: Tally, stored: int, lost: int, rec
         "stored": stored,
         "lost": lost,
         "recovery_s": None if recovery is None else round(recovery, 1),
+        "settled_s": round(settled, 1),
     }
     print("fault-injection " + json.dumps(figures))
 
@@ -75,7 +78,7 @@ def _check(hub: RunningHub, database_url: str, tally: Tally, fault: str, recover
     finally:
         engine.dispose()
     backend = database_url.split(":", 1)[0]
-    _report(fault, backend, tally, result.stored, len(result.lost), recovery)
+    _report(fault, backend, tally, result.stored, len(result.lost), recovery, result.seconds)
     assert tally.acked > 20, f"{fault}: the stream hardly ran ({tally})"
     lost = result.lost
     assert not lost, f"{fault}: {len(lost)} acknowledged input(s) never reached the event store: {lost[:5]}"

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 
 from connectors.identifiers import NHS_NUMBER_SYSTEM, UPN_SYSTEM
 from hub.db.engine import make_engine
-from hub.db.identity_tables import identity_decisions, identity_records, identity_reviews
+from hub.db.identity_tables import identity_blocks, identity_decisions, identity_records, identity_reviews
 from hub.db.migrate import upgrade
 from hub.db.tables import audit_log, children, timeline_entries
 from hub.disclosure.rules import bundled_rules
@@ -25,6 +25,7 @@ from hub.synth import generate_population, generate_records
 from hub.synth import identifiers as synth_ids
 from projections.child_projector import project_batch
 from projections.identity import review
+from projections.identity.lookups import Lookups
 from projections.identity.registry import Registry, follow_links
 from projections.identity.reproject import Reprojector
 from projections.sql_sink import Consumed
@@ -252,3 +253,36 @@ def test_synthetic_population_links_without_wrong_merges(hub: Hub) -> None:
         people.setdefault(child, set()).add(rec.child_index)
     assert all(len(p) == 1 for p in people.values()), "no child id holds two different synthetic children"
     assert len(people) < len(records) * 0.6, "most records were linked"
+
+
+def test_candidate_search_skips_an_oversized_block_in_the_query(hub: Hub) -> None:
+    """Only blocks within the limit are read; a record in a small and an oversized block is found once."""
+
+    def rec(key: str) -> dict[str, Any]:
+        return {
+            "record_key": key,
+            "child_id": f"child-{key}",
+            "source_org": "RX1",
+            "identifiers": [],
+            "invalid_identifiers": [],
+            "given_name": "g",
+            "family_name": "f",
+            "birth_date": date(2011, 3, 4),
+            "sex": "F",
+            "postcode": "",
+            "first_seen": datetime.now(UTC),
+        }
+
+    small, large = ["a1", "a2", "a3"], ["a3", "b1", "b2", "b3"]
+    with hub.engine.begin() as conn:
+        conn.execute(identity_records.insert(), [rec(k) for k in sorted({*small, *large})])
+        conn.execute(
+            identity_blocks.insert(),
+            [{"block_key": "small", "record_key": k} for k in small]
+            + [{"block_key": "large", "record_key": k} for k in large],
+        )
+        found = Lookups(conn).candidates(["small", "large", "absent"], limit=3)
+        at_four = Lookups(conn).candidates(["large"], limit=4)
+    assert [r[0] for r in found] == small
+    assert found[0][1:5] == ("child-a1", "g", "f", date(2011, 3, 4))
+    assert [r[0] for r in at_four] == large

@@ -7,7 +7,7 @@ message, and anything not positively acknowledged counts as not accepted (a real
 
 from __future__ import annotations
 
-import random
+import itertools
 import socket
 import threading
 import time
@@ -23,7 +23,7 @@ from connectors.identifiers import NHS_NUMBER_SYSTEM
 from hub.bench.intake import TRUST, adt_a01, fhir_patient
 from hub.db.tables import child_identifiers, event_store, timeline_entries
 from hub.events.codec import EventCodec
-from hub.synth.identifiers import nhs_number
+from hub.synth.identifiers import test_range_nhs_numbers
 from tests.support.hub_process import RunningHub
 
 
@@ -43,11 +43,28 @@ class Tally:
         return len(self.hl7_acked) + len(self.http_acked)
 
 
-def _hl7_sender(hub: RunningHub, tally: Tally, stop: threading.Event, rng: random.Random, tag: str) -> None:
+class NhsNumbers:
+    """Distinct NHS numbers shared by both senders of a stream, from a block of the test range per seed.
+
+    Random draws collided: an HL7 admission and an HTTP registration (different birth dates) given the same
+    NHS number are rightly two children with an identity review, which the reconciliation (NHS number -> one
+    child) then counted as an entry on the wrong timeline.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self._numbers = itertools.islice(test_range_nhs_numbers(), seed * 100_000, None)
+        self._lock = threading.Lock()
+
+    def next(self) -> str:
+        with self._lock:
+            return next(self._numbers)
+
+
+def _hl7_sender(hub: RunningHub, tally: Tally, stop: threading.Event, numbers: NhsNumbers, tag: str) -> None:
     n = 0
     while not stop.is_set():
         n += 1
-        control_id, nhs = f"{tag}{n:06d}", nhs_number(rng)
+        control_id, nhs = f"{tag}{n:06d}", numbers.next()
         try:
             message = adt_a01(control_id, nhs, patient_class="E")
             code = ack_code(send_message(hub.mllp_host, hub.mllp_port, message, timeout=30))
@@ -64,10 +81,10 @@ def _hl7_sender(hub: RunningHub, tally: Tally, stop: threading.Event, rng: rando
                 tally.refused += 1
 
 
-def _http_sender(hub: RunningHub, tally: Tally, stop: threading.Event, rng: random.Random, token: str) -> None:
+def _http_sender(hub: RunningHub, tally: Tally, stop: threading.Event, numbers: NhsNumbers, token: str) -> None:
     with httpx.Client(timeout=30) as client:
         while not stop.is_set():
-            nhs = nhs_number(rng)
+            nhs = numbers.next()
             try:
                 reply = client.post(
                     hub.api + "/intake/fhir",
@@ -95,13 +112,11 @@ def stream(
     hub: RunningHub, seconds: float, faults: list[tuple[float, Callable[[], None]]], seed: int, tag: str
 ) -> Tally:
     """Send for `seconds` from one MLLP and one HTTP sender, calling each fault at its offset."""
-    tally, stop = Tally(), threading.Event()
+    tally, stop, numbers = Tally(), threading.Event(), NhsNumbers(seed)
     token = hub.token(user="pas-system", org=TRUST, role="system")
     senders = [
-        threading.Thread(target=_hl7_sender, args=(hub, tally, stop, random.Random(seed * 10), tag), daemon=True),
-        threading.Thread(
-            target=_http_sender, args=(hub, tally, stop, random.Random(seed * 10 + 1), token), daemon=True
-        ),
+        threading.Thread(target=_hl7_sender, args=(hub, tally, stop, numbers, tag), daemon=True),
+        threading.Thread(target=_http_sender, args=(hub, tally, stop, numbers, token), daemon=True),
     ]
     for t in senders:
         t.start()
