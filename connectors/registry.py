@@ -18,7 +18,7 @@ from connectors.fhir.map import map_request
 from connectors.hl7v2.map import Hl7Mapping, map_message
 from connectors.hl7v2.parse import parse
 from connectors.hl7v2.senders import sender
-from connectors.my_story.map import map_choices
+from connectors.my_story.map import map_choices, map_question
 from connectors.self_referral.map import map_form
 from connectors.social_care import map as social_care
 from connectors.social_care import ssda903
@@ -83,7 +83,8 @@ def _self_referral(body: bytes, content_type: str, now: datetime) -> Batch:
 
 
 def _my_story(body: bytes, content_type: str, now: datetime) -> Batch:
-    return map_choices(body, now)
+    """The page sends choices or a message; a message is the one with a message id."""
+    return map_question(body, now) if b'"message_id"' in body else map_choices(body, now)
 
 
 Intake = Callable[[bytes, str, datetime], Batch]

@@ -10,6 +10,11 @@ to something they had not said yes to is a refusal, so it still counts if someon
 Input (JSON): {"choice_id", "given_by", "identifiers": [{"system", "value"}], "changes": [{"status",
 "organisation_types", "categories"}]}. The choice id is made by the page from the session and the moment, so a
 double submit gives the same events.
+
+A question or a correction asked of one organisation in the team (`map_question`) is the young person's own
+words, `voice.recorded`, filed with the organisation it is for, as a letter to them would be: that organisation
+sees it as its own entry (the consent engine's first rule), and anyone else only as the young person's sharing
+choices for their words allow. It is never shared more widely because it was sent.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from typing import Any
 from connectors.batch import Batch
 from connectors.canonical import (
     CATEGORIES,
+    EventSpec,
     Source,
+    basis,
     build_event,
     consent_event,
     consent_payload,
@@ -98,3 +105,58 @@ def map_choices(body: bytes, now: datetime) -> Batch:
     source = Source(CONNECTOR, "my-story-page", ORGANISATION, "hub")
     content = json.dumps(form, sort_keys=True, default=str)
     return Batch(events=[build_event(source, spec, content, i) for i, spec in enumerate(specs)])
+
+
+ABOUT = {"question": "Question", "correction": "Something is wrong"}  # what the message is, as the team reads it
+MESSAGE_CHARACTERS = 2000
+
+
+def map_question(body: bytes, now: datetime) -> Batch:
+    """{"message_id", "given_by": "young-person", "identifiers", "to": {"organisation", "type", "name"},
+    "about": "question" | "correction", "text"} -> one voice.recorded event in `to`'s part of the record."""
+    form = load_json_object(body)
+    message_id = form.get("message_id")
+    if not isinstance(message_id, str) or not message_id.strip() or len(message_id) > 80:
+        raise MappingError("a message id is needed", "message_id")
+    if form.get("given_by") != "young-person":
+        raise MappingError("only the young person writes here", "given_by")
+    about = form.get("about")
+    if about not in ABOUT:
+        raise MappingError(f"about must be {' or '.join(ABOUT)}", "about")
+    text = form.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise MappingError("write your question or what is wrong", "text")
+    if len(text) > MESSAGE_CHARACTERS:
+        raise MappingError(f"use {MESSAGE_CHARACTERS} characters or fewer", "text")
+    to = form.get("to")
+    if not isinstance(to, dict) or not isinstance(to.get("organisation"), str) or not to["organisation"]:
+        raise MappingError("say which organisation it is for", "to.organisation")
+    if to.get("type") not in policy_terms().organisation_types:
+        raise MappingError("name a known organisation type", "to.type")
+    ids: list[Identifier] = [
+        {"system": str(i["system"]), "value": str(i["value"]), "validated": True}
+        for i in form.get("identifiers") or []
+        if isinstance(i, dict) and i.get("system") and i.get("value")
+    ]
+    spec = EventSpec(
+        kind="voice.recorded",
+        category="voice-of-child",
+        record_id=f"my-story|{message_id}",
+        subject=make_subject(ids, location="identifiers"),
+        occurred_at=now,
+        recorded_at=now,
+        summary=f"{ABOUT[str(about)]} from the young person on My story",
+        payload_type="Voice",
+        payload={
+            "voice_id": message_id,
+            "topic": f"{ABOUT[str(about)]} for {to.get('name') or to['organisation']}",
+            "text": text.strip(),
+            "captured_by_role": "young-person",
+            "medium": "wrote",
+        },
+        sharing_basis=basis("none"),
+        correlation_ids={"my-story-message": message_id},
+    )
+    source = Source(CONNECTOR, "my-story-page", str(to["organisation"]), str(to["type"]))
+    content = json.dumps(form, sort_keys=True, default=str)
+    return Batch(events=[build_event(source, spec, content)])

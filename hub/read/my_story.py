@@ -66,6 +66,7 @@ class TeamMember:
     what: str
     contact: str
     type: str = ""
+    code: str = ""  # the organisation's code in the directory: where a question asked of it is filed
 
 
 @dataclass
@@ -230,7 +231,7 @@ def _team(policy: Policy, ctx: ChildContext, rows: list[dict[str, Any]], now: da
             continue
         name, what, contact = _org_words(policy, code)
         known = policy.organisations.get(code)
-        team.append(TeamMember(name, what, contact, known.type if known else ""))
+        team.append(TeamMember(name, what, contact, known.type if known else "", code))
     return team
 
 
@@ -265,7 +266,8 @@ def _own_words(policy: Policy, rows: list[dict[str, Any]]) -> list[str]:
         if _sealed(policy, r):
             continue
         if r["category"] == "voice-of-child" and detail.get("text"):
-            out.append(str(detail["text"]))
+            asked = detail.get("captured_by_role") == YOUNG_PERSON and detail.get("topic")
+            out.append(f"{detail['topic']}: {detail['text']}" if asked else str(detail["text"]))
         elif r["category"] == "self-referral" and detail.get("requester") == YOUNG_PERSON and detail.get("help_wanted"):
             out.append(str(detail["help_wanted"]))
     return out
@@ -288,7 +290,7 @@ def read_my_story(conn: Connection, policy: Policy, child_id: str, holder: str, 
         is_competent(ctx, assessments, born, policy, now),
         ctx.updating,
     )
-    if "team" in sections:
+    if "team" in sections or "ask" in sections:
         story.team = _team(policy, ctx, rows, now)
     if "sharing" in sections:
         story.sharing = _sharing(policy, ctx, rows, now)

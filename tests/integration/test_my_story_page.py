@@ -3,7 +3,8 @@ intake, the practitioner API and the pages in headless Chromium.
 
 A 14-year-old whose competence a school nurse recorded through the school's intake signs in with a code her GP
 issued over the API, sees who looked (a teacher's read made just before), says no to her school, and the
-teacher's view changes within a second. Her parent sees less than she does and nothing of her own choices or
+teacher's view changes within a second; she asks her GP a question, which her GP reads in her story and her
+school does not. Her parent sees less than she does and nothing of her own choices or
 words. Wrong tries lock a code and raise an IG alert. axe-core runs at 390 px and 1366 px.
 """
 
@@ -197,6 +198,45 @@ def test_young_person_sees_who_looked_and_stops_school_sharing(running_hub: Runn
     page.reload()
     page.wait_for_selector("#choose-school")
     assert page.locator("#choose-school input[value=no]:checked").count() == 4  # her choice, as recorded
+
+    # She asks her GP a question. A form without the words comes back naming the problem, nothing sent.
+    page.check(f"#to-{GP}")
+    page.check("#about-question")
+    page.click("#ask button[type=submit]")
+    page.wait_for_selector("#ask-problem")
+    assert "write your message" in page.locator("#ask-problem").inner_text()
+    asked = "Can my appointments be after school please?"
+    page.fill("#ask-text", asked)
+    page.click("#ask button[type=submit]")
+    page.wait_for_selector("#sent")
+    assert "Riverside Medical Practice will see it" in page.locator("#sent").inner_text()
+    sent_at = time.monotonic()
+
+    # It reaches her GP's story as her own words, filed with the GP, and never the school she said no to.
+    def gp_sees() -> list[dict[str, Any]]:
+        reply = httpx.get(
+            f"{hub.api}/api/children/{child_id}/timeline",
+            headers={"Authorization": f"Bearer {token(hub, 'gp')}"},
+            timeout=10,
+        )
+        reply.raise_for_status()
+        return [
+            e for e in reply.json()["entries"] if e["kind"] == "voice.recorded" and e["source"]["organisation"] == GP
+        ]
+
+    while not gp_sees() and time.monotonic() - sent_at < 10:
+        time.sleep(0.1)
+    message = gp_sees()
+    assert len(message) == 1 and message[0]["detail"]["text"] == asked, message
+    assert message[0]["detail"]["topic"] == "Question for Riverside Medical Practice"
+    assert not [
+        e for e in _teacher_sees(hub, child_id) if e["kind"] == "voice.recorded" and e["source"]["organisation"] == GP
+    ]
+    page.reload()
+    page.wait_for_selector("#words")
+    assert f"Question for Riverside Medical Practice: {asked}" in page.locator("#words").inner_text()
+    assert grade(_main_text(page)) <= 7
+    _accessible(page)
     context.close()
 
     # A parent's code needs her agreement (she decides for herself); then the parent sees less.
@@ -208,9 +248,15 @@ def test_young_person_sees_who_looked_and_stops_school_sharing(running_hub: Runn
     parent.wait_for_selector("#team")
     seen = _main_text(parent)
     assert "Riverside Medical Practice" in seen
-    for hidden in ("#looked", "#words", "#sharing", "#choose-school"):
+    for hidden in ("#looked", "#words", "#sharing", "#choose-school", "#ask"):
         assert parent.locator(hidden).count() == 0, hidden
-    for private in ("I feel listened to now", "teacher", "said yes", "will not be able to see"):
+    for private in (
+        "I feel listened to now",
+        "teacher",
+        "said yes",
+        "will not be able to see",
+        "appointments be after",
+    ):
         assert private not in seen, private
     assert "Amara makes their own choices" in seen
     assert grade(seen) <= 7

@@ -5,6 +5,8 @@ GET  /my-story                           the sign-in page, or the person's story
 POST /my-story/sign-in                   code + date of birth; wrong tries count, the last locks (audited, IG alert)
 POST /my-story/check                     what a change will and will not do, before anything is saved
 POST /my-story/choices                   the change, sent through the intake as consent events from the person
+POST /my-story/ask                       a question or correction for one organisation in the team, through the
+                                         intake as the young person's words filed with that organisation
 POST /my-story/sign-out
 
 Pages are plain HTML forms (POST, then a redirect or a page): no script is needed. Every form carries a CSRF
@@ -26,7 +28,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
 from connectors.intake_runner import run_intake
-from connectors.my_story.map import CONNECTOR, map_choices
+from connectors.my_story.map import CONNECTOR, MESSAGE_CHARACTERS, map_choices, map_question
 from hub.api.audited import audited, record
 from hub.api.deps import ClientAddress, Ctx, Viewer
 from hub.api.routes.intake_common import IntakePublisher
@@ -44,6 +46,7 @@ SESSION_COOKIE, PRE_COOKIE = "my_story", "my_story_pre"
 PATH = "/my-story"
 HUB_ORG = "ONESTORY"
 SIGN_IN, SELF_READ, SELF_CHANGE, CODE_ISSUED = "sign-in", "self-read", "self-change", "access-code-issued"
+SELF_MESSAGE = "self-message"
 NOT_PRACTITIONERS = frozenset({"system", "ig-officer"})
 FORM_BYTES = 16 * 1024
 
@@ -177,7 +180,11 @@ def my_story(request: Request, ctx: Ctx, current: MaybeSession, client: ClientAd
     now = datetime.now(UTC)
     with ctx.engine.connect() as conn:
         story = read.read_my_story(conn, ctx.policy, s.child_id, s.holder, now)
-    html = page.story_page(story, s.csrf, _may_change(story), saved=request.query_params.get("saved") == "1")
+    sent = request.query_params.get("sent")
+    sent_to = next((m.name for m in story.team if sent and m.code == sent), None)
+    html = page.story_page(
+        story, s.csrf, _may_change(story), saved=request.query_params.get("saved") == "1", sent_to=sent_to
+    )
     access = _person(s, client, SELF_READ, entries=story.audit_entries(), policy_version=ctx.policy.version)
     return audited(ctx, access, _html(html))
 
@@ -342,6 +349,72 @@ async def save_choices(
     detail = {"codeId": s.code_id, "eventIds": [e for e, _ in report.accepted]}
     audited(ctx, _person(s, client, SELF_CHANGE, detail=detail), None)
     return RedirectResponse(f"{PATH}?saved=1", status_code=303)
+
+
+def _ask_problem(story: read.MyStory, form: Any) -> str | None:
+    if story.holder != codes.YOUNG_PERSON:
+        raise HTTPException(403, "only the young person can send a message here")
+    text = str(form.get("text", "")).strip()
+    if form.get("about") not in ("question", "correction") or not text:
+        return "missing"
+    if not any(m.code and m.code == form.get("to") for m in story.team):
+        return "missing"
+    return "too_long" if len(text) > MESSAGE_CHARACTERS else None
+
+
+@router.post(f"{PATH}/ask", response_class=HTMLResponse)
+async def ask(
+    request: Request, ctx: Ctx, current: MaybeSession, pub: IntakePublisher, client: ClientAddress
+) -> Response:
+    """A question or a correction for one organisation in the team, through the intake like any source's entry:
+    the young person's own words, filed with the organisation it is for (connectors.my_story.map_question). A
+    form with a problem comes back with the problem named and what was typed kept."""
+    if current is None:
+        return RedirectResponse(PATH, status_code=303)
+    s, form = await _checked(request, current)
+    now = datetime.now(UTC)
+
+    def story_now() -> read.MyStory:
+        with ctx.engine.connect() as conn:
+            return read.read_my_story(conn, ctx.policy, s.child_id, s.holder, now)
+
+    story = await asyncio.to_thread(story_now)
+    problem = _ask_problem(story, form)
+    if problem:
+        draft = {k: str(form.get(k, ""))[: MESSAGE_CHARACTERS * 2] for k in ("to", "about", "text")}
+        html = page.story_page(story, s.csrf, _may_change(story), ask_problem=problem, draft=draft)
+        access = _person(s, client, SELF_READ, entries=story.audit_entries(), policy_version=ctx.policy.version)
+        return audited(ctx, access, _html(html, 400))
+    member = next(m for m in story.team if m.code == form.get("to"))
+    with ctx.engine.connect() as conn:
+        identifiers = read.identifiers_for_intake(conn, s.child_id)
+    message_id = f"MS-{s.code_id}-{now:%Y%m%dT%H%M%S%f}"
+    body = json.dumps(
+        {
+            "message_id": message_id,
+            "given_by": s.holder,
+            "identifiers": identifiers,
+            "to": {"organisation": member.code, "type": member.type, "name": member.name},
+            "about": form.get("about"),
+            "text": str(form.get("text", "")).strip(),
+        }
+    ).encode()
+    report = await asyncio.to_thread(
+        run_intake,
+        pub,
+        CONNECTOR,
+        body,
+        "application/json",
+        lambda: map_question(body, now),
+        now,
+        atomic=True,
+        keep_rejected=False,
+    )
+    if report.status != 200:
+        raise HTTPException(503, "your message could not be sent just now: please try again")
+    detail = {"codeId": s.code_id, "to": member.code, "eventIds": [e for e, _ in report.accepted]}
+    audited(ctx, _person(s, client, SELF_MESSAGE, detail=detail), None)
+    return RedirectResponse(f"{PATH}?sent={member.code}", status_code=303)
 
 
 @router.post(f"{PATH}/sign-out", response_class=HTMLResponse)

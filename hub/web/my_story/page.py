@@ -6,7 +6,7 @@ Forms post back to the hub with the session's CSRF token and are answered with a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import cache
 from html import escape
@@ -243,12 +243,68 @@ def _choices(story: MyStory, csrf: str, may_change: bool) -> str:
     return _section("choices", c["title"], f"<p>{_e(lead)}</p>{form}")
 
 
-def story_page(story: MyStory, csrf: str, may_change: bool, saved: bool = False) -> str:
+def _radios(name: str, options: list[tuple[str, str]], legend: str, chosen: str | None) -> str:
+    items = "".join(
+        f'<div class="nhsuk-radios__item"><input class="nhsuk-radios__input" id="{name}-{_e(value)}" name="{name}" '
+        f'type="radio" value="{_e(value)}"{" checked" if value == chosen else ""}>'
+        f'<label class="nhsuk-label nhsuk-radios__label" for="{name}-{_e(value)}">{_e(label)}</label></div>'
+        for value, label in options
+    )
+    return (
+        f'<div class="nhsuk-form-group"><fieldset class="nhsuk-fieldset">'
+        f'<legend class="nhsuk-fieldset__legend nhsuk-fieldset__legend--s">{_e(legend)}</legend>'
+        f'<div class="nhsuk-radios">{items}</div></fieldset></div>'
+    )
+
+
+def _ask(story: MyStory, csrf: str, problem: str | None, draft: Mapping[str, str]) -> str:
+    """A question or a correction for one organisation in the team; plain form, no script."""
+    a = w()["ask"]
+    if not story.team:
+        return ""
+    error = ""
+    if problem:
+        error = (
+            f'<div class="nhsuk-error-summary" id="ask-problem" aria-labelledby="ask-problem-title" role="alert" '
+            f'tabindex="-1"><h3 class="nhsuk-error-summary__title" id="ask-problem-title">'
+            f'{_e(w()["sign_in"]["problem"])}</h3><div class="nhsuk-error-summary__body"><p>{_e(a[problem])}</p>'
+            "</div></div>"
+        )
+    who = _radios("to", [(m.code, m.name) for m in story.team if m.code], a["who"], draft.get("to"))
+    what = _radios(
+        "about", [("question", a["question"]), ("correction", a["correction"])], a["what"], draft.get("about")
+    )
+    text = (
+        '<div class="nhsuk-form-group">'
+        f'<label class="nhsuk-label nhsuk-label--s" for="ask-text">{_e(a["text"])}</label>'
+        f'<div class="nhsuk-hint" id="ask-text-hint">{_e(a["text_hint"])}</div>'
+        f'<textarea class="nhsuk-textarea" id="ask-text" name="text" rows="5" aria-describedby="ask-text-hint">'
+        f"{_e(draft.get('text', ''))}</textarea></div>"
+    )
+    form = (
+        f'<form method="post" action="/my-story/ask" novalidate><input type="hidden" name="csrf" value="{_e(csrf)}">'
+        f'{who}{what}{text}<button class="nhsuk-button" type="submit">{_e(a["button"])}</button></form>'
+    )
+    return _section("ask", a["title"], f"{error}<p>{_e(a['intro'])}</p>{form}")
+
+
+def story_page(
+    story: MyStory,
+    csrf: str,
+    may_change: bool,
+    saved: bool = False,
+    sent_to: str | None = None,
+    ask_problem: str | None = None,
+    draft: Mapping[str, str] | None = None,
+) -> str:
     s = w()["story"]
     name = story.given_name or ""
     top = []
     if saved:
         top.append(f'<div class="nhsuk-inset-text" id="saved" role="status"><p>{_e(s["saved"])}</p></div>')
+    if sent_to:
+        sent = w()["ask"]["sent"].format(org=sent_to)
+        top.append(f'<div class="nhsuk-inset-text" id="sent" role="status"><p>{_e(sent)}</p></div>')
     if story.updating:
         top.append(f'<p class="my-story-updating">{_e(s["updating"])}</p>')
     if story.holder == PARENT:
@@ -262,6 +318,7 @@ def story_page(story: MyStory, csrf: str, may_change: bool, saved: bool = False)
         "looked": lambda: _looked(story),
         "words": lambda: _words(story),
         "choices": lambda: _choices(story, csrf, may_change),
+        "ask": lambda: _ask(story, csrf, ask_problem, draft or {}),
     }
     sections = "".join(render[k]() for k in story.sections if k in render)
     title = s["hello"].format(name=name) if name and story.holder != PARENT else s["hello_nameless"]

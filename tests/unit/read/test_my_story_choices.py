@@ -6,7 +6,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from connectors.my_story.map import map_choices
+import pytest
+
+from connectors.errors import MappingError
+from connectors.my_story.map import map_choices, map_question
+from connectors.registry import CONNECTORS
 from consent_engine import Consenter, ConsentRecord, ConsentStatus
 from hub.audit.alerts import access_code_locked
 from hub.read.my_story import NO, YES, choice_state, plan_changes, words
@@ -82,6 +86,49 @@ def test_the_connector_makes_consent_events_from_the_young_person_with_the_hub_p
     assert [e["event_id"] for e in map_choices(json.dumps(body).encode(), NOW).events] == [
         e["event_id"] for e in events
     ]
+
+
+def _question(**change: object) -> bytes:
+    body = {
+        "message_id": "MS-ABCD-1",
+        "given_by": "young-person",
+        "identifiers": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765870"}],
+        "to": {"organisation": "A81001", "type": "gp-practice", "name": "Riverside Medical Practice"},
+        "about": "correction",
+        "text": " My address is wrong. ",
+    }
+    return json.dumps(body | change).encode()
+
+
+def test_a_question_is_her_own_words_filed_with_the_organisation_it_is_for_and_shared_no_wider() -> None:
+    (event,) = map_question(_question(), NOW).events
+    assert (event["kind"], event["category"]) == ("voice.recorded", "voice-of-child")
+    assert (event["source"]["organisation"], event["source"]["organisation_type"]) == ("A81001", "gp-practice")
+    assert event["sharing_basis"]["kind"] == "none"  # its own organisation sees it; others as her choices allow
+    voice = event["payload"][1]
+    assert voice["text"] == "My address is wrong." and voice["captured_by_role"] == "young-person"
+    assert voice["topic"] == "Something is wrong for Riverside Medical Practice"
+    # dead-letter replay takes the same path
+    assert CONNECTORS["my_story"](_question(), "application/json", NOW).events[0]["event_id"] == event["event_id"]
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        ({"given_by": "parental-responsibility"}, "given_by"),
+        ({"about": "complaint"}, "about"),
+        ({"text": "   "}, "text"),
+        ({"text": "x" * 2001}, "text"),
+        ({"to": {"organisation": "A81001", "type": "bank"}}, "to.type"),
+        ({"to": None}, "to.organisation"),
+    ],
+)
+def test_a_question_the_page_could_not_have_sent_is_refused_naming_the_field(
+    change: dict[str, object], where: str
+) -> None:
+    with pytest.raises(MappingError) as refused:
+        map_question(_question(**change), NOW)
+    assert refused.value.location == where
 
 
 def test_a_locked_code_is_an_ig_alert_and_nothing_else_is() -> None:
