@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -27,8 +28,9 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
+from connectors.batch import Batch
 from connectors.intake_runner import run_intake
-from connectors.my_story.map import CONNECTOR, MESSAGE_CHARACTERS, map_choices, map_question
+from connectors.my_story.map import ABOUT, CONNECTOR, MESSAGE_CHARACTERS, map_choices, map_question
 from hub.api.audited import audited, record
 from hub.api.deps import ClientAddress, Ctx, Viewer
 from hub.api.routes.intake_common import IntakePublisher
@@ -323,39 +325,55 @@ async def save_choices(
     if not planned:
         return RedirectResponse(PATH, status_code=303)
     now = datetime.now(UTC)
+    form_body = {
+        "choice_id": f"MS-{s.code_id}-{now:%Y%m%dT%H%M%S%f}",
+        "given_by": s.holder,
+        "changes": [{k: v for k, v in p.items() if k != "cell"} for p in planned],
+    }
+    failed = "your change could not be saved just now: please try again"
+    await _through_intake(ctx, pub, s, client, SELF_CHANGE, form_body, map_choices, now, failed)
+    return RedirectResponse(f"{PATH}?saved=1", status_code=303)
+
+
+async def _through_intake(
+    ctx: Any,
+    pub: Any,
+    s: codes.Session,
+    client: str | None,
+    action: str,
+    form_body: dict[str, Any],
+    mapper: Callable[[bytes, datetime], Batch],
+    now: datetime,
+    failed: str,
+    **detail: str,
+) -> None:
+    """What the page sends goes in through the intake like any source's input, with the child's identifiers the
+    hub holds (the identity step finds the child by them), then the person's action is audited with its events."""
     with ctx.engine.connect() as conn:
         identifiers = read.identifiers_for_intake(conn, s.child_id)
-    body = json.dumps(
-        {
-            "choice_id": f"MS-{s.code_id}-{now:%Y%m%dT%H%M%S%f}",
-            "given_by": s.holder,
-            "identifiers": identifiers,
-            "changes": [{k: v for k, v in p.items() if k != "cell"} for p in planned],
-        }
-    ).encode()
+    body = json.dumps({**form_body, "identifiers": identifiers}).encode()
     report = await asyncio.to_thread(
         run_intake,
         pub,
         CONNECTOR,
         body,
         "application/json",
-        lambda: map_choices(body, now),
+        lambda: mapper(body, now),
         now,
         atomic=True,
         keep_rejected=False,
     )
     if report.status != 200:
-        raise HTTPException(503, "your change could not be saved just now: please try again")
-    detail = {"codeId": s.code_id, "eventIds": [e for e, _ in report.accepted]}
-    audited(ctx, _person(s, client, SELF_CHANGE, detail=detail), None)
-    return RedirectResponse(f"{PATH}?saved=1", status_code=303)
+        raise HTTPException(503, failed)
+    audit = {"codeId": s.code_id, **detail, "eventIds": [e for e, _ in report.accepted]}
+    audited(ctx, _person(s, client, action, detail=audit), None)
 
 
 def _ask_problem(story: read.MyStory, form: Any) -> str | None:
     if story.holder != codes.YOUNG_PERSON:
         raise HTTPException(403, "only the young person can send a message here")
     text = str(form.get("text", "")).strip()
-    if form.get("about") not in ("question", "correction") or not text:
+    if form.get("about") not in ABOUT or not text:
         return "missing"
     if not any(m.code and m.code == form.get("to") for m in story.team):
         return "missing"
@@ -386,34 +404,15 @@ async def ask(
         access = _person(s, client, SELF_READ, entries=story.audit_entries(), policy_version=ctx.policy.version)
         return audited(ctx, access, _html(html, 400))
     member = next(m for m in story.team if m.code == form.get("to"))
-    with ctx.engine.connect() as conn:
-        identifiers = read.identifiers_for_intake(conn, s.child_id)
-    message_id = f"MS-{s.code_id}-{now:%Y%m%dT%H%M%S%f}"
-    body = json.dumps(
-        {
-            "message_id": message_id,
-            "given_by": s.holder,
-            "identifiers": identifiers,
-            "to": {"organisation": member.code, "type": member.type, "name": member.name},
-            "about": form.get("about"),
-            "text": str(form.get("text", "")).strip(),
-        }
-    ).encode()
-    report = await asyncio.to_thread(
-        run_intake,
-        pub,
-        CONNECTOR,
-        body,
-        "application/json",
-        lambda: map_question(body, now),
-        now,
-        atomic=True,
-        keep_rejected=False,
-    )
-    if report.status != 200:
-        raise HTTPException(503, "your message could not be sent just now: please try again")
-    detail = {"codeId": s.code_id, "to": member.code, "eventIds": [e for e, _ in report.accepted]}
-    audited(ctx, _person(s, client, SELF_MESSAGE, detail=detail), None)
+    form_body = {
+        "message_id": f"MS-{s.code_id}-{now:%Y%m%dT%H%M%S%f}",
+        "given_by": s.holder,
+        "to": {"organisation": member.code, "type": member.type, "name": member.name},
+        "about": form.get("about"),
+        "text": str(form.get("text", "")).strip(),
+    }
+    failed = "your message could not be sent just now: please try again"
+    await _through_intake(ctx, pub, s, client, SELF_MESSAGE, form_body, map_question, now, failed, to=member.code)
     return RedirectResponse(f"{PATH}?sent={member.code}", status_code=303)
 
 

@@ -214,23 +214,14 @@ def _choices(story: MyStory, csrf: str, may_change: bool) -> str:
         return _section("choices", c["title"], f"<p>{_e(lead)}</p>")
     groups = []
     info = story_words().information
+    answers = [(YES, c["answer_yes"]), (NO, c["answer_no"])]
     for org_kind, org in story_words().organisations.items():
-        radios = []
-        for info_kind, kind in info.items():
-            field_name = f"{org_kind}.{info_kind}"
-            now = story.choices.get((org_kind, info_kind))
-            options = "".join(
-                f'<div class="nhsuk-radios__item"><input class="nhsuk-radios__input" id="{field_name}-{value}" '
-                f'name="{field_name}" type="radio" value="{value}"{" checked" if now == value else ""}>'
-                f'<label class="nhsuk-label nhsuk-radios__label" for="{field_name}-{value}">'
-                f"{_e(c['answer_' + value])}</label></div>"
-                for value in (YES, NO)
+        radios = [
+            _radios(
+                f"{org_kind}.{info_kind}", answers, kind["name"], story.choices.get((org_kind, info_kind)), inline=True
             )
-            radios.append(
-                f'<div class="nhsuk-form-group"><fieldset class="nhsuk-fieldset">'
-                f'<legend class="nhsuk-fieldset__legend nhsuk-fieldset__legend--s">{_e(kind["name"])}</legend>'
-                f'<div class="nhsuk-radios nhsuk-radios--inline">{options}</div></fieldset></div>'
-            )
+            for info_kind, kind in info.items()
+        ]
         groups.append(
             f'<div class="nhsuk-card" id="choose-{_e(org_kind)}"><div class="nhsuk-card__content">'
             f'<h3 class="nhsuk-card__heading nhsuk-heading-s">{_e(org["name"])}</h3>'
@@ -243,7 +234,7 @@ def _choices(story: MyStory, csrf: str, may_change: bool) -> str:
     return _section("choices", c["title"], f"<p>{_e(lead)}</p>{form}")
 
 
-def _radios(name: str, options: list[tuple[str, str]], legend: str, chosen: str | None) -> str:
+def _radios(name: str, options: list[tuple[str, str]], legend: str, chosen: str | None, inline: bool = False) -> str:
     items = "".join(
         f'<div class="nhsuk-radios__item"><input class="nhsuk-radios__input" id="{name}-{_e(value)}" name="{name}" '
         f'type="radio" value="{_e(value)}"{" checked" if value == chosen else ""}>'
@@ -253,7 +244,7 @@ def _radios(name: str, options: list[tuple[str, str]], legend: str, chosen: str 
     return (
         f'<div class="nhsuk-form-group"><fieldset class="nhsuk-fieldset">'
         f'<legend class="nhsuk-fieldset__legend nhsuk-fieldset__legend--s">{_e(legend)}</legend>'
-        f'<div class="nhsuk-radios">{items}</div></fieldset></div>'
+        f'<div class="nhsuk-radios{" nhsuk-radios--inline" if inline else ""}">{items}</div></fieldset></div>'
     )
 
 
