@@ -220,12 +220,19 @@ class Stack:
             return {"status": "starting", "error": type(exc).__name__}
 
     async def wait_ready(self, timeout: float) -> None:
+        """Ready once the API answers healthy and the worker's page answers at all: the worker serves it only
+        after provisioning the outbound feed topics, so an agency consumer that assigns its feed's partitions
+        on `ready` finds them (assigned before they existed, librdkafka saw records only after its next metadata
+        refresh, minutes later). The worker's partitions may still be assigning: input is kept until then."""
         deadline = asyncio.get_running_loop().time() + timeout
         api_url = f"http://{self.settings.api_host}:{self.settings.api_port}/healthz"
+        worker_url = f"http://127.0.0.1:{self.worker_port}/healthz"
         async with httpx.AsyncClient(timeout=3) as client:
             while True:
                 try:
-                    if (await client.get(api_url)).status_code == 200:
+                    if (await client.get(api_url)).status_code == 200 and (
+                        self.worker is None or (await client.get(worker_url)).status_code in (200, 503)
+                    ):
                         return
                 except httpx.HTTPError:
                     pass
